@@ -1,0 +1,203 @@
+//! Cookie codecs: how a session's data becomes a cookie value and back.
+//!
+//! Two formats, one contract ([`Codec`]):
+//! - [`SealedCodec`] (the default): AEAD-encrypted and authenticated, bound to the cookie name,
+//!   with issued-at and expiry inside the ciphertext.
+//! - [`FlaskCodec`]: byte-compatible with Flask 3.1's signed cookies, so a Rust service and a
+//!   Flask app sharing `SECRET_KEY` read each other's sessions.
+//!
+//! Decoding never fails loudly: a cookie that does not verify is a [`Rejected`] with a
+//! [`RejectReason`], which the layer turns into an empty session and a counted, traced event.
+
+mod flask;
+pub mod flask_json;
+mod sealed;
+
+pub use flask::FlaskCodec;
+pub use sealed::SealedCodec;
+
+use crate::value::Dict;
+
+/// Cookie values longer than this are refused before any work is done: no browser sends a
+/// cookie whose name and value exceed 4096 bytes (RFC 6265bis), so no cookie satchel issued is
+/// longer.
+pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
+
+/// The times carried with a session, in seconds since the Unix epoch.
+///
+/// ```
+/// let stamp = satchel::codec::Stamp { issued_at: 100, created_at: 50, expires_at: 200 };
+/// assert!(stamp.expires_at > stamp.issued_at);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// When this cookie value was made.
+    pub issued_at: u64,
+    /// When the session began (the start of its absolute timeout). The flask format does not
+    /// carry it; decoding gives `issued_at` there.
+    pub created_at: u64,
+    /// After this instant the cookie is refused. The flask format derives it from the
+    /// timestamp and `PERMANENT_SESSION_LIFETIME`, as Flask does.
+    pub expires_at: u64,
+}
+
+/// A cookie that verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The session's data.
+    pub data: Dict,
+    /// Its times.
+    pub stamp: Stamp,
+    /// True when only a fallback key verified it: the layer re-issues it under the current key.
+    pub by_fallback_key: bool,
+}
+
+/// Why a cookie was refused. The layer counts each reason and logs it with `tracing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// Not in the format at all (bad base64, wrong shape, bad JSON inside, bad zlib).
+    Malformed,
+    /// The signature or authentication tag did not match any key.
+    Tampered,
+    /// Verified, but past its expiry (or issued in the future).
+    Expired,
+    /// Sealed with a key id that no key in the ring has.
+    UnknownKey,
+    /// Longer than any cookie satchel issues, or inflating past the cap.
+    TooLarge,
+}
+
+impl RejectReason {
+    /// Every reason, for metrics that list each one.
+    ///
+    /// ```
+    /// assert_eq!(satchel::codec::RejectReason::ALL.len(), 5);
+    /// ```
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::Malformed,
+        RejectReason::Tampered,
+        RejectReason::Expired,
+        RejectReason::UnknownKey,
+        RejectReason::TooLarge,
+    ];
+
+    /// A short lower-case name: `malformed`, `tampered`, `expired`, `unknown_key`, `too_large`.
+    ///
+    /// ```
+    /// assert_eq!(satchel::codec::RejectReason::UnknownKey.as_str(), "unknown_key");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::Tampered => "tampered",
+            RejectReason::Expired => "expired",
+            RejectReason::UnknownKey => "unknown_key",
+            RejectReason::TooLarge => "too_large",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A cookie value that does not verify. Never an error to the client: an empty session.
+///
+/// ```
+/// use satchel::codec::{Rejected, RejectReason};
+/// let r = Rejected::new(RejectReason::Expired);
+/// assert_eq!(r.to_string(), "expired");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Rejected {
+    /// Why.
+    pub reason: RejectReason,
+}
+
+impl Rejected {
+    /// A rejection for `reason`.
+    ///
+    /// ```
+    /// assert_eq!(satchel::codec::Rejected::new(satchel::codec::RejectReason::Tampered).reason,
+    ///            satchel::codec::RejectReason::Tampered);
+    /// ```
+    pub fn new(reason: RejectReason) -> Self {
+        Rejected { reason }
+    }
+}
+
+impl From<RejectReason> for Rejected {
+    fn from(reason: RejectReason) -> Self {
+        Rejected { reason }
+    }
+}
+
+/// A session that cannot be written in a cookie format (for example a float the format cannot
+/// represent). Encoding plain data never fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode session: {0}")]
+pub struct EncodeError(pub String);
+
+/// The names of the two cookie formats.
+///
+/// ```
+/// use satchel::CookieFormat;
+/// assert_eq!("flask".parse::<CookieFormat>().unwrap(), CookieFormat::Flask);
+/// assert_eq!(CookieFormat::default(), CookieFormat::Sealed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CookieFormat {
+    /// AEAD-encrypted (the default).
+    #[default]
+    Sealed,
+    /// Flask/itsdangerous signed cookies.
+    Flask,
+}
+
+impl std::str::FromStr for CookieFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sealed" => Ok(CookieFormat::Sealed),
+            "flask" => Ok(CookieFormat::Flask),
+            other => Err(format!("unknown cookie format {other:?} (expected sealed or flask)")),
+        }
+    }
+}
+
+impl std::fmt::Display for CookieFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CookieFormat::Sealed => "sealed",
+            CookieFormat::Flask => "flask",
+        })
+    }
+}
+
+/// Turns session data into a cookie value and back. `now` and every [`Stamp`] field are Unix
+/// seconds; codecs read no clock, so expiry is testable.
+///
+/// ```
+/// use satchel::codec::{Codec, Stamp};
+/// use satchel::{KeyRing, Value};
+///
+/// let codec = satchel::SealedCodec::new(&KeyRing::new("a long secret key", [""; 0]), "session");
+/// let mut data = satchel::value::Dict::new();
+/// data.insert("n".into(), Value::from(1));
+/// let stamp = Stamp { issued_at: 1000, created_at: 1000, expires_at: 2000 };
+/// let cookie = codec.encode(&data, &stamp).unwrap();
+/// assert_eq!(codec.decode(&cookie, 1500).unwrap().data, data);
+/// assert!(codec.decode(&cookie, 2500).is_err());
+/// ```
+pub trait Codec: Send + Sync + 'static {
+    /// The cookie value for `data`.
+    fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError>;
+    /// The data in `value`, if it verifies and has not expired at `now`.
+    fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected>;
+    /// Which format this is.
+    fn format(&self) -> CookieFormat;
+}
