@@ -1,1 +1,48 @@
-fn main() {}
+//! The `satchel` command: the seed's web app (`satchel serve`), cookie decode/encode, keygen.
+#![forbid(unsafe_code)]
+
+mod app;
+mod cookie_cmd;
+mod keygen;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// satchel: Flask's session management, in Rust.
+#[derive(Parser)]
+#[command(name = "satchel", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the seed's web app (http://127.0.0.1:5000 by default).
+    Serve(serve::ServeArgs),
+    /// Decode or encode session cookies.
+    #[command(subcommand)]
+    Cookie(cookie_cmd::CookieCommand),
+    /// Print a new random secret key (256 bits, URL-safe).
+    Keygen,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Cookie(command) => cookie_cmd::run(command),
+        Command::Keygen => {
+            println!("{}", keygen::new_secret_key());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Prints a one-line error and returns exit code 2 (bad input or usage).
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}

@@ -164,7 +164,9 @@ impl std::str::FromStr for CookieFormat {
         match s.to_ascii_lowercase().as_str() {
             "sealed" => Ok(CookieFormat::Sealed),
             "flask" => Ok(CookieFormat::Flask),
-            other => Err(format!("unknown cookie format {other:?} (expected sealed or flask)")),
+            other => Err(format!(
+                "unknown cookie format {other:?} (expected sealed or flask)"
+            )),
         }
     }
 }

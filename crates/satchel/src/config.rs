@@ -1,0 +1,567 @@
+//! [`SessionConfig`]: Flask's session settings, with secure defaults.
+//!
+//! Every Flask session key has a field here, read from the environment by the same name
+//! (`SECRET_KEY`, `SESSION_COOKIE_SECURE`, …) or with Flask's `FLASK_` prefix
+//! (`FLASK_SECRET_KEY`, as `app.config.from_prefixed_env()` reads it), so a Flask app's
+//! environment works unchanged. satchel adds `SESSION_FORMAT`, `SESSION_IDLE_TIMEOUT` and
+//! `SESSION_ABSOLUTE_TIMEOUT`.
+//!
+//! | key | field | [`SessionConfig::default`] | [`SessionConfig::flask_defaults`] |
+//! |---|---|---|---|
+//! | `SECRET_KEY` | `secret_key` | none: startup error | none: startup error |
+//! | `SECRET_KEY_FALLBACKS` | `secret_key_fallbacks` | `[]` | `[]` |
+//! | `SESSION_COOKIE_NAME` | `cookie_name` | `session` | `session` |
+//! | `SESSION_COOKIE_DOMAIN` | `cookie_domain` | none (host-only) | none |
+//! | `SESSION_COOKIE_PATH` | `cookie_path` | `/` | `/` |
+//! | `SESSION_COOKIE_HTTPONLY` | `cookie_httponly` | `true` | `true` |
+//! | `SESSION_COOKIE_SECURE` | `cookie_secure` | **`true`** | `false` |
+//! | `SESSION_COOKIE_SAMESITE` | `cookie_samesite` | **`Lax`** | none |
+//! | `SESSION_COOKIE_PARTITIONED` | `cookie_partitioned` | `false` | `false` |
+//! | `PERMANENT_SESSION_LIFETIME` (seconds) | `permanent_session_lifetime` | 31 days | 31 days |
+//! | `SESSION_REFRESH_EACH_REQUEST` | `refresh_each_request` | `true` | `true` |
+//! | `MAX_COOKIE_SIZE` | `max_cookie_size` | 4093 | 4093 |
+//! | `SESSION_FORMAT` | `format` | **`sealed`** | `flask` |
+//! | `SESSION_IDLE_TIMEOUT` (seconds) | `idle_timeout` | none | none |
+//! | `SESSION_ABSOLUTE_TIMEOUT` (seconds) | `absolute_timeout` | none | none |
+//!
+//! Values are parsed as Flask's `from_prefixed_env` would: JSON first (`true`, `604800`,
+//! `["old key"]`, `null`), else the plain string.
+
+use std::time::Duration;
+
+use crate::codec::CookieFormat;
+use crate::keys::{KeyRing, SecretKey};
+
+pub use cookie::SameSite;
+
+/// Flask's default `PERMANENT_SESSION_LIFETIME`: 31 days.
+pub const FLASK_PERMANENT_SESSION_LIFETIME: Duration = Duration::from_secs(31 * 24 * 3600);
+
+/// Session settings. Build one with [`SessionConfig::default`] (secure) or
+/// [`SessionConfig::flask_defaults`] (Flask 3.1's exact defaults), then set fields or read the
+/// environment with [`SessionConfig::with_env`].
+///
+/// ```
+/// use satchel::SessionConfig;
+/// let config = SessionConfig::default().with_secret_key("a long random secret from satchel keygen");
+/// assert!(config.cookie_secure && config.cookie_httponly);
+/// assert_eq!(config.cookie_samesite, Some(satchel::SameSite::Lax));
+/// assert!(!SessionConfig::flask_defaults().cookie_secure);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// `SECRET_KEY`: signs (flask format) and seals (sealed format). Required.
+    pub secret_key: Option<SecretKey>,
+    /// `SECRET_KEY_FALLBACKS`: older keys that still verify, newest first; never used to sign.
+    pub secret_key_fallbacks: Vec<SecretKey>,
+    /// `SESSION_COOKIE_NAME`. A `__Host-` prefix (with Secure, path `/`, no domain) stops a
+    /// sibling subdomain from planting a cookie for this site.
+    pub cookie_name: String,
+    /// `SESSION_COOKIE_DOMAIN`: `None` makes a host-only cookie.
+    pub cookie_domain: Option<String>,
+    /// `SESSION_COOKIE_PATH`.
+    pub cookie_path: String,
+    /// `SESSION_COOKIE_HTTPONLY`: hide the cookie from JavaScript.
+    pub cookie_httponly: bool,
+    /// `SESSION_COOKIE_SECURE`: send the cookie over HTTPS only.
+    pub cookie_secure: bool,
+    /// `SESSION_COOKIE_SAMESITE`: `None` leaves the attribute out.
+    pub cookie_samesite: Option<SameSite>,
+    /// `SESSION_COOKIE_PARTITIONED` (CHIPS).
+    pub cookie_partitioned: bool,
+    /// `PERMANENT_SESSION_LIFETIME`: the cookie's Expires for permanent sessions, and the oldest
+    /// cookie accepted for any session (Flask's `max_age`).
+    pub permanent_session_lifetime: Duration,
+    /// `SESSION_REFRESH_EACH_REQUEST`: re-issue a permanent session's cookie on every request.
+    pub refresh_each_request: bool,
+    /// `MAX_COOKIE_SIZE`: a `Set-Cookie` header longer than this logs a warning (Flask's).
+    /// Independently, a session whose `name=value` exceeds 4096 bytes is an error, never sent.
+    pub max_cookie_size: usize,
+    /// `SESSION_FORMAT`: `sealed` (encrypted, the default) or `flask` (Flask-compatible).
+    pub format: CookieFormat,
+    /// `SESSION_IDLE_TIMEOUT`: a session unused for this long is refused. Its cookie is then
+    /// refreshed on every request that loads it.
+    pub idle_timeout: Option<Duration>,
+    /// `SESSION_ABSOLUTE_TIMEOUT`: a session older than this is refused however active it is.
+    /// Needs the sealed format (the flask format does not carry the session's start).
+    pub absolute_timeout: Option<Duration>,
+}
+
+impl Default for SessionConfig {
+    /// Secure defaults: Secure, HttpOnly, SameSite=Lax, sealed format. No secret key yet.
+    fn default() -> Self {
+        SessionConfig {
+            secret_key: None,
+            secret_key_fallbacks: Vec::new(),
+            cookie_name: "session".to_owned(),
+            cookie_domain: None,
+            cookie_path: "/".to_owned(),
+            cookie_httponly: true,
+            cookie_secure: true,
+            cookie_samesite: Some(SameSite::Lax),
+            cookie_partitioned: false,
+            permanent_session_lifetime: FLASK_PERMANENT_SESSION_LIFETIME,
+            refresh_each_request: true,
+            max_cookie_size: 4093,
+            format: CookieFormat::Sealed,
+            idle_timeout: None,
+            absolute_timeout: None,
+        }
+    }
+}
+
+/// A setting that is missing or cannot be used.
+///
+/// ```
+/// let err = satchel::SessionLayer::new(satchel::SessionConfig::default()).unwrap_err();
+/// assert!(err.to_string().contains("SECRET_KEY"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// The setting's name (`SECRET_KEY`, …).
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Flask 3.1's defaults exactly (Secure off, no SameSite, 31-day lifetime, flask format), for
+    /// sharing cookies with a Flask app.
+    ///
+    /// ```
+    /// let c = satchel::SessionConfig::flask_defaults();
+    /// assert_eq!(c.format, satchel::CookieFormat::Flask);
+    /// assert_eq!(c.cookie_samesite, None);
+    /// ```
+    pub fn flask_defaults() -> Self {
+        SessionConfig {
+            cookie_secure: false,
+            cookie_samesite: None,
+            format: CookieFormat::Flask,
+            ..SessionConfig::default()
+        }
+    }
+
+    /// Sets `SECRET_KEY`.
+    ///
+    /// ```
+    /// let c = satchel::SessionConfig::default().with_secret_key("k");
+    /// assert!(c.secret_key.is_some());
+    /// ```
+    pub fn with_secret_key(mut self, key: impl Into<SecretKey>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// Reads every key from the process environment (plain name first, then `FLASK_` prefix).
+    ///
+    /// ```
+    /// let c = satchel::SessionConfig::default().with_env().unwrap();
+    /// assert_eq!(c.cookie_path, "/");
+    /// ```
+    pub fn with_env(self) -> Result<Self, ConfigError> {
+        self.with_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every key through `lookup` (a name → value function), as [`Self::with_env`] does
+    /// with the process environment.
+    ///
+    /// ```
+    /// let env = |name: &str| match name {
+    ///     "FLASK_SECRET_KEY" => Some("from flask env".to_string()),
+    ///     "SESSION_COOKIE_SECURE" => Some("false".to_string()),
+    ///     "PERMANENT_SESSION_LIFETIME" => Some("604800".to_string()),
+    ///     _ => None,
+    /// };
+    /// let c = satchel::SessionConfig::default().with_vars(env).unwrap();
+    /// assert_eq!(c.secret_key.unwrap().as_bytes(), b"from flask env");
+    /// assert!(!c.cookie_secure);
+    /// assert_eq!(c.permanent_session_lifetime.as_secs(), 604800);
+    /// ```
+    pub fn with_vars(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let read = |key: &str| lookup(key).or_else(|| lookup(&format!("FLASK_{key}")));
+        let vars = EnvReader { read: &read };
+        if let Some(key) = vars.string("SECRET_KEY")? {
+            self.secret_key = Some(SecretKey::new(key));
+        }
+        if let Some(keys) = vars.string_list("SECRET_KEY_FALLBACKS")? {
+            self.secret_key_fallbacks = keys.into_iter().map(SecretKey::new).collect();
+        }
+        vars.set(
+            &mut self.cookie_name,
+            "SESSION_COOKIE_NAME",
+            EnvReader::string,
+        )?;
+        if let Some(domain) = vars.optional_string("SESSION_COOKIE_DOMAIN")? {
+            self.cookie_domain = domain;
+        }
+        vars.set(
+            &mut self.cookie_path,
+            "SESSION_COOKIE_PATH",
+            EnvReader::string,
+        )?;
+        vars.set(
+            &mut self.cookie_httponly,
+            "SESSION_COOKIE_HTTPONLY",
+            EnvReader::bool,
+        )?;
+        vars.set(
+            &mut self.cookie_secure,
+            "SESSION_COOKIE_SECURE",
+            EnvReader::bool,
+        )?;
+        vars.set(
+            &mut self.cookie_samesite,
+            "SESSION_COOKIE_SAMESITE",
+            EnvReader::samesite,
+        )?;
+        vars.set(
+            &mut self.cookie_partitioned,
+            "SESSION_COOKIE_PARTITIONED",
+            EnvReader::bool,
+        )?;
+        vars.set(
+            &mut self.permanent_session_lifetime,
+            "PERMANENT_SESSION_LIFETIME",
+            EnvReader::seconds,
+        )?;
+        vars.set(
+            &mut self.refresh_each_request,
+            "SESSION_REFRESH_EACH_REQUEST",
+            EnvReader::bool,
+        )?;
+        vars.set(
+            &mut self.max_cookie_size,
+            "MAX_COOKIE_SIZE",
+            EnvReader::size,
+        )?;
+        vars.set(&mut self.format, "SESSION_FORMAT", EnvReader::format)?;
+        vars.set(
+            &mut self.idle_timeout,
+            "SESSION_IDLE_TIMEOUT",
+            EnvReader::optional_seconds,
+        )?;
+        vars.set(
+            &mut self.absolute_timeout,
+            "SESSION_ABSOLUTE_TIMEOUT",
+            EnvReader::optional_seconds,
+        )?;
+        Ok(self)
+    }
+
+    /// The key ring from `SECRET_KEY` and `SECRET_KEY_FALLBACKS`, after checking the settings
+    /// fit together. [`SessionLayer::new`](crate::SessionLayer::new) calls this.
+    ///
+    /// ```
+    /// assert!(satchel::SessionConfig::default().validate().is_err());
+    /// assert!(satchel::SessionConfig::default().with_secret_key("k").validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> Result<KeyRing, ConfigError> {
+        let key = self
+            .secret_key
+            .as_ref()
+            .filter(|k| !k.as_bytes().is_empty())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "SECRET_KEY",
+                    "no secret key is set; sessions cannot be signed. Set SECRET_KEY \
+                 (generate one with `satchel keygen`)",
+                )
+            })?;
+        if self.cookie_name.is_empty() || !self.cookie_name.bytes().all(is_cookie_name_byte) {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_NAME",
+                format!("{:?} is not a valid cookie name", self.cookie_name),
+            ));
+        }
+        let attribute_ok = |v: &str| v.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+        if !attribute_ok(&self.cookie_path) || !self.cookie_path.starts_with('/') {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_PATH",
+                format!(
+                    "{:?} is not a cookie path (it must start with /)",
+                    self.cookie_path
+                ),
+            ));
+        }
+        if self
+            .cookie_domain
+            .as_deref()
+            .is_some_and(|d| d.is_empty() || !attribute_ok(d))
+        {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_DOMAIN",
+                "not a valid cookie domain",
+            ));
+        }
+        if self.cookie_name.starts_with("__Host-")
+            && (!self.cookie_secure || self.cookie_domain.is_some() || self.cookie_path != "/")
+        {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_NAME",
+                "a __Host- cookie needs SESSION_COOKIE_SECURE, no domain and path /",
+            ));
+        }
+        if self.absolute_timeout.is_some() && self.format == CookieFormat::Flask {
+            return Err(ConfigError::new(
+                "SESSION_ABSOLUTE_TIMEOUT",
+                "the flask cookie format does not carry the session's start time; \
+                 use the sealed format or a server-side store",
+            ));
+        }
+        if self.cookie_samesite == Some(SameSite::None) && !self.cookie_secure {
+            return Err(ConfigError::new(
+                "SESSION_COOKIE_SAMESITE",
+                "SameSite=None needs SESSION_COOKIE_SECURE (browsers drop the cookie otherwise)",
+            ));
+        }
+        Ok(KeyRing::new(key.clone(), self.secret_key_fallbacks.clone()))
+    }
+}
+
+/// RFC 6265 `token` characters.
+fn is_cookie_name_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+}
+
+/// Reads typed settings through a name → text lookup, parsing like Flask's `from_prefixed_env`.
+struct EnvReader<'a> {
+    read: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl EnvReader<'_> {
+    fn set<T>(
+        &self,
+        field: &mut T,
+        key: &str,
+        parse: impl Fn(&Self, &str) -> Result<Option<T>, ConfigError>,
+    ) -> Result<(), ConfigError> {
+        if let Some(value) = parse(self, key)? {
+            *field = value;
+        }
+        Ok(())
+    }
+
+    /// The JSON value if the text is JSON (Flask tries `json.loads` first), else the text.
+    fn json(&self, key: &str) -> Option<serde_json::Value> {
+        let raw = (self.read)(key)?;
+        Some(serde_json::from_str(&raw).unwrap_or(serde_json::Value::String(raw)))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Ok(Some(other.to_string())),
+        }
+    }
+
+    fn optional_string(&self, key: &str) -> Result<Option<Option<String>>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) => Ok(Some(None)),
+            Some(_) => self.string(key).map(|s| s.map(Some)),
+        }
+    }
+
+    fn string_list(&self, key: &str) -> Result<Option<Vec<String>>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(vec![s])),
+            Some(serde_json::Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    serde_json::Value::String(s) => Ok(s),
+                    other => Err(ConfigError::new(key, format!("{other} is not a string"))),
+                })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(other) => Err(ConfigError::new(
+                key,
+                format!("expected a list of strings, got {other}"),
+            )),
+        }
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        let Some(value) = self.json(key) else {
+            return Ok(None);
+        };
+        let text = match value {
+            serde_json::Value::Bool(b) => return Ok(Some(b)),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Some(true)),
+            "false" | "0" | "no" | "off" | "" => Ok(Some(false)),
+            _ => Err(ConfigError::new(
+                key,
+                format!("{text:?} is not true or false"),
+            )),
+        }
+    }
+
+    fn seconds(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        match self.optional_seconds(key)? {
+            Some(None) => Err(ConfigError::new(key, "must be a number of seconds")),
+            other => Ok(other.flatten()),
+        }
+    }
+
+    fn optional_seconds(&self, key: &str) -> Result<Option<Option<Duration>>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) => Ok(Some(None)),
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .filter(|&s| s > 0)
+                .map(|s| Some(Some(Duration::from_secs(s))))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        key,
+                        format!("{n} is not a positive whole number of seconds"),
+                    )
+                }),
+            Some(other) => Err(ConfigError::new(
+                key,
+                format!("{other} is not a number of seconds"),
+            )),
+        }
+    }
+
+    fn size(&self, key: &str) -> Result<Option<usize>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| ConfigError::new(key, format!("{n} is not a size in bytes"))),
+            Some(other) => Err(ConfigError::new(
+                key,
+                format!("{other} is not a size in bytes"),
+            )),
+        }
+    }
+
+    fn samesite(&self, key: &str) -> Result<Option<Option<SameSite>>, ConfigError> {
+        let Some(text) = self.optional_string(key)? else {
+            return Ok(None);
+        };
+        match text.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => Ok(Some(None)),
+            Some("lax") => Ok(Some(Some(SameSite::Lax))),
+            Some("strict") => Ok(Some(Some(SameSite::Strict))),
+            Some("none") => Ok(Some(Some(SameSite::None))),
+            Some(other) => Err(ConfigError::new(
+                key,
+                format!("{other:?} is not Lax, Strict or None"),
+            )),
+        }
+    }
+
+    fn format(&self, key: &str) -> Result<Option<CookieFormat>, ConfigError> {
+        self.string(key)?
+            .map(|s| s.parse().map_err(|e: String| ConfigError::new(key, e)))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn flask_prefixed_environment_is_read() {
+        let c = SessionConfig::default()
+            .with_vars(vars(&[
+                ("FLASK_SECRET_KEY", "k1"),
+                ("FLASK_SECRET_KEY_FALLBACKS", r#"["old1", "old2"]"#),
+                ("FLASK_SESSION_COOKIE_SAMESITE", "Strict"),
+                ("FLASK_SESSION_COOKIE_DOMAIN", "example.com"),
+                ("FLASK_SESSION_REFRESH_EACH_REQUEST", "false"),
+                ("FLASK_MAX_COOKIE_SIZE", "2000"),
+                ("FLASK_SESSION_FORMAT", "flask"),
+            ]))
+            .unwrap();
+        assert_eq!(c.secret_key.unwrap().as_bytes(), b"k1");
+        assert_eq!(c.secret_key_fallbacks.len(), 2);
+        assert_eq!(c.cookie_samesite, Some(SameSite::Strict));
+        assert_eq!(c.cookie_domain.as_deref(), Some("example.com"));
+        assert!(!c.refresh_each_request);
+        assert_eq!(c.max_cookie_size, 2000);
+        assert_eq!(c.format, CookieFormat::Flask);
+    }
+
+    #[test]
+    fn unprefixed_name_wins_over_flask_prefix() {
+        let c = SessionConfig::default()
+            .with_vars(vars(&[
+                ("SECRET_KEY", "plain"),
+                ("FLASK_SECRET_KEY", "prefixed"),
+            ]))
+            .unwrap();
+        assert_eq!(c.secret_key.unwrap().as_bytes(), b"plain");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = SessionConfig::default()
+            .with_vars(vars(&[("SESSION_COOKIE_SECURE", "perhaps")]))
+            .unwrap_err();
+        assert_eq!(err.key, "SESSION_COOKIE_SECURE");
+        let err = SessionConfig::default()
+            .with_vars(vars(&[("PERMANENT_SESSION_LIFETIME", "a week")]))
+            .unwrap_err();
+        assert_eq!(err.key, "PERMANENT_SESSION_LIFETIME");
+    }
+
+    #[test]
+    fn missing_secret_key_is_a_startup_error() {
+        let err = SessionConfig::default().validate().unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY");
+        let err = SessionConfig::default()
+            .with_secret_key("")
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.key, "SECRET_KEY");
+    }
+
+    #[test]
+    fn inconsistent_settings_are_refused() {
+        let mut c = SessionConfig::flask_defaults().with_secret_key("k");
+        c.absolute_timeout = Some(Duration::from_secs(60));
+        assert_eq!(c.validate().unwrap_err().key, "SESSION_ABSOLUTE_TIMEOUT");
+        let mut c = SessionConfig::default().with_secret_key("k");
+        c.cookie_name = "__Host-session".into();
+        c.cookie_domain = Some("example.com".into());
+        assert_eq!(c.validate().unwrap_err().key, "SESSION_COOKIE_NAME");
+        let mut c = SessionConfig::flask_defaults().with_secret_key("k");
+        c.cookie_samesite = Some(SameSite::None);
+        assert_eq!(c.validate().unwrap_err().key, "SESSION_COOKIE_SAMESITE");
+    }
+}

@@ -1,0 +1,220 @@
+//! Flask's `SessionInterface`, made explicit: [`open_session`] reads the cookie, [`save_session`]
+//! decides what the response says about it. Everything else (tower plumbing, extractors) only
+//! calls these two.
+//!
+//! The save rules are Flask's `SecureCookieSessionInterface.save_session`:
+//! - accessed → `Vary: Cookie`;
+//! - emptied and modified → a deleting `Set-Cookie` with the same domain, path and flags;
+//! - otherwise set a cookie when modified, or permanent with `SESSION_REFRESH_EACH_REQUEST`
+//!   (satchel adds: re-issued after a fallback key verified it, after `cycle_id`, and on every
+//!   request when an idle timeout is set);
+//! - `Expires` only for permanent sessions.
+//!
+//! satchel adds `Cache-Control: private` to any response that sets a cookie (unless the app set
+//! its own), and refuses to send a cookie whose `name=value` exceeds 4096 bytes, which browsers
+//! drop without a word.
+
+use std::sync::Arc;
+
+use cookie::Cookie;
+use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue};
+
+use crate::clock::Clock;
+use crate::codec::{Codec, EncodeError, Stamp};
+use crate::config::SessionConfig;
+use crate::session::State;
+use crate::stats::SessionStats;
+
+/// Browsers drop a cookie whose name and value together exceed this (RFC 6265bis).
+pub const BROWSER_COOKIE_LIMIT: usize = 4096;
+
+/// What one layer shares with every request's session.
+pub(crate) struct Context {
+    pub config: SessionConfig,
+    pub codec: Box<dyn Codec>,
+    pub clock: Clock,
+    pub stats: Arc<SessionStats>,
+}
+
+impl Context {
+    /// The longest a cookie may live without being re-issued.
+    pub fn max_age_secs(config: &SessionConfig) -> u64 {
+        let lifetime = config.permanent_session_lifetime;
+        config
+            .idle_timeout
+            .map_or(lifetime, |idle| idle.min(lifetime))
+            .as_secs()
+    }
+}
+
+/// The `Cookie` headers of a request, kept undecoded until a handler uses the session.
+pub(crate) fn cookie_headers(headers: &HeaderMap) -> Vec<HeaderValue> {
+    headers.get_all(COOKIE).iter().cloned().collect()
+}
+
+/// Decodes the session cookie into `state`. With several cookies of the session's name (a
+/// parent domain can plant one: "cookie tossing"), the first that verifies wins; a
+/// `__Host-`-prefixed name prevents the planting altogether. A cookie that does not verify is
+/// an empty session, counted and traced, never an error.
+pub(crate) fn open_session(ctx: &Context, headers: &[HeaderValue], state: &mut State) {
+    let name = ctx.config.cookie_name.as_str();
+    let now = ctx.clock.now();
+    let mut rejection = None;
+    let candidates = headers
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name);
+    for candidate in candidates {
+        match ctx.codec.decode(candidate.value_trimmed(), now) {
+            Ok(decoded) => {
+                state.data = decoded.data;
+                state.created_at = Some(decoded.stamp.created_at);
+                state.reissue = decoded.by_fallback_key;
+                return;
+            }
+            Err(rejected) => {
+                tracing::debug!(cookie = name, reason = %rejected.reason, "session cookie candidate refused");
+                rejection.get_or_insert(rejected.reason);
+            }
+        }
+    }
+    if let Some(reason) = rejection {
+        ctx.stats.count_rejected(reason);
+        tracing::info!(cookie = name, %reason, "session cookie rejected; starting an empty session");
+    }
+}
+
+/// The times to seal into a cookie issued now.
+fn stamp(config: &SessionConfig, state: &State, now: u64) -> Stamp {
+    let created_at = state.created_at.unwrap_or(now);
+    let mut expires_at = now.saturating_add(Context::max_age_secs(config));
+    if let Some(absolute) = config.absolute_timeout {
+        expires_at = expires_at.min(created_at.saturating_add(absolute.as_secs()));
+    }
+    Stamp {
+        issued_at: now,
+        created_at,
+        expires_at,
+    }
+}
+
+/// The cookie value for the session as it stands.
+pub(crate) fn encode_cookie(ctx: &Context, state: &State) -> Result<String, EncodeError> {
+    ctx.codec
+        .encode(&state.data, &stamp(&ctx.config, state, ctx.clock.now()))
+}
+
+/// Why a response could not carry its session.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SaveError {
+    #[error(
+        "the session cookie would be {0} bytes (name=value), over the {BROWSER_COOKIE_LIMIT}-byte \
+         limit browsers keep; store less in the session or use a server-side store"
+    )]
+    Oversized(usize),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// Applies Flask's save rules to a response's headers.
+pub(crate) fn save_session(
+    ctx: &Context,
+    state: State,
+    headers: &mut HeaderMap,
+) -> Result<(), SaveError> {
+    let config = &ctx.config;
+    if state.accessed {
+        add_vary_cookie(headers);
+    }
+    if state.data.is_empty() {
+        if state.modified {
+            set_cookie(headers, deletion_cookie(config));
+        }
+        return Ok(());
+    }
+    let permanent = state
+        .data
+        .get(crate::session::PERMANENT_KEY)
+        .is_some_and(crate::Value::is_truthy);
+    let refresh = permanent && config.refresh_each_request || config.idle_timeout.is_some();
+    if !(state.modified || state.reissue || refresh) {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    let stamp = stamp(config, &state, now);
+    let value = ctx.codec.encode(&state.data, &stamp)?;
+    let pair_len = config.cookie_name.len() + 1 + value.len();
+    if pair_len > BROWSER_COOKIE_LIMIT {
+        ctx.stats.count_oversized();
+        return Err(SaveError::Oversized(pair_len));
+    }
+    let mut cookie = base_cookie(config, value);
+    if permanent {
+        cookie.set_expires(expiry_time(stamp.expires_at));
+    }
+    let header = cookie.encoded().to_string();
+    if header.len() > config.max_cookie_size {
+        tracing::warn!(
+            size = header.len(),
+            max = config.max_cookie_size,
+            "session cookie is larger than MAX_COOKIE_SIZE; browsers may ignore it"
+        );
+    }
+    set_cookie(headers, cookie);
+    Ok(())
+}
+
+fn expiry_time(unix_seconds: u64) -> time::OffsetDateTime {
+    i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A cookie with the session's name, value and configured flags.
+fn base_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
+    let mut cookie = Cookie::new(config.cookie_name.clone(), value);
+    cookie.set_path(config.cookie_path.clone());
+    cookie.set_http_only(config.cookie_httponly);
+    cookie.set_secure(config.cookie_secure);
+    cookie.set_partitioned(config.cookie_partitioned);
+    cookie.set_same_site(config.cookie_samesite);
+    if let Some(domain) = &config.cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie
+}
+
+/// The cookie that tells the browser to forget the session: same name, domain, path and flags.
+fn deletion_cookie(config: &SessionConfig) -> Cookie<'static> {
+    let mut cookie = base_cookie(config, String::new());
+    cookie.set_max_age(time::Duration::ZERO);
+    cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+    cookie
+}
+
+fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
+    let value = HeaderValue::try_from(cookie.encoded().to_string())
+        .expect("a cookie built from validated settings and a base64 value is a valid header");
+    headers.append(SET_COOKIE, value);
+    add_vary_cookie(headers);
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+}
+
+fn add_vary_cookie(headers: &mut HeaderMap) {
+    let already = headers.get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|s| {
+            s.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.eq_ignore_ascii_case("cookie"))
+        })
+    });
+    if !already {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}

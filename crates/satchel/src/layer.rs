@@ -1,0 +1,187 @@
+//! [`SessionLayer`]: the tower middleware that opens the session before the handler and saves
+//! it after (the tower half of Flask's `SessionInterface`; the rules live in
+//! [`interface`](crate::interface)).
+//!
+//! Depends on `http` and `tower` only: any tower-based framework can use it. The session is put
+//! in the request extensions *undecoded*; it is decoded the first time a handler uses it, so
+//! routes that never touch the session pay nothing.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use http::{Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::clock::Clock;
+use crate::codec::{CookieFormat, FlaskCodec, SealedCodec};
+use crate::config::{ConfigError, SessionConfig};
+use crate::interface::{self, Context};
+use crate::session::Session;
+use crate::stats::SessionStats;
+
+/// Adds a [`Session`] to every request and writes it back to the response.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use satchel::{Session, SessionConfig, SessionLayer};
+///
+/// async fn counter(session: Session) -> String {
+///     let n = session.get_or("n", 0) + 1;
+///     session.insert("n", n);
+///     n.to_string()
+/// }
+///
+/// let config = SessionConfig::default().with_secret_key("a long secret from `satchel keygen`");
+/// let app: Router = Router::new()
+///     .route("/counter", get(counter))
+///     .layer(SessionLayer::new(config).expect("valid session settings"));
+/// ```
+#[derive(Clone)]
+pub struct SessionLayer {
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("format", &self.ctx.config.format)
+            .field("cookie_name", &self.ctx.config.cookie_name)
+            .finish()
+    }
+}
+
+impl SessionLayer {
+    /// Checks the settings and builds the cookie codec. No secret key, or settings that do not
+    /// fit together, is an error here, at startup, not at the first request.
+    ///
+    /// ```
+    /// use satchel::{SessionConfig, SessionLayer};
+    /// assert!(SessionLayer::new(SessionConfig::default()).is_err());
+    /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key("k")).is_ok());
+    /// ```
+    pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
+        Self::with_clock(config, Clock::system())
+    }
+
+    /// As [`SessionLayer::new`], with the time read from `clock` (tests move a manual clock
+    /// instead of sleeping).
+    ///
+    /// ```
+    /// use satchel::{Clock, SessionConfig, SessionLayer};
+    /// let (clock, hands) = Clock::manual(1_700_000_000);
+    /// let layer = SessionLayer::with_clock(SessionConfig::default().with_secret_key("k"), clock);
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn with_clock(config: SessionConfig, clock: Clock) -> Result<Self, ConfigError> {
+        let keys = config.validate()?;
+        let codec: Box<dyn crate::codec::Codec> = match config.format {
+            CookieFormat::Sealed => Box::new(SealedCodec::new(&keys, &config.cookie_name)),
+            CookieFormat::Flask => Box::new(FlaskCodec::new(&keys, Context::max_age_secs(&config))),
+        };
+        Ok(SessionLayer {
+            ctx: Arc::new(Context {
+                config,
+                codec,
+                clock,
+                stats: Arc::new(SessionStats::default()),
+            }),
+        })
+    }
+
+    /// The settings in use.
+    ///
+    /// ```
+    /// let layer = satchel::SessionLayer::new(satchel::SessionConfig::default().with_secret_key("k")).unwrap();
+    /// assert_eq!(layer.config().cookie_name, "session");
+    /// ```
+    pub fn config(&self) -> &SessionConfig {
+        &self.ctx.config
+    }
+
+    /// The layer's counters (rejected cookies by reason, oversized sessions).
+    ///
+    /// ```
+    /// let layer = satchel::SessionLayer::new(satchel::SessionConfig::default().with_secret_key("k")).unwrap();
+    /// assert_eq!(layer.stats().rejected_total(), 0);
+    /// ```
+    pub fn stats(&self) -> Arc<SessionStats> {
+        self.ctx.stats.clone()
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around an inner service.
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    ctx: Arc<Context>,
+}
+
+impl<S> std::fmt::Debug for SessionService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionService")
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<&'static str> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let session = Session::pending(
+            self.ctx.clone(),
+            interface::cookie_headers(request.headers()),
+        );
+        request.extensions_mut().insert(session.clone());
+        // The clone that was polled ready serves this request (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            if let Some(state) = session.take_loaded_state() {
+                if let Err(error) = interface::save_session(&ctx, state, response.headers_mut()) {
+                    tracing::error!(%error, "could not save the session");
+                    response = server_error();
+                }
+            }
+            Ok(response)
+        })
+    }
+}
+
+fn server_error<B: From<&'static str>>() -> Response<B> {
+    let mut response = Response::new(B::from(
+        "500 Internal Server Error: the session could not be saved (see the server log)\n",
+    ));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,427 @@
+//! [`Session`]: the per-request session, a dict with Flask's API and flags.
+//!
+//! After the extractor hands it out, every call is a plain synchronous call, as with Flask's
+//! `session` dict. Reads set [`Session::accessed`] (the response then carries `Vary: Cookie`),
+//! writes set [`Session::modified`] (the response then carries a new cookie). Clones share one
+//! session: every extractor in a request sees the same data.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::codec::EncodeError;
+use crate::interface::{self, Context};
+use crate::value::{self, Dict, Value, ValueError};
+
+/// The key Flask stores the permanent flag under.
+pub const PERMANENT_KEY: &str = "_permanent";
+
+/// One request's session. Cheap to clone; clones share the same data.
+///
+/// ```
+/// use satchel::Session;
+/// let session = Session::default(); // detached: not tied to a layer, handy in unit tests
+/// session.insert("username", "Kimi");
+/// session.insert("age", 25);
+/// assert_eq!(session.get::<String>("username").as_deref(), Some("Kimi"));
+/// assert_eq!(session.get_or("age", 0), 25);
+/// assert_eq!(session.get_or("missing", 0), 0);
+/// assert!(session.modified());
+/// ```
+#[derive(Clone, Default)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    ctx: Option<Arc<Context>>,
+    state: Mutex<State>,
+}
+
+/// What the layer reads back after the handler ran.
+#[derive(Default)]
+pub(crate) struct State {
+    /// Raw cookie values not decoded yet (lazy: decoded at first use).
+    pub pending: Option<Vec<http::HeaderValue>>,
+    pub data: Dict,
+    pub accessed: bool,
+    pub modified: bool,
+    /// Issue a fresh cookie even if nothing changed (fallback key, `cycle_id`).
+    pub reissue: bool,
+    /// When the session began, if it came from a cookie that says so.
+    pub created_at: Option<u64>,
+}
+
+impl State {
+    fn read(&mut self) -> &Dict {
+        self.accessed = true;
+        &self.data
+    }
+
+    fn write(&mut self) -> &mut Dict {
+        self.accessed = true;
+        self.modified = true;
+        &mut self.data
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Session")
+            .field("keys", &state.data.keys().collect::<Vec<_>>())
+            .field("accessed", &state.accessed)
+            .field("modified", &state.modified)
+            .finish()
+    }
+}
+
+impl Session {
+    /// A session bound to a layer's context with cookies still to decode.
+    pub(crate) fn pending(ctx: Arc<Context>, cookies: Vec<http::HeaderValue>) -> Self {
+        Session {
+            inner: Arc::new(Inner {
+                ctx: Some(ctx),
+                state: Mutex::new(State {
+                    pending: Some(cookies),
+                    ..State::default()
+                }),
+            }),
+        }
+    }
+
+    /// The state, decoding the cookie first if no one has yet.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cookies) = state.pending.take() {
+            if let Some(ctx) = &self.inner.ctx {
+                interface::open_session(ctx, &cookies, &mut state);
+            }
+        }
+        state
+    }
+
+    /// The state as it stands, for the layer's save step: `None` if the session was never
+    /// loaded (the handler did not use it, so there is nothing to save).
+    pub(crate) fn take_loaded_state(&self) -> Option<State> {
+        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.pending.is_some() {
+            return None;
+        }
+        Some(std::mem::take(&mut *state))
+    }
+
+    pub(crate) fn context(&self) -> Option<&Arc<Context>> {
+        self.inner.ctx.as_ref()
+    }
+
+    /// The value under `key` as a `T`, or `None` if it is missing or is not a `T`
+    /// (Flask's `session.get(key)`). Use [`Session::try_get`] to tell the two apart.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("n", 3);
+    /// assert_eq!(session.get::<u32>("n"), Some(3));
+    /// assert_eq!(session.get::<String>("n"), None);
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.try_get(key).ok().flatten()
+    }
+
+    /// The value under `key` as a `T`: `Ok(None)` if missing, an error if it is not a `T`.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("n", "three");
+    /// assert!(session.try_get::<u32>("n").is_err());
+    /// assert_eq!(session.try_get::<u32>("other").unwrap(), None);
+    /// ```
+    pub fn try_get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ValueError> {
+        let mut state = self.lock();
+        state.read().get(key).map(value::from_value).transpose()
+    }
+
+    /// The value under `key` as a `T`, or `default` (Flask's `session.get(key, default)`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert_eq!(session.get_or("username", "Guest".to_string()), "Guest");
+    /// ```
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> T {
+        self.get(key).unwrap_or(default)
+    }
+
+    /// The raw [`Value`] under `key`.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("t", satchel::value::FlaskTuple(vec![1.into(), 2.into()]));
+    /// assert!(matches!(session.get_value("t"), Some(satchel::Value::Tuple(_))));
+    /// ```
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.lock().read().get(key).cloned()
+    }
+
+    /// Sets `key` (Flask's `session[key] = value`); returns the old value.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert_eq!(session.insert("age", 25), None);
+    /// assert_eq!(session.insert("age", 26), Some(satchel::Value::from(25)));
+    /// ```
+    pub fn insert(&self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
+        self.lock().write().insert(key.into(), value.into())
+    }
+
+    /// Sets `key` to any serde-serializable value (a struct, a map, …).
+    ///
+    /// ```
+    /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    /// struct Cart { items: Vec<String> }
+    /// let session = satchel::Session::default();
+    /// session.insert_serde("cart", &Cart { items: vec!["tea".into()] }).unwrap();
+    /// assert_eq!(session.get::<Cart>("cart").unwrap().items, ["tea"]);
+    /// ```
+    pub fn insert_serde<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<Option<Value>, ValueError> {
+        let value = value::to_value(value)?;
+        Ok(self.insert(key, value))
+    }
+
+    /// Removes `key` and returns its value (Flask's `session.pop(key, None)`). Marks the session
+    /// modified only if the key was there.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert_eq!(session.remove("username"), None);
+    /// assert!(!session.modified());
+    /// session.insert("username", "Kimi");
+    /// assert_eq!(session.remove("username"), Some("Kimi".into()));
+    /// ```
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        let mut state = self.lock();
+        if state.read().contains_key(key) {
+            state.write().remove(key)
+        } else {
+            None
+        }
+    }
+
+    /// Removes `key` and returns its value as a `T` (`None` if missing or not a `T`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("next", "/dashboard");
+    /// assert_eq!(session.pop::<String>("next").as_deref(), Some("/dashboard"));
+    /// assert!(session.is_empty());
+    /// ```
+    pub fn pop<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.remove(key).and_then(|v| value::from_value(&v).ok())
+    }
+
+    /// Empties the session (Flask's `session.clear()`); the response then deletes the cookie.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("a", 1);
+    /// session.clear();
+    /// assert!(session.is_empty() && session.modified());
+    /// ```
+    pub fn clear(&self) {
+        self.lock().write().clear();
+    }
+
+    /// Whether `key` is set.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("a", 1);
+    /// assert!(session.contains_key("a") && !session.contains_key("b"));
+    /// ```
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.lock().read().contains_key(key)
+    }
+
+    /// How many keys are set (including Flask's `_permanent` and other internal keys).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("a", 1);
+    /// assert_eq!(session.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.lock().read().len()
+    }
+
+    /// Whether no key is set.
+    ///
+    /// ```
+    /// assert!(satchel::Session::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.lock().read().is_empty()
+    }
+
+    /// The keys, sorted.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("b", 1);
+    /// session.insert("a", 2);
+    /// assert_eq!(session.keys(), ["a", "b"]);
+    /// ```
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().read().keys().cloned().collect()
+    }
+
+    /// A copy of all the data.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.insert("a", 1);
+    /// assert_eq!(session.to_dict().len(), 1);
+    /// ```
+    pub fn to_dict(&self) -> Dict {
+        self.lock().read().clone()
+    }
+
+    /// The value under `key`, first setting it to `default` if missing (Flask's
+    /// `session.setdefault`). Marks the session modified only when it sets.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert_eq!(session.setdefault("visits", 0), satchel::Value::from(0));
+    /// assert_eq!(session.setdefault("visits", 5), satchel::Value::from(0));
+    /// ```
+    pub fn setdefault(&self, key: &str, default: impl Into<Value>) -> Value {
+        let mut state = self.lock();
+        if let Some(existing) = state.read().get(key) {
+            return existing.clone();
+        }
+        let value = default.into();
+        state.write().insert(key.to_owned(), value.clone());
+        value
+    }
+
+    /// Sets every pair (Flask's `session.update`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.update([("username", satchel::Value::from("Kimi")), ("age", 25.into())]);
+    /// assert_eq!(session.len(), 2);
+    /// ```
+    pub fn update<K, V>(&self, pairs: impl IntoIterator<Item = (K, V)>)
+    where
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        let mut state = self.lock();
+        let data = state.write();
+        for (key, value) in pairs {
+            data.insert(key.into(), value.into());
+        }
+    }
+
+    /// Whether the session outlives the browser session (Flask's `session.permanent`): its
+    /// cookie then carries an expiry of `PERMANENT_SESSION_LIFETIME`.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert!(!session.permanent());
+    /// session.set_permanent(true);
+    /// assert!(session.permanent());
+    /// assert_eq!(session.get::<bool>("_permanent"), Some(true));
+    /// ```
+    pub fn permanent(&self) -> bool {
+        self.lock()
+            .read()
+            .get(PERMANENT_KEY)
+            .is_some_and(Value::is_truthy)
+    }
+
+    /// Makes the session permanent or not (stored as `_permanent`, like Flask).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.set_permanent(false);
+    /// assert!(session.modified());
+    /// ```
+    pub fn set_permanent(&self, permanent: bool) {
+        self.insert(PERMANENT_KEY, permanent);
+    }
+
+    /// Whether the session was read or written in this request (Flask's `session.accessed`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert!(!session.accessed());
+    /// let _ = session.get::<i64>("n");
+    /// assert!(session.accessed());
+    /// ```
+    pub fn accessed(&self) -> bool {
+        self.lock().accessed
+    }
+
+    /// Whether the session was changed in this request (Flask's `session.modified`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// assert!(!session.modified());
+    /// session.insert("n", 1);
+    /// assert!(session.modified());
+    /// ```
+    pub fn modified(&self) -> bool {
+        self.lock().modified
+    }
+
+    /// Marks the session changed, so the response re-issues it (Flask's
+    /// `session.modified = True`).
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.mark_modified();
+    /// assert!(session.modified());
+    /// ```
+    pub fn mark_modified(&self) {
+        self.lock().write();
+    }
+
+    /// Starts a new session identity while keeping the data: call it at login, so a session
+    /// id (or cookie) an attacker planted before login is worthless after it. On cookie
+    /// sessions it forces a freshly issued cookie.
+    ///
+    /// ```
+    /// let session = satchel::Session::default();
+    /// session.cycle_id();
+    /// assert!(session.modified());
+    /// ```
+    pub fn cycle_id(&self) {
+        let mut state = self.lock();
+        state.write();
+        state.reissue = true;
+        state.created_at = None;
+    }
+
+    /// The length of the `name=value` pair the session's cookie would have if sent now, so a
+    /// handler can check it against the 4096-byte browser limit before storing more.
+    ///
+    /// ```
+    /// use satchel::{SessionConfig, SessionLayer};
+    /// // A detached session has no codec to measure with:
+    /// assert!(satchel::Session::default().encoded_len().is_err());
+    /// ```
+    pub fn encoded_len(&self) -> Result<usize, EncodeError> {
+        let ctx = self
+            .context()
+            .cloned()
+            .ok_or_else(|| EncodeError("the session is not attached to a SessionLayer".into()))?;
+        let state = self.lock();
+        interface::encode_cookie(&ctx, &state)
+            .map(|value| ctx.config.cookie_name.len() + 1 + value.len())
+    }
+}

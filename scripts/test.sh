@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need (a Python venv with real Flask for the
+# conformance tests), then runs every test of the workspace (unit, integration, doc tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=.venv
+if ! "$venv/bin/python" -c 'import flask, itsdangerous' 2>/dev/null; then
+  echo "==> creating $venv with Flask for the conformance tests"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+fi
+export SATCHEL_PYTHON="$PWD/$venv/bin/python"
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
