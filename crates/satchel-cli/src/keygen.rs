@@ -6,7 +6,12 @@ use rand::RngCore;
 
 /// 32 bytes (256 bits) from the OS CSPRNG, base64url without padding (43 characters).
 pub fn new_secret_key() -> String {
-    let mut bytes = [0u8; 32];
+    random_token(32)
+}
+
+/// `len` bytes from the OS CSPRNG, base64url without padding.
+pub fn random_token(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -1,10 +1,13 @@
-//! The `satchel` command: the seed's web app (`satchel serve`), cookie decode/encode, keygen.
+//! The `satchel` command: the seed's web app (`satchel serve`, `satchel users add`), cookie
+//! decode/encode, keygen and `satchel key audit`.
 #![forbid(unsafe_code)]
 
 mod app;
 mod cookie_cmd;
+mod key_cmd;
 mod keygen;
 mod serve;
+mod users_cmd;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,12 @@ enum Command {
     Cookie(cookie_cmd::CookieCommand),
     /// Print a new random secret key (256 bits, URL-safe).
     Keygen,
+    /// Check secret keys (`satchel key audit`).
+    #[command(subcommand)]
+    Key(key_cmd::KeyCommand),
+    /// Manage the app's users (`satchel users add NAME`).
+    #[command(subcommand)]
+    Users(users_cmd::UsersCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +43,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Cookie(command) => cookie_cmd::run(command),
+        Command::Key(command) => key_cmd::run(command),
+        Command::Users(command) => users_cmd::run(command),
         Command::Keygen => {
             println!("{}", keygen::new_secret_key());
             ExitCode::SUCCESS

@@ -1,31 +1,44 @@
 //! `satchel serve`: the seed's app on http://127.0.0.1:5000.
+//!
+//! Startup does, in order: settings (flags, then Flask's keys from the environment), the secret
+//! key (SECRET_KEY, else `--secret-key-file`, else in development a generated key kept in the
+//! data directory) and its audit, the user table and the first-start `admin`, then listens and
+//! prints `satchel listening on http://ADDR` (the bound address, so `--addr 127.0.0.1:0` works).
 
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use satchel::{SessionConfig, SessionLayer};
+use satchel::codec::Codec;
+use satchel::{CookieFormat, FlaskCodec, SealedCodec, SecretKey, SessionConfig, SessionLayer};
 
+use crate::app::users::{ensure_admin, Users};
+use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
 use crate::cookie_cmd::Format;
-use crate::{keygen, usage_error};
+use crate::{key_cmd, keygen, usage_error};
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:5000")]
     addr: SocketAddr,
     /// Cookie format (default: SESSION_FORMAT from the environment, else sealed).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Where sessions live: `cookie` (the data is in the cookie). Server-side stores are
-    /// coming (memory, sqlite, postgres, redis).
+    /// Where sessions live: `cookie` (the data is in the cookie). Server-side stores
+    /// (memory, sqlite, postgres, redis URLs) are not available yet.
     #[arg(long, default_value = "cookie")]
     store: String,
-    /// Directory for the generated development key and the app's data.
+    /// Directory for the generated development key and the user database.
     #[arg(long, default_value = "satchel-data")]
     data_dir: PathBuf,
-    /// Production mode: requires SECRET_KEY and Secure cookies.
+    /// A file holding the secret key (used when SECRET_KEY is not set).
+    #[arg(long, env = "SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// Production mode: requires an explicit secret key, Secure cookies and the `__Host-`
+    /// cookie name prefix (so serve it behind HTTPS).
     #[arg(long)]
     production: bool,
 }
@@ -36,39 +49,89 @@ pub fn run(args: ServeArgs) -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,satchel=info".into()),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let config = match config(&args) {
-        Ok(config) => config,
+    let (layer, app) = match prepare(&args) {
+        Ok(prepared) => prepared,
         Err(message) => return usage_error(message),
     };
-    let layer = match SessionLayer::new(config) {
-        Ok(layer) => layer,
-        Err(e) => return usage_error(e),
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(args.addr).await {
-            Ok(listener) => listener,
-            Err(e) => return usage_error(format!("cannot listen on {}: {e}", args.addr)),
-        };
-        tracing::info!("satchel serving the seed's app on http://{}", args.addr);
-        let served = axum::serve(listener, crate::app::router(layer))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
-        match served {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => usage_error(format!("server error: {e}")),
+    runtime.block_on(serve(args.addr, layer, app))
+}
+
+async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
+    let metrics = match Metrics::install(layer.stats()) {
+        Ok(metrics) => metrics,
+        Err(message) => return usage_error(message),
+    };
+    let state = AppState::new(App { metrics, ..app });
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => return usage_error(format!("cannot listen on {addr}: {e}")),
+    };
+    let bound = listener.local_addr().unwrap_or(addr);
+    println!("satchel listening on http://{bound}");
+    let _ = std::io::stdout().flush();
+    tracing::info!("serving the seed's app on http://{bound}");
+    let service =
+        crate::app::router(layer, state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("server error: {e}")),
+    }
+}
+
+/// Everything that can fail before listening, as one readable message.
+fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
+    let config = config(args)?;
+    let keys = config.validate().map_err(|e| e.to_string())?;
+    let codec: Box<dyn Codec> = match config.format {
+        CookieFormat::Sealed => Box::new(SealedCodec::new(&keys, &config.cookie_name)),
+        CookieFormat::Flask => {
+            let lifetime = config.permanent_session_lifetime;
+            let max_age = config
+                .idle_timeout
+                .map_or(lifetime, |idle| idle.min(lifetime));
+            Box::new(FlaskCodec::new(&keys, max_age.as_secs()))
         }
-    })
+    };
+    let layer = SessionLayer::new(config.clone()).map_err(|e| e.to_string())?;
+    let users = Users::open(&args.data_dir)?;
+    let admin_password = std::env::var("ADMIN_PASSWORD").ok();
+    match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
+        Some(password) => {
+            println!(
+                "first start: created user `admin` with password {password}\n\
+                 (shown once; only its argon2 hash is stored. Add users with `satchel users add NAME`)"
+            );
+        }
+        None => tracing::debug!("users present"),
+    }
+    let app = App {
+        config,
+        codec,
+        users,
+        throttle: Throttle::default(),
+        metrics: Metrics::disabled(),
+        hashing: crate::app::hashing_slots(),
+    };
+    Ok((layer, app))
 }
 
 fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
     if args.store != "cookie" {
         return Err(format!(
-            "--store {}: only `cookie` is available in this version (memory, sqlite, postgres \
-             and redis stores are not built yet)",
+            "--store {}: not available yet; only `cookie` (the data is in the cookie) works in \
+             this version (memory, sqlite, postgres and redis stores are coming)",
             args.store
         ));
     }
@@ -79,23 +142,90 @@ fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
         config.format = format.into();
     }
     if config.secret_key.is_none() {
-        if args.production {
-            return Err("--production needs SECRET_KEY set explicitly".into());
-        }
-        let key = development_key(&args.data_dir)?;
-        config = config.with_secret_key(key);
+        config.secret_key = Some(match &args.secret_key_file {
+            Some(path) => read_key_file(path)?,
+            None if args.production => {
+                return Err(
+                    "--production needs SECRET_KEY (or --secret-key-file) set explicitly; \
+                            `satchel keygen` prints a key"
+                        .into(),
+                )
+            }
+            None => development_key(&args.data_dir)?.into(),
+        });
     }
-    if !args.production
-        && std::env::var_os("SESSION_COOKIE_SECURE").is_none()
-        && std::env::var_os("FLASK_SESSION_COOKIE_SECURE").is_none()
-    {
+    audit_keys(&config)?;
+    if args.production {
+        production_cookie(&mut config)?;
+    } else {
+        development_cookie(&mut config, args.addr);
+    }
+    Ok(config)
+}
+
+/// The current key and every fallback must pass `satchel key audit`: a public fallback key
+/// forges sessions as well as a public current key.
+fn audit_keys(config: &SessionConfig) -> Result<(), String> {
+    let current = config.secret_key.iter().map(|k| ("SECRET_KEY", k));
+    let fallbacks = config
+        .secret_key_fallbacks
+        .iter()
+        .map(|k| ("a SECRET_KEY_FALLBACKS key", k));
+    for (name, key) in current.chain(fallbacks) {
+        key_cmd::audit(key.as_bytes()).map_err(|reason| format!("{name} refused: {reason}"))?;
+    }
+    Ok(())
+}
+
+fn env_is_set(key: &str) -> bool {
+    std::env::var_os(key).is_some() || std::env::var_os(format!("FLASK_{key}")).is_some()
+}
+
+/// Production: Secure cookies and the `__Host-` prefix (the default name becomes
+/// `__Host-session`; another name without the prefix is refused).
+fn production_cookie(config: &mut SessionConfig) -> Result<(), String> {
+    if !config.cookie_secure {
+        return Err("--production needs Secure cookies: remove SESSION_COOKIE_SECURE=false".into());
+    }
+    if config.cookie_name == "session" && !env_is_set("SESSION_COOKIE_NAME") {
+        config.cookie_name = "__Host-session".into();
+    }
+    if !config.cookie_name.starts_with("__Host-") {
+        return Err(format!(
+            "--production needs the __Host- cookie name prefix (browsers then refuse cookies \
+             planted by other subdomains): SESSION_COOKIE_NAME={} should be __Host-{}",
+            config.cookie_name, config.cookie_name
+        ));
+    }
+    if config.cookie_domain.is_some() || config.cookie_path != "/" {
+        return Err("a __Host- cookie must have no SESSION_COOKIE_DOMAIN and path /".into());
+    }
+    tracing::info!(cookie = %config.cookie_name, "production mode: Secure, __Host- cookie");
+    Ok(())
+}
+
+/// Development: plain http on loopback, so Secure goes off unless the environment sets it.
+fn development_cookie(config: &mut SessionConfig, addr: SocketAddr) {
+    if !env_is_set("SESSION_COOKIE_SECURE") {
         config.cookie_secure = false;
         tracing::warn!(
             "development mode: Secure cookie flag off so the session works over plain http; \
              use --production behind HTTPS"
         );
     }
-    Ok(config)
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "development mode on a non-loopback address: use --production");
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<SecretKey, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the secret key file {}: {e}", path.display()))?;
+    let key = text.trim_end_matches(['\r', '\n']);
+    if key.is_empty() {
+        return Err(format!("the secret key file {} is empty", path.display()));
+    }
+    Ok(key.into())
 }
 
 /// The development key in `data_dir/secret_key`, created (mode 0600) on first use.
@@ -117,7 +247,6 @@ fn development_key(data_dir: &Path) -> Result<String, String> {
 
 #[cfg(unix)]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)

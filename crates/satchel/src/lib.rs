@@ -7,9 +7,11 @@ pub mod codec;
 mod config;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod flash;
 pub mod interface;
 mod keys;
 mod layer;
+pub mod login;
 mod session;
 mod stats;
 pub mod value;
@@ -17,8 +19,12 @@ pub mod value;
 pub use clock::{Clock, ManualClock};
 pub use codec::{CookieFormat, FlaskCodec, SealedCodec};
 pub use config::{ConfigError, SameSite, SessionConfig, FLASK_PERMANENT_SESSION_LIFETIME};
+pub use flash::{flash, take_flashes, Flash};
 pub use keys::{KeyRing, SecretKey};
 pub use layer::{SessionLayer, SessionService};
+#[cfg(feature = "axum")]
+pub use login::LoginRequired;
+pub use login::{current_user_id, login, logout};
 pub use session::{Session, PERMANENT_KEY};
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

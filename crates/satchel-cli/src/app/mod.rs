@@ -1,49 +1,165 @@
-//! The seed's web app: every example of the Flask session tutorial, as routes.
+//! The seed's web app: every example of the Flask session tutorial, as routes, plus a real
+//! login (users in SQLite, argon2 hashes, CSRF, a failed-login throttle) kept the way
+//! Flask-Login keeps it, flash messages as Flask keeps them, `/session` and `/metrics`.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`routes`] | the handlers |
+//! | [`templates`] | the HTML pages (askama) |
+//! | [`users`] | the user table |
+//! | [`csrf`] | the login form's CSRF token |
+//! | [`throttle`] | failed-login throttle (429) |
+//! | [`metrics`] | Prometheus text |
+//! | [`pyrepr`] | values as Python prints them, for `/session` |
 
+pub mod csrf;
+pub mod metrics;
+pub mod pyrepr;
+pub mod routes;
+pub mod templates;
+pub mod throttle;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use satchel::{Session, SessionLayer};
+use satchel::codec::Codec;
+use satchel::login::ClientAddr;
+use satchel::{SessionConfig, SessionLayer};
+
+/// Largest request body accepted (the login form is a few hundred bytes).
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState(Arc<App>);
+
+pub struct App {
+    pub config: SessionConfig,
+    /// The layer's cookie format, to show a cookie's times on `/session`.
+    pub codec: Box<dyn Codec>,
+    pub users: users::Users,
+    pub throttle: throttle::Throttle,
+    pub metrics: metrics::Metrics,
+    /// Password checks in flight at once (argon2 takes ~19 MiB and tens of ms each: unbounded,
+    /// a burst of logins would exhaust memory).
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many password checks may run at once: one per core.
+pub fn hashing_slots() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new(cores))
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(app: App) -> Self {
+        AppState(Arc::new(app))
+    }
+}
+
+/// The routes of the issue's table (paths and texts are fixed).
+const ROUTES: &[&str] = &[
+    "/set_session",
+    "/get_session",
+    "/delete_session",
+    "/clear_session",
+    "/counter",
+    "/login",
+    "/dashboard",
+    "/logout",
+    "/session",
+    "/healthz",
+    "/metrics",
+];
 
 /// The app's routes behind `layer`.
-pub fn router(layer: SessionLayer) -> Router {
+pub fn router(layer: SessionLayer, state: AppState) -> Router {
+    use routes::*;
     Router::new()
         .route("/set_session", get(set_session))
         .route("/get_session", get(get_session))
         .route("/delete_session", get(delete_session))
         .route("/clear_session", get(clear_session))
         .route("/counter", get(counter))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/dashboard", get(dashboard))
+        .route("/logout", get(logout).post(logout))
+        .route("/session", get(session_page))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .layer(layer)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(observe))
+        .with_state(state)
 }
 
-async fn set_session(session: Session) -> &'static str {
-    session.insert("username", "Kimi");
-    session.insert("age", 25);
-    "Session data set!"
+/// Runs around every request: records the client address for the login identifier, logs one
+/// line, counts the request, and adds the security headers.
+async fn observe(mut request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer {
+        request.extensions_mut().insert(ClientAddr(ip));
+    }
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    let route = ROUTES
+        .iter()
+        .find(|r| **r == path)
+        .copied()
+        .unwrap_or("other");
+    tracing::info!(
+        %method,
+        path = %truncate(&path, 200),
+        status,
+        micros = elapsed.as_micros() as u64,
+        peer = ?peer,
+        "request"
+    );
+    metrics::Metrics::request(method.as_str(), route, status, elapsed);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
-async fn get_session(session: Session) -> String {
-    let username: String = session.get_or("username", "Guest".to_owned());
-    let age: i64 = session.get_or("age", 0);
-    format!("Hello, {username}! Your age is {age}.")
-}
-
-async fn delete_session(session: Session) -> &'static str {
-    session.remove("username");
-    "Session data deleted!"
-}
-
-async fn clear_session(session: Session) -> &'static str {
-    session.clear();
-    "All session data cleared!"
-}
-
-async fn counter(session: Session) -> String {
-    let n = session.get_or::<i64>("n", 0).saturating_add(1);
-    session.insert("n", n);
-    n.to_string()
-}
-
-async fn healthz() -> &'static str {
-    "ok"
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -1,0 +1,91 @@
+//! `/metrics`: Prometheus text through the `metrics` crate: requests by route and status,
+//! latencies, and the session layer's rejected cookies by reason.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use satchel::codec::RejectReason;
+use satchel::SessionStats;
+
+/// The exporter handle and the session counters it reports.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: Option<PrometheusHandle>,
+    stats: Arc<SessionStats>,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
+impl Metrics {
+    /// Installs the process-wide recorder (once per process: `satchel serve` calls it at start).
+    pub fn install(stats: Arc<SessionStats>) -> Result<Self, String> {
+        let handle = PrometheusBuilder::new()
+            .set_buckets(LATENCY_BUCKETS)
+            .and_then(PrometheusBuilder::install_recorder)
+            .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+        metrics::describe_counter!("http_requests_total", "HTTP requests by route and status");
+        metrics::describe_histogram!(
+            "http_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "Time to produce the response"
+        );
+        metrics::describe_counter!(
+            "satchel_cookies_rejected_total",
+            "Session cookies refused, by reason (the request got an empty session)"
+        );
+        metrics::describe_counter!(
+            "satchel_sessions_oversized_total",
+            "Sessions too large for a cookie (answered 500)"
+        );
+        metrics::describe_counter!("satchel_login_failures_total", "Failed logins");
+        metrics::describe_counter!("satchel_login_throttled_total", "Logins refused with 429");
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+        Ok(Metrics {
+            handle: Some(handle),
+            stats,
+        })
+    }
+
+    /// No exporter (before [`Metrics::install`]): `/metrics` renders empty.
+    pub fn disabled() -> Self {
+        Metrics {
+            handle: None,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Counts one served request.
+    pub fn request(method: &str, route: &'static str, status: u16, elapsed: Duration) {
+        metrics::counter!(
+            "http_requests_total",
+            "method" => method.to_owned(),
+            "route" => route,
+            "status" => status.to_string()
+        )
+        .increment(1);
+        metrics::histogram!("http_request_duration_seconds", "route" => route)
+            .record(elapsed.as_secs_f64());
+    }
+
+    /// The Prometheus text.
+    pub fn render(&self) -> String {
+        for reason in RejectReason::ALL {
+            metrics::counter!("satchel_cookies_rejected_total", "reason" => reason.as_str())
+                .absolute(self.stats.rejected(reason));
+        }
+        metrics::counter!("satchel_sessions_oversized_total").absolute(self.stats.oversized());
+        self.handle
+            .as_ref()
+            .map_or_else(String::new, PrometheusHandle::render)
+    }
+}

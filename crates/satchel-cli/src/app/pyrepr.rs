@@ -1,0 +1,162 @@
+//! Session values written as Python's `repr` writes them, for the `/session` page: a Flask
+//! developer sees `(1, 'two')` and `b'\x00'` as the Flask app would print them.
+
+use std::fmt::Write;
+
+use satchel::Value;
+
+/// `repr(value)` as Python prints the value Flask would load from the cookie.
+pub fn repr(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("None"),
+        Value::Bool(true) => out.push_str("True"),
+        Value::Bool(false) => out.push_str("False"),
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::BigInt(n) => out.push_str(n.as_str()),
+        Value::Float(f) => write_float(out, *f),
+        Value::Str(s) => write_str(out, s),
+        Value::List(items) => write_seq(out, "[", items, "]"),
+        Value::Tuple(items) if items.len() == 1 => write_seq(out, "(", items, ",)"),
+        Value::Tuple(items) => write_seq(out, "(", items, ")"),
+        Value::Dict(dict) => {
+            out.push('{');
+            for (i, (key, item)) in dict.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_str(out, key);
+                out.push_str(": ");
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+        Value::Bytes(bytes) => write_bytes(out, bytes),
+        Value::Markup(s) => {
+            out.push_str("Markup(");
+            write_str(out, s);
+            out.push(')');
+        }
+        Value::Uuid(u) => {
+            let _ = write!(out, "UUID('{u}')");
+        }
+        Value::DateTime(dt) => {
+            let _ = write!(
+                out,
+                "datetime.datetime({}, {}, {}, {}, {}, {}, tzinfo=datetime.timezone.utc)",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+        }
+    }
+}
+
+fn write_seq(out: &mut String, open: &str, items: &[Value], close: &str) {
+    out.push_str(open);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_value(out, item);
+    }
+    out.push_str(close);
+}
+
+fn write_float(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("nan");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "inf" } else { "-inf" });
+    } else {
+        let _ = write!(out, "{f:?}");
+    }
+}
+
+/// Python's quote choice: single quotes unless the text has a single quote and no double one.
+fn write_str(out: &mut String, s: &str) {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
+fn write_bytes(out: &mut String, bytes: &[u8]) {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.push('b');
+    out.push(quote);
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            b => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push(quote);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repr;
+    use satchel::Value;
+
+    #[test]
+    fn values_print_as_python_prints_them() {
+        let tuple = Value::Tuple(vec![1.into(), "two".into()]);
+        assert_eq!(repr(&tuple), "(1, 'two')");
+        assert_eq!(repr(&Value::Tuple(vec![1.into()])), "(1,)");
+        assert_eq!(
+            repr(&Value::Bytes(b"\x00\xffbytes'".to_vec())),
+            r#"b"\x00\xffbytes'""#
+        );
+        assert_eq!(repr(&Value::from("it's")), r#""it's""#);
+        assert_eq!(
+            repr(&Value::List(vec![Value::Null, true.into()])),
+            "[None, True]"
+        );
+        assert_eq!(repr(&Value::Float(2.5)), "2.5");
+        assert_eq!(repr(&Value::Float(f64::NAN)), "nan");
+    }
+}

@@ -1,0 +1,213 @@
+//! The app's users: names and argon2id password hashes in a SQLite file.
+//!
+//! No credentials live in code: users are added with `satchel users add NAME`, and the first
+//! start creates `admin` (see [`ensure_admin`]).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Longest accepted user name and password, in bytes (longer input is refused before hashing).
+pub const MAX_NAME_LEN: usize = 64;
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// The user table, shared by request handlers.
+#[derive(Clone)]
+pub struct Users {
+    conn: Arc<Mutex<Connection>>,
+    /// A hash verified when the user does not exist, so timing does not tell who exists.
+    dummy_hash: Arc<str>,
+}
+
+/// What creating a user can run into.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user {0:?} already exists")]
+    Exists(String),
+    #[error("invalid user name {0:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-'")]
+    BadName(String),
+    #[error("the password must be 8 to {MAX_PASSWORD_LEN} bytes")]
+    BadPassword,
+    #[error("user database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("password hashing: {0}")]
+    Hash(String),
+}
+
+impl Users {
+    /// Opens (creating if needed) `users.sqlite3` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        let path = data_dir.join("users.sqlite3");
+        let conn = Connection::open(&path)
+            .and_then(|conn| {
+                conn.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS users (
+                         name TEXT PRIMARY KEY NOT NULL,
+                         password_hash TEXT NOT NULL,
+                         created_at INTEGER NOT NULL DEFAULT (unixepoch())
+                     );",
+                )?;
+                Ok(conn)
+            })
+            .map_err(|e| format!("cannot open the user database {}: {e}", path.display()))?;
+        let dummy_hash = hash_password("not a real password").map_err(|e| e.to_string())?;
+        Ok(Users {
+            conn: Arc::new(Mutex::new(conn)),
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many users there are.
+    pub fn count(&self) -> Result<i64, UserError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
+    }
+
+    /// Whether `name` is a user.
+    pub fn exists(&self, name: &str) -> Result<bool, UserError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Adds a user; an existing name is an error.
+    pub fn add(&self, name: &str, password: &str) -> Result<(), UserError> {
+        if !valid_name(name) {
+            return Err(UserError::BadName(name.to_owned()));
+        }
+        if !(8..=MAX_PASSWORD_LEN).contains(&password.len()) {
+            return Err(UserError::BadPassword);
+        }
+        let hash = hash_password(password)?;
+        let inserted = self.conn().execute(
+            "INSERT INTO users (name, password_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![name, hash],
+        )?;
+        if inserted == 0 {
+            return Err(UserError::Exists(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether `password` is `name`'s. Slow on purpose (argon2): call it off the async
+    /// threads. Costs the same whether or not the user exists.
+    pub fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
+        let stored: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT password_hash FROM users WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let matches = check_password(stored.as_deref().unwrap_or(&self.dummy_hash), password);
+        Ok(stored.is_some() && matches)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_LEN).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn hash_password(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Hash(e.to_string()))
+}
+
+fn check_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// On first start (no users): creates `admin` with `ADMIN_PASSWORD` if set, else with a random
+/// password returned so the caller prints it once.
+pub fn ensure_admin(
+    users: &Users,
+    admin_password: Option<String>,
+) -> Result<Option<String>, UserError> {
+    if users.count()? > 0 {
+        return Ok(None);
+    }
+    match admin_password.filter(|p| !p.is_empty()) {
+        Some(password) => {
+            users.add("admin", &password)?;
+            Ok(None)
+        }
+        None => {
+            let password = crate::keygen::random_token(18);
+            users.add("admin", &password)?;
+            Ok(Some(password))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "satchel-users-{name}-{}-{}",
+            std::process::id(),
+            crate::keygen::random_token(6)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn added_users_verify_and_others_do_not() {
+        let users = Users::open(&temp_dir("verify")).unwrap();
+        users.add("alice", "correct horse").unwrap();
+        assert!(users.verify("alice", "correct horse").unwrap());
+        assert!(!users.verify("alice", "wrong password").unwrap());
+        assert!(!users.verify("bob", "correct horse").unwrap());
+        assert!(matches!(
+            users.add("alice", "another one"),
+            Err(UserError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn bad_names_and_passwords_are_refused() {
+        let users = Users::open(&temp_dir("bad")).unwrap();
+        assert!(matches!(
+            users.add("a b", "password1"),
+            Err(UserError::BadName(_))
+        ));
+        assert!(matches!(
+            users.add("ok", "short"),
+            Err(UserError::BadPassword)
+        ));
+    }
+
+    #[test]
+    fn first_start_creates_admin_once() {
+        let users = Users::open(&temp_dir("admin")).unwrap();
+        let generated = ensure_admin(&users, None).unwrap().expect("a password");
+        assert!(users.verify("admin", &generated).unwrap());
+        assert_eq!(ensure_admin(&users, None).unwrap(), None);
+    }
+}

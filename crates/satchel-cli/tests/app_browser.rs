@@ -1,0 +1,266 @@
+//! A real browser: headless Chromium (Debian `chromium` + `chromium-driver`) driven over
+//! WebDriver logs in with a wrong then the right password, reaches the dashboard, looks at
+//! `/session`, logs out and sees the flash once, and checks the session cookie's flags.
+//! Screenshots of each page go to `target/screenshots/` (and `failure.png` when a step fails).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{spawn_listening, temp_dir, KillOnDrop, Server, ADMIN_PASSWORD};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+fn screenshots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target/tmp has a parent")
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
+/// Chromium and its driver, or `None` (skip outside CI).
+fn chromium() -> Option<(PathBuf, PathBuf)> {
+    let browser = which("chromium").or_else(|| which("chromium-browser"));
+    let driver = which("chromedriver");
+    let found = browser.is_some() && driver.is_some();
+    common::require_or_skip(
+        found,
+        "Chromium and chromedriver",
+        "apt-get install -y chromium chromium-driver",
+    )
+    .then(|| (browser.unwrap(), driver.unwrap()))
+}
+
+type Step = Result<(), String>;
+
+fn fail(what: &str) -> impl Fn(fantoccini::error::CmdError) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// Polls until the browser's URL path is `path`.
+async fn wait_for_path(client: &Client, path: &str) -> Step {
+    let deadline = Instant::now() + common::DEADLINE;
+    loop {
+        let url = client.current_url().await.map_err(fail("current url"))?;
+        if url.path() == path {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {path}; at {url}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) -> Step {
+    let png = client.screenshot().await.map_err(fail("screenshot"))?;
+    let path = screenshots_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// The text of the element `css` matches, waiting for it to appear (page loads are async).
+async fn text_of(client: &Client, css: &str) -> Result<String, String> {
+    let element = client
+        .wait()
+        .at_most(common::DEADLINE)
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(fail(css))?;
+    element.text().await.map_err(fail(css))
+}
+
+async fn submit_login(client: &Client, base: &str, user: &str, password: &str) -> Step {
+    client
+        .goto(&format!("{base}/login"))
+        .await
+        .map_err(fail("open /login"))?;
+    for (css, value) in [("#username", user), ("#password", password)] {
+        let field = client.find(Locator::Css(css)).await.map_err(fail(css))?;
+        field.clear().await.map_err(fail(css))?;
+        field.send_keys(value).await.map_err(fail(css))?;
+    }
+    client
+        .find(Locator::Css("#submit"))
+        .await
+        .map_err(fail("#submit"))?
+        .click()
+        .await
+        .map_err(fail("submit"))
+}
+
+async fn journey(client: &Client, base: &str) -> Step {
+    // A wrong password: the form again, with the error.
+    submit_login(client, base, "admin", "not the password").await?;
+    let error = text_of(client, "#error").await?;
+    if error != "Invalid credentials!" {
+        return Err(format!("expected the credentials error, got {error:?}"));
+    }
+    screenshot(client, "login-failed").await?;
+
+    client
+        .goto(&format!("{base}/login"))
+        .await
+        .map_err(fail("open /login"))?;
+    screenshot(client, "login").await?;
+    submit_login(client, base, "admin", ADMIN_PASSWORD).await?;
+    wait_for_path(client, "/dashboard").await?;
+    let heading = text_of(client, "h1").await?;
+    let user = text_of(client, "#user").await?;
+    if heading != "Welcome to the dashboard!" || user != "admin" {
+        return Err(format!("dashboard shows {heading:?} for {user:?}"));
+    }
+    screenshot(client, "dashboard").await?;
+    check_cookie_flags(client).await?;
+
+    client
+        .goto(&format!("{base}/session"))
+        .await
+        .map_err(fail("open /session"))?;
+    let page = client.source().await.map_err(fail("source"))?;
+    if !page.contains("_user_id") || !page.contains("_fresh") {
+        return Err("the session page does not show the login keys".into());
+    }
+    screenshot(client, "session").await?;
+
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .map_err(fail("open /dashboard"))?;
+    client
+        .find(Locator::Css("#logout"))
+        .await
+        .map_err(fail("#logout"))?
+        .click()
+        .await
+        .map_err(fail("logout"))?;
+    wait_for_path(client, "/login").await?;
+    let flash = text_of(client, ".flash").await?;
+    if flash != "You have been logged out." {
+        return Err(format!("expected the logout flash, got {flash:?}"));
+    }
+    screenshot(client, "logged-out").await?;
+    client.refresh().await.map_err(fail("reload"))?;
+    if !client
+        .find_all(Locator::Css(".flash"))
+        .await
+        .map_err(fail(".flash"))?
+        .is_empty()
+    {
+        return Err("the logout flash was shown twice".into());
+    }
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .map_err(fail("open /dashboard"))?;
+    wait_for_path(client, "/login").await
+}
+
+/// The session cookie is HttpOnly (and invisible to scripts), SameSite=Lax, host-only, path /.
+/// Secure is off: development mode on plain http (production mode is tested over HTTP).
+async fn check_cookie_flags(client: &Client) -> Step {
+    let cookies = client.get_all_cookies().await.map_err(fail("cookies"))?;
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "session")
+        .ok_or_else(|| format!("no session cookie in {cookies:?}"))?;
+    let flags = (
+        session.http_only(),
+        session.same_site(),
+        session.secure(),
+        session.path(),
+    );
+    if flags
+        != (
+            Some(true),
+            Some(cookie::SameSite::Lax),
+            Some(false),
+            Some("/"),
+        )
+    {
+        return Err(format!("unexpected session cookie flags: {session:?}"));
+    }
+    let visible = client
+        .execute("return document.cookie", vec![])
+        .await
+        .map_err(fail("document.cookie"))?;
+    if visible.as_str().is_some_and(|c| c.contains("session=")) {
+        return Err("the session cookie is visible to scripts".into());
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_logs_in_reaches_the_dashboard_and_logs_out() {
+    let Some((browser, driver)) = chromium() else {
+        return;
+    };
+    let server = Server::start(&[], &[]);
+    let base = format!("http://{}", server.addr);
+    let _ = std::fs::remove_file(screenshots_dir().join("failure.png"));
+    let mut command = Command::new(driver);
+    command.arg("--port=0").stderr(Stdio::null());
+    let (child, driver_addr, _) = spawn_listening(command, |line| {
+        let port = line
+            .strip_prefix("ChromeDriver was started successfully on port ")?
+            .trim_end_matches('.');
+        Some(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            port.parse().ok()?,
+        )))
+    });
+    let _driver = KillOnDrop(child);
+    let profile = temp_dir("chromium-profile");
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": browser,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", "--window-size=1024,768",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities);
+    let webdriver = format!("http://{driver_addr}");
+    let connect = tokio::time::timeout(common::DEADLINE, builder.connect(&webdriver))
+        .await
+        .expect("the WebDriver session starts within the deadline");
+    let client = connect.unwrap_or_else(|e| panic!("WebDriver session: {e}"));
+    let outcome = tokio::time::timeout(Duration::from_secs(120), journey(&client, &base))
+        .await
+        .unwrap_or_else(|_| Err("the browser journey took over 120 s".into()));
+    if let Err(message) = &outcome {
+        let _ = screenshot(&client, "failure").await;
+        let _ = client.close().await;
+        panic!(
+            "{message} (screenshot: {})",
+            screenshots_dir().join("failure.png").display()
+        );
+    }
+    client.close().await.expect("the browser closes");
+    for page in [
+        "login-failed",
+        "login",
+        "dashboard",
+        "session",
+        "logged-out",
+    ] {
+        assert!(screenshots_dir().join(format!("{page}.png")).is_file());
+    }
+}

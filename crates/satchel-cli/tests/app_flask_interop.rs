@@ -1,0 +1,231 @@
+//! Live interop with a real Flask app using real Flask-Login (both from PyPI, in the test
+//! venv) sharing SECRET_KEY with `satchel serve --format flask`: a login on either is honoured
+//! by the other's protected page, and values set by one (tuples, bytes, flashes) are read back
+//! unchanged by the other. Not circular: the Flask side is Flask's and Flask-Login's own code.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+use common::{
+    request, spawn_listening, temp_dir, KillOnDrop, Response, Server, ADMIN_PASSWORD, KEY,
+};
+
+const FLASK_APP: &str = r#"
+import sys
+from flask import Flask, session, request, flash, get_flashed_messages
+from flask_login import LoginManager, UserMixin, login_user, logout_user, login_required, current_user, login_fresh
+from werkzeug.serving import make_server
+
+app = Flask(__name__)
+app.secret_key = sys.argv[1]
+login_manager = LoginManager(app)
+login_manager.login_view = "login"
+
+class User(UserMixin):
+    def __init__(self, id):
+        self.id = id
+
+@login_manager.user_loader
+def load_user(user_id):
+    return User(user_id) if user_id in ("admin", "alice") else None
+
+@app.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        login_user(User(request.form["username"]))
+        return "logged in"
+    return "login page"
+
+@app.get("/protected")
+@login_required
+def protected():
+    return f"user={current_user.id} fresh={login_fresh()}"
+
+@app.get("/logout")
+def logout():
+    logout_user()
+    return "logged out"
+
+@app.get("/set_values")
+def set_values():
+    session["t"] = (1, "two")
+    session["b"] = b"\x00\xffbytes"
+    return "set"
+
+@app.get("/show")
+def show():
+    return repr({k: session.get(k) for k in ("t", "b", "n", "username", "age")})
+
+@app.get("/flash")
+def do_flash():
+    flash("Hello from Flask", "warning")
+    return "flashed"
+
+@app.get("/flashes")
+def flashes():
+    return repr(get_flashed_messages(with_categories=True))
+
+server = make_server("127.0.0.1", 0, app)
+print(f"flask listening on http://127.0.0.1:{server.port}", flush=True)
+server.serve_forever()
+"#;
+
+const AGENT: &str = "satchel-interop-test/1.0";
+
+fn get(addr: SocketAddr, path: &str, cookie: Option<&str>) -> Response {
+    let mut headers = vec![("User-Agent", AGENT)];
+    if let Some(cookie) = cookie {
+        headers.push(("Cookie", cookie));
+    }
+    request(addr, "GET", path, &headers, b"")
+}
+
+/// The `session=...` pair a response set, or panics with the response.
+fn session_cookie(response: &Response) -> String {
+    response
+        .cookie_pair("session")
+        .unwrap_or_else(|| panic!("no session cookie in {response:?}"))
+}
+
+struct Peers {
+    satchel: Server,
+    flask: SocketAddr,
+    _flask: KillOnDrop,
+}
+
+fn start() -> Option<Peers> {
+    let python = common::python_with("flask, flask_login")?;
+    let satchel = Server::start(&["--format", "flask"], &[]);
+    let dir = temp_dir("flask-login-app");
+    let script = dir.join("app.py");
+    std::fs::write(&script, FLASK_APP).unwrap();
+    let log = std::fs::File::create(dir.join("flask.log")).unwrap();
+    let mut command = Command::new(python);
+    command.arg(&script).arg(KEY).stderr(log);
+    let (child, flask, _) = spawn_listening(command, common::after("flask listening on http://"));
+    Some(Peers {
+        satchel,
+        flask,
+        _flask: KillOnDrop(child),
+    })
+}
+
+#[test]
+fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
+    let Some(peers) = start() else { return };
+    let response = request(
+        peers.flask,
+        "POST",
+        "/login",
+        &[
+            ("User-Agent", AGENT),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        b"username=admin",
+    );
+    assert_eq!(response.text(), "logged in");
+    let cookie = session_cookie(&response);
+    let dashboard = get(peers.satchel.addr, "/dashboard", Some(&cookie));
+    assert_eq!(dashboard.status, 200, "{}", dashboard.text());
+    let html = dashboard.text();
+    assert!(
+        html.contains(r#"<strong id="user">admin</strong>"#),
+        "{html}"
+    );
+    // Same client, same Flask-Login identifier (`_id`): the login stays fresh.
+    assert!(!html.contains("not a fresh login"), "{html}");
+    // And logging out on Flask logs out of satchel.
+    let out = get(peers.flask, "/logout", Some(&cookie));
+    let cookie = out.cookie_pair("session").unwrap_or_default();
+    assert_eq!(
+        get(peers.satchel.addr, "/dashboard", Some(&cookie)).status,
+        303
+    );
+}
+
+#[test]
+fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
+    let Some(peers) = start() else { return };
+    let (cookie, token) = peers.satchel.login_form(None);
+    let body = format!(
+        "username=admin&password={}&csrf_token={token}",
+        common::form_encode(ADMIN_PASSWORD)
+    );
+    let response = request(
+        peers.satchel.addr,
+        "POST",
+        "/login",
+        &[
+            ("User-Agent", AGENT),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(response.status, 303, "{}", response.text());
+    let cookie = session_cookie(&response);
+    let protected = get(peers.flask, "/protected", Some(&cookie));
+    assert_eq!(protected.status, 200, "{}", protected.text());
+    assert_eq!(protected.text(), "user=admin fresh=True");
+    // Logged out by satchel: Flask-Login no longer lets it in.
+    let out = get(peers.satchel.addr, "/logout", Some(&cookie));
+    let cookie = session_cookie(&out);
+    assert_eq!(get(peers.flask, "/protected", Some(&cookie)).status, 302);
+    // satchel's logout flash is a (category, message) tuple Flask's get_flashed_messages reads.
+    assert_eq!(
+        get(peers.flask, "/flashes", Some(&cookie)).text(),
+        "[('info', 'You have been logged out.')]"
+    );
+}
+
+#[test]
+fn tuples_and_bytes_set_by_flask_survive_satchel_and_come_back_unchanged() {
+    let Some(peers) = start() else { return };
+    let cookie = session_cookie(&get(peers.flask, "/set_values", None));
+    let page = common::unescape_html(&get(peers.satchel.addr, "/session", Some(&cookie)).text());
+    assert!(page.contains("<code>(1, 'two')</code>"), "{page}");
+    assert!(page.contains(r"<code>b'\x00\xffbytes'</code>"), "{page}");
+    // satchel rewrites the cookie (counter) and Flask reads every value back as it set them.
+    let counted = get(peers.satchel.addr, "/counter", Some(&cookie));
+    assert_eq!(counted.text(), "1");
+    let cookie = session_cookie(&counted);
+    let cookie = session_cookie(&get(peers.satchel.addr, "/set_session", Some(&cookie)));
+    assert_eq!(
+        get(peers.flask, "/show", Some(&cookie)).text(),
+        r"{'t': (1, 'two'), 'b': b'\x00\xffbytes', 'n': 1, 'username': 'Kimi', 'age': 25}"
+    );
+}
+
+#[test]
+fn values_made_by_satchel_are_read_by_flask_and_flashes_go_both_ways() {
+    let Some(peers) = start() else { return };
+    // Tuple and bytes made by satchel's own encoder.
+    let mut encode = common::satchel();
+    encode
+        .args(["cookie", "encode", "--format", "flask", "--secret-key", KEY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = encode.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"b":{" b":"AP9ieXRlcw=="},"t":{" t":[1,"two"]},"n":41}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let cookie = format!("session={}", String::from_utf8(out.stdout).unwrap().trim());
+    assert_eq!(
+        get(peers.flask, "/show", Some(&cookie)).text(),
+        r"{'t': (1, 'two'), 'b': b'\x00\xffbytes', 'n': 41, 'username': None, 'age': None}"
+    );
+    // A Flask flash is shown once by satchel's login page.
+    let cookie = session_cookie(&get(peers.flask, "/flash", None));
+    let page = get(peers.satchel.addr, "/login", Some(&cookie));
+    assert!(page.text().contains("Hello from Flask"), "{}", page.text());
+    let cookie = session_cookie(&page);
+    assert_eq!(get(peers.flask, "/flashes", Some(&cookie)).text(), "[]");
+}

@@ -1,0 +1,187 @@
+//! `satchel serve` startup rules, `satchel key audit` and `satchel users add`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::{satchel, temp_dir, Server, KEY};
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut command = satchel();
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    // A command that exits before reading stdin closes the pipe first: not an error here.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn key_audit_refuses_short_and_public_keys() {
+    for key in [
+        "your_secret_key",
+        "dev",
+        "changeme",
+        "\x02\x01thisismyscretkey\x01\x02\\e\\y\\y\\h",
+    ] {
+        let out = run(&["key", "audit", key], &[], "");
+        assert_eq!(out.status.code(), Some(1), "{key:?}");
+        assert!(stderr(&out).contains("publicly known"), "{}", stderr(&out));
+    }
+    let short = run(
+        &["key", "audit"],
+        &[("SECRET_KEY", "short but not public")],
+        "",
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(stderr(&short).contains("at least 32"), "{}", stderr(&short));
+    let good = run(&["key", "audit"], &[], &format!("{KEY}\n"));
+    assert!(good.status.success(), "{}", stderr(&good));
+}
+
+#[test]
+fn serve_refuses_a_public_key_at_startup() {
+    let dir = temp_dir("public-key");
+    let dir_arg = dir.to_str().unwrap();
+    for (var, value) in [
+        ("SECRET_KEY", "secret"),
+        ("SECRET_KEY_FALLBACKS", r#"["dev"]"#),
+    ] {
+        let mut env = vec![("SECRET_KEY", KEY)];
+        env.retain(|(k, _)| *k != var);
+        env.push((var, value));
+        let out = run(
+            &["serve", "--addr", "127.0.0.1:0", "--data-dir", dir_arg],
+            &env,
+            "",
+        );
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        assert!(stderr(&out).contains("publicly known"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn serve_refuses_other_stores_for_now_and_production_without_a_key() {
+    let dir = temp_dir("refusals");
+    let dir_arg = dir.to_str().unwrap();
+    let store = run(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir_arg,
+            "--store",
+            "redis://127.0.0.1",
+        ],
+        &[("SECRET_KEY", KEY)],
+        "",
+    );
+    assert_eq!(store.status.code(), Some(2));
+    assert!(
+        stderr(&store).contains("not available yet"),
+        "{}",
+        stderr(&store)
+    );
+    let production = run(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir_arg,
+            "--production",
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(production.status.code(), Some(2));
+    assert!(
+        stderr(&production).contains("SECRET_KEY"),
+        "{}",
+        stderr(&production)
+    );
+    let insecure = run(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir_arg,
+            "--production",
+        ],
+        &[("SECRET_KEY", KEY), ("SESSION_COOKIE_SECURE", "false")],
+        "",
+    );
+    assert_eq!(insecure.status.code(), Some(2));
+    assert!(
+        stderr(&insecure).contains("Secure"),
+        "{}",
+        stderr(&insecure)
+    );
+}
+
+#[test]
+fn first_start_without_settings_generates_a_key_and_prints_an_admin_password_once() {
+    let dir = temp_dir("first-start");
+    let server = Server::start_exact(&[], &[], &dir);
+    let line = server
+        .banner
+        .iter()
+        .find(|l| l.contains("created user `admin` with password"))
+        .expect("the admin password is printed");
+    let password = line.rsplit(' ').next().unwrap().to_owned();
+    let (response, _) = server.login("admin", &password);
+    assert_eq!(response.status, 303);
+    let key_file = dir.join("secret_key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    drop(server);
+    // Second start: same key (old cookies still valid), no new password.
+    let again = Server::start_exact(&[], &[], &dir);
+    assert!(
+        again.banner.iter().all(|l| !l.contains("password")),
+        "{:?}",
+        again.banner
+    );
+}
+
+#[test]
+fn users_add_reads_the_password_from_stdin_and_the_user_can_log_in() {
+    let dir = temp_dir("users-add");
+    let dir_arg = dir.to_str().unwrap();
+    let out = run(
+        &["users", "add", "alice", "--data-dir", dir_arg],
+        &[],
+        "alice's password\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = run(
+        &["users", "add", "alice", "--data-dir", dir_arg],
+        &[],
+        "another password\n",
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let server = Server::start_exact(&[], &[("SECRET_KEY", KEY)], &dir);
+    assert_eq!(server.login("alice", "alice's password").0.status, 303);
+}

@@ -1,0 +1,391 @@
+//! Shared by the app tests: start `satchel serve` on a free port, talk raw HTTP/1.1 to it
+//! (so tests control every byte: no redirects followed, no cookie jar, any header), and find
+//! the optional tools (Python with Flask-Login, Chromium).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A key that passes `satchel key audit`.
+pub const KEY: &str = "app-test-key-0123456789-abcdefghijklmnopqrstuvwxyz";
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+/// How long any one step may take before the test fails instead of hanging.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A fresh, empty directory under the target dir (kept for post-mortems).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let unique = format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn satchel() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_satchel"));
+    for var in [
+        "SECRET_KEY",
+        "FLASK_SECRET_KEY",
+        "ADMIN_PASSWORD",
+        "SESSION_COOKIE_SECURE",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// A running `satchel serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Lines the server printed on stdout before it listened.
+    pub banner: Vec<String>,
+}
+
+impl Server {
+    /// `satchel serve` with the test key and admin password, plus `args` and `env`.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut env_all = vec![("SECRET_KEY", KEY), ("ADMIN_PASSWORD", ADMIN_PASSWORD)];
+        env_all.extend_from_slice(env);
+        Server::start_exact(args, &env_all, &temp_dir("serve"))
+    }
+
+    /// `satchel serve` with only the given environment, in `data_dir`.
+    pub fn start_exact(args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Server {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let mut command = satchel();
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stderr(std::fs::File::create(data_dir.join("server.log")).expect("a log file"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let (child, addr, banner) = spawn_listening(command, after("satchel listening on http://"));
+        Server {
+            child,
+            addr,
+            data_dir: data_dir.to_owned(),
+            banner,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+        request(self.addr, "GET", path, &headers, b"")
+    }
+
+    pub fn post_form(&self, path: &str, cookie: Option<&str>, body: &str) -> Response {
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        if let Some(cookie) = cookie {
+            headers.push(("Cookie", cookie));
+        }
+        request(self.addr, "POST", path, &headers, body.as_bytes())
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// GETs `/login`, returns (session cookie pair, CSRF token).
+    pub fn login_form(&self, cookie: Option<&str>) -> (String, String) {
+        let page = self.get("/login", cookie);
+        assert_eq!(page.status, 200, "{}", page.text());
+        let cookie = page
+            .cookie_pair("session")
+            .or_else(|| cookie.map(str::to_owned))
+            .expect("the login page sets a session");
+        (cookie, csrf_token(&page.text()))
+    }
+
+    /// Logs in; returns the response to the POST and the cookie it set.
+    pub fn login(&self, user: &str, password: &str) -> (Response, String) {
+        let (cookie, token) = self.login_form(None);
+        let body = format!(
+            "username={}&password={}&csrf_token={}",
+            form_encode(user),
+            form_encode(password),
+            form_encode(&token)
+        );
+        let response = self.post_form("/login", Some(&cookie), &body);
+        let after = response.cookie_pair("session").unwrap_or(cookie);
+        (response, after)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            b' ' => "+".into(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The hidden `csrf_token` input's value.
+pub fn csrf_token(html: &str) -> String {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html.find(marker).expect("a csrf_token field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The `Set-Cookie` header for `name`, whole.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.headers_named("set-cookie")
+            .into_iter()
+            .find(|v| v.starts_with(&format!("{name}=")))
+    }
+
+    /// `name=value` from the `Set-Cookie` for `name` (to send back as a `Cookie` header).
+    pub fn cookie_pair(&self, name: &str) -> Option<String> {
+        self.set_cookie(name)
+            .map(|v| v.split(';').next().unwrap().to_owned())
+    }
+}
+
+/// Sends one request (Connection: close) and reads the whole response, within [`DEADLINE`].
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    stream.set_write_timeout(Some(DEADLINE)).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer and close before reading everything (e.g. 413, 431).
+    let _ = stream.write_all(&bytes);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete response: {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..end]);
+        let size =
+            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+/// Undoes askama's HTML escaping, to compare page text with plain strings.
+pub fn unescape_html(s: &str) -> String {
+    s.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The address in a `{prefix}HOST:PORT` line.
+pub fn after(prefix: &str) -> impl Fn(&str) -> Option<SocketAddr> + '_ {
+    move |line| line.strip_prefix(prefix)?.trim().parse().ok()
+}
+
+/// Spawns `command` (stdout piped) and waits, within [`DEADLINE`], for a stdout line from
+/// which `listening` reads the address; returns the child, it and the lines printed before.
+pub fn spawn_listening(
+    mut command: Command,
+    listening: impl Fn(&str) -> Option<SocketAddr>,
+) -> (Child, SocketAddr, Vec<String>) {
+    command.stdout(Stdio::piped());
+    let mut child = command.spawn().expect("the server process starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + DEADLINE;
+    let mut banner = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(addr) = listening(&line) {
+                    // Keep draining stdout so the server never blocks on a full pipe.
+                    std::thread::spawn(move || while rx.recv().is_ok() {});
+                    return (child, addr, banner);
+                }
+                banner.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                panic!("the server did not start (exit: {status:?}); stdout: {banner:?}");
+            }
+        }
+    }
+}
+
+/// A child process killed when the test ends, however it ends.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether optional tools must be present (CI) or may be skipped with one printed line.
+pub fn require_or_skip(present: bool, what: &str, how: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI: {what} missing ({how})"
+    );
+    println!("skipped: no {what} ({how})");
+    false
+}
+
+/// The test venv's Python if it has `modules`, else `None` after [`require_or_skip`].
+pub fn python_with(modules: &str) -> Option<PathBuf> {
+    let python = std::env::var_os("SATCHEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../.venv/bin/python"
+            ))
+        });
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require_or_skip(
+        ok,
+        &format!("Python with {modules} at {}", python.display()),
+        "run `bash scripts/test.sh` to create the venv",
+    )
+    .then_some(python)
+}
+
+/// Polls `ready` until it is true or the deadline passes.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    let mut pause = Duration::from_millis(10);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::park_timeout(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}

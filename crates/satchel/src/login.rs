@@ -1,0 +1,561 @@
+//! Logins kept the way Flask-Login 0.6 keeps them, so a Flask app using Flask-Login and a
+//! satchel service sharing `SECRET_KEY` (flask cookie format) honour each other's logins.
+//!
+//! Flask-Login's `login_user` stores three keys, and `logout_user` pops them:
+//!
+//! | key | value |
+//! |---|---|
+//! | `_user_id` | the user's id, as a string (`UserMixin.get_id()` returns `str(id)`) |
+//! | `_fresh` | `True` for a login with a password (as opposed to a "remember me" cookie) |
+//! | `_id` | the session identifier: SHA-512 of the client's address and user agent ([`SessionIdentifier`]) |
+//!
+//! [`login`] also calls [`Session::cycle_id`] (Flask-Login leaves that to the app), so a
+//! cookie planted before login is worth nothing after it. [`LoginRequired`] is the
+//! `@login_required` of an axum handler: a 303 to the login page when nobody is logged in.
+//! It applies Flask-Login's default "basic" session protection: a login used from another
+//! address or browser than the one it was made in stays valid but is no longer fresh.
+//!
+//! Remember-me cookies are not implemented.
+//!
+//! ```
+//! use satchel::login::{current_user_id, login, logout, SessionIdentifier};
+//! let session = satchel::Session::default();
+//! let client = SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("curl/8.0"));
+//! login(&session, "alice", &client);
+//! assert_eq!(current_user_id(&session).as_deref(), Some("alice"));
+//! assert_eq!(logout(&session).as_deref(), Some("alice"));
+//! assert_eq!(current_user_id(&session), None);
+//! ```
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha512};
+
+use crate::session::Session;
+use crate::value::Value;
+
+/// The key Flask-Login stores the user id under.
+///
+/// ```
+/// let session = satchel::Session::default();
+/// session.insert(satchel::login::USER_ID_KEY, "alice");
+/// assert_eq!(satchel::current_user_id(&session).as_deref(), Some("alice"));
+/// ```
+pub const USER_ID_KEY: &str = "_user_id";
+/// The key Flask-Login stores the freshness flag under.
+///
+/// ```
+/// let session = satchel::Session::default();
+/// session.insert(satchel::login::FRESH_KEY, true);
+/// assert!(satchel::login::is_fresh(&session));
+/// ```
+pub const FRESH_KEY: &str = "_fresh";
+/// The key Flask-Login stores the session identifier under.
+///
+/// ```
+/// use satchel::login::{login, SessionIdentifier, IDENTIFIER_KEY};
+/// let session = satchel::Session::default();
+/// let client = SessionIdentifier::new(None, None);
+/// login(&session, "alice", &client);
+/// assert_eq!(session.get::<String>(IDENTIFIER_KEY).as_deref(), Some(client.as_str()));
+/// ```
+pub const IDENTIFIER_KEY: &str = "_id";
+
+/// The client's address, as a request extension. The identifier hashes it as Flask's
+/// `request.remote_addr`. axum keeps the peer address in `ConnectInfo`, which this crate does
+/// not depend on: a small middleware copies it here (see the example).
+///
+/// ```
+/// use axum::{extract::{ConnectInfo, Request}, middleware::Next, response::Response};
+/// use satchel::login::ClientAddr;
+///
+/// async fn client_addr(mut request: Request, next: Next) -> Response {
+///     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+///     if let Some(ip) = peer {
+///         request.extensions_mut().insert(ClientAddr(ip));
+///     }
+///     next.run(request).await
+/// }
+/// let app: axum::Router = axum::Router::new().layer(axum::middleware::from_fn(client_addr));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Flask-Login's session identifier, as Flask-Login 0.6.3 (the release on PyPI) computes it in
+/// `_create_identifier`: the SHA-512 hex digest of `"{addr}|{agent}"` where each part is the
+/// Python `repr` of the UTF-8 bytes (`b'127.0.0.1'`), or `None` when absent. The address is the
+/// first entry of `X-Forwarded-For` if the request has one, else the peer address — as
+/// Flask-Login does, so the header can be forged: the identifier only decides freshness.
+///
+/// ```
+/// use satchel::login::SessionIdentifier;
+/// let id = SessionIdentifier::new(None, None);
+/// assert_eq!(id.as_str().len(), 128);
+/// assert_ne!(id, SessionIdentifier::new(Some([10, 0, 0, 1].into()), None));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentifier(String);
+
+impl SessionIdentifier {
+    /// The identifier of a client at `remote_addr` sending `user_agent`.
+    ///
+    /// ```
+    /// use satchel::login::SessionIdentifier;
+    /// let a = SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("Mozilla/5.0"));
+    /// assert_eq!(a, SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("Mozilla/5.0")));
+    /// ```
+    pub fn new(remote_addr: Option<IpAddr>, user_agent: Option<&str>) -> Self {
+        let addr = remote_addr.map(|ip| ip.to_string());
+        Self::from_bytes(
+            addr.as_deref().map(str::as_bytes),
+            user_agent.map(str::as_bytes),
+        )
+    }
+
+    fn from_bytes(addr: Option<&[u8]>, agent: Option<&[u8]>) -> Self {
+        let base = format!("{}|{}", py_bytes_repr(addr), py_bytes_repr(agent));
+        let digest = Sha512::digest(base.as_bytes());
+        SessionIdentifier(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The identifier of the client that sent a request: the first `X-Forwarded-For` entry or
+    /// the [`ClientAddr`] extension, and the `User-Agent` header (read as Latin-1, as Werkzeug
+    /// reads headers, then UTF-8 encoded, as Flask-Login does).
+    ///
+    /// ```
+    /// use satchel::login::{ClientAddr, SessionIdentifier};
+    /// let mut request = http::Request::builder()
+    ///     .header("user-agent", "curl/8.0")
+    ///     .body(())
+    ///     .unwrap();
+    /// request.extensions_mut().insert(ClientAddr([127, 0, 0, 1].into()));
+    /// let (parts, _) = request.into_parts();
+    /// assert_eq!(
+    ///     SessionIdentifier::from_request(&parts),
+    ///     SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("curl/8.0"))
+    /// );
+    /// ```
+    pub fn from_request(parts: &http::request::Parts) -> Self {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .map(|v| latin1_to_utf8(v.as_bytes()))
+        };
+        let forwarded = header(http::header::HeaderName::from_static("x-forwarded-for"));
+        let addr = match forwarded {
+            Some(list) => {
+                let first = list.split(|&b| b == b',').next().unwrap_or_default();
+                Some(first.trim_ascii().to_vec())
+            }
+            None => parts
+                .extensions
+                .get::<ClientAddr>()
+                .map(|c| c.0.to_string().into_bytes()),
+        };
+        let agent = header(http::header::USER_AGENT);
+        Self::from_bytes(addr.as_deref(), agent.as_deref())
+    }
+
+    /// The hex digest.
+    ///
+    /// ```
+    /// let id = satchel::login::SessionIdentifier::new(None, Some("x"));
+    /// assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Werkzeug decodes header bytes as Latin-1; Flask-Login encodes the text back as UTF-8.
+fn latin1_to_utf8(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|&b| char::from(b))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Python's `str(b)` of a `bytes` value (`b'...'`), or `None`.
+fn py_bytes_repr(bytes: Option<&[u8]>) -> String {
+    let Some(bytes) = bytes else {
+        return "None".to_owned();
+    };
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::from("b");
+    out.push(char::from(quote));
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b if b == quote => {
+                out.push('\\');
+                out.push(char::from(b));
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(char::from(quote));
+    out
+}
+
+/// Logs `user_id` in (Flask-Login's `login_user(user)`): starts a new session identity
+/// ([`Session::cycle_id`]), then sets `_user_id`, `_fresh = true` and `_id`.
+///
+/// ```
+/// use satchel::login::{is_fresh, login, SessionIdentifier};
+/// let session = satchel::Session::default();
+/// login(&session, "42", &SessionIdentifier::new(None, None));
+/// assert_eq!(session.get::<String>("_user_id").as_deref(), Some("42"));
+/// assert!(is_fresh(&session));
+/// ```
+pub fn login(session: &Session, user_id: &str, client: &SessionIdentifier) {
+    session.cycle_id();
+    session.update([
+        (USER_ID_KEY, Value::from(user_id)),
+        (FRESH_KEY, Value::Bool(true)),
+        (IDENTIFIER_KEY, Value::from(client.as_str())),
+    ]);
+}
+
+/// Logs out (Flask-Login's `logout_user()`): pops `_user_id`, `_fresh` and `_id`, keeps the
+/// rest of the session. Returns who was logged in.
+///
+/// ```
+/// let session = satchel::Session::default();
+/// session.insert("cart", 3);
+/// assert_eq!(satchel::login::logout(&session), None);
+/// assert!(session.contains_key("cart"));
+/// ```
+pub fn logout(session: &Session) -> Option<String> {
+    let user = current_user_id(session);
+    for key in [USER_ID_KEY, FRESH_KEY, IDENTIFIER_KEY] {
+        session.remove(key);
+    }
+    user
+}
+
+/// The logged-in user's id, if any. Flask-Login stores whatever `get_id()` returned; a
+/// string as a rule, an integer from some apps (given here as its decimal text).
+///
+/// ```
+/// let session = satchel::Session::default();
+/// assert_eq!(satchel::login::current_user_id(&session), None);
+/// session.insert("_user_id", 7);
+/// assert_eq!(satchel::login::current_user_id(&session).as_deref(), Some("7"));
+/// ```
+pub fn current_user_id(session: &Session) -> Option<String> {
+    match session.get_value(USER_ID_KEY)? {
+        Value::Str(id) => Some(id),
+        Value::Int(id) => Some(id.to_string()),
+        Value::BigInt(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether the login was made with a password in this session (Flask-Login's
+/// `login_fresh()`); false when logged out, or after use from another client.
+///
+/// ```
+/// assert!(!satchel::login::is_fresh(&satchel::Session::default()));
+/// ```
+pub fn is_fresh(session: &Session) -> bool {
+    session.get_value(FRESH_KEY).is_some_and(|v| v.is_truthy())
+}
+
+/// Flask-Login's default ("basic") session protection: a non-empty session whose `_id` is not
+/// this client's identifier is marked not fresh (it stays logged in). [`LoginRequired`] calls
+/// it on every request it guards; call it yourself outside axum.
+///
+/// ```
+/// use satchel::login::{is_fresh, login, protect, SessionIdentifier};
+/// let session = satchel::Session::default();
+/// login(&session, "alice", &SessionIdentifier::new(Some([10, 0, 0, 1].into()), None));
+/// protect(&session, &SessionIdentifier::new(Some([10, 0, 0, 9].into()), None));
+/// assert!(!is_fresh(&session));
+/// ```
+pub fn protect(session: &Session, client: &SessionIdentifier) {
+    if session.is_empty() {
+        return;
+    }
+    let same = session
+        .get_value(IDENTIFIER_KEY)
+        .is_some_and(|id| id.as_str() == Some(client.as_str()));
+    if !same && session.get_value(FRESH_KEY) != Some(Value::Bool(false)) {
+        session.insert(FRESH_KEY, false);
+    }
+}
+
+#[cfg(feature = "axum")]
+pub use guard::{LoginRequired, LoginUrl};
+
+#[cfg(feature = "axum")]
+mod guard {
+    use std::borrow::Cow;
+
+    use axum_core::extract::FromRequestParts;
+    use axum_core::response::{IntoResponse, Response};
+    use http::request::Parts;
+    use http::{header, HeaderValue, StatusCode};
+
+    use super::{current_user_id, protect, SessionIdentifier};
+    use crate::extract::SessionLayerMissing;
+    use crate::session::Session;
+
+    /// Where [`LoginRequired`] sends visitors who are not logged in: a request extension
+    /// (add it with `axum::Extension(LoginUrl::new("/signin"))`); `/login` when absent.
+    ///
+    /// ```
+    /// let app: axum::Router = axum::Router::new()
+    ///     .layer(axum::Extension(satchel::login::LoginUrl::new("/signin")));
+    /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LoginUrl(Cow<'static, str>);
+
+    impl LoginUrl {
+        /// The login page's URL (a path, or an absolute URL).
+        ///
+        /// ```
+        /// assert_eq!(satchel::login::LoginUrl::new("/signin").as_str(), "/signin");
+        /// ```
+        pub fn new(url: impl Into<Cow<'static, str>>) -> Self {
+            LoginUrl(url.into())
+        }
+
+        /// The URL.
+        ///
+        /// ```
+        /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+        /// ```
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl Default for LoginUrl {
+        fn default() -> Self {
+            LoginUrl(Cow::Borrowed("/login"))
+        }
+    }
+
+    /// Flask-Login's `@login_required` as an axum extractor: the logged-in user's id and the
+    /// session, or a `303 See Other` to the [`LoginUrl`].
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use satchel::login::LoginRequired;
+    ///
+    /// async fn dashboard(user: LoginRequired) -> String {
+    ///     format!("Welcome, {}!", user.user_id)
+    /// }
+    /// let app: Router = Router::new().route("/dashboard", get(dashboard));
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct LoginRequired {
+        /// The logged-in user's id (`_user_id`).
+        pub user_id: String,
+        /// The request's session.
+        pub session: Session,
+    }
+
+    impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+            let session = parts
+                .extensions
+                .get::<Session>()
+                .cloned()
+                .ok_or_else(|| SessionLayerMissing.into_response())?;
+            let Some(user_id) = current_user_id(&session) else {
+                let url = parts.extensions.get::<LoginUrl>().cloned();
+                return Err(redirect(&url.unwrap_or_default()));
+            };
+            protect(&session, &SessionIdentifier::from_request(parts));
+            Ok(LoginRequired { user_id, session })
+        }
+    }
+
+    fn redirect(url: &LoginUrl) -> Response {
+        match HeaderValue::from_str(url.as_str()) {
+            Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+            Err(_) => {
+                tracing::error!(
+                    url = url.as_str(),
+                    "LoginUrl is not a valid Location header"
+                );
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::{SessionConfig, SessionLayer};
+        use axum::routing::get;
+        use axum::Router;
+        use tower::ServiceExt;
+
+        async fn guarded(user: LoginRequired) -> String {
+            user.user_id
+        }
+
+        async fn sign_in(session: Session) -> &'static str {
+            crate::login::login(&session, "alice", &SessionIdentifier::new(None, None));
+            "in"
+        }
+
+        fn app(login_url: Option<&'static str>) -> Router {
+            let config = SessionConfig::default().with_secret_key("a test key for the login guard");
+            let router = Router::new()
+                .route("/private", get(guarded))
+                .route("/sign_in", get(sign_in))
+                .layer(SessionLayer::new(config).unwrap());
+            match login_url {
+                Some(url) => router.layer(axum::Extension(LoginUrl::new(url))),
+                None => router,
+            }
+        }
+
+        async fn call(app: Router, uri: &str, cookie: Option<&str>) -> Response {
+            let mut request = http::Request::builder().uri(uri);
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
+            }
+            app.oneshot(request.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap()
+        }
+
+        #[tokio::test]
+        async fn anonymous_visitors_are_sent_to_the_login_url_with_303() {
+            for (url, expected) in [(None, "/login"), (Some("/signin"), "/signin")] {
+                let response = call(app(url), "/private", None).await;
+                assert_eq!(response.status(), StatusCode::SEE_OTHER);
+                assert_eq!(response.headers()[header::LOCATION], expected);
+            }
+        }
+
+        #[tokio::test]
+        async fn logged_in_users_get_through_with_their_id() {
+            let signed = call(app(None), "/sign_in", None).await;
+            let cookie = signed.headers()[header::SET_COOKIE].to_str().unwrap();
+            let pair = cookie.split(';').next().unwrap().to_owned();
+            let response = call(app(None), "/private", Some(&pair)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            assert_eq!(&body[..], b"alice");
+        }
+
+        #[tokio::test]
+        async fn no_session_layer_is_a_500_not_a_redirect() {
+            let router = Router::new().route("/private", get(guarded));
+            let response = call(router, "/private", None).await;
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_is_flask_login_0_6_3s() {
+        // Python: hashlib.sha512(b"b'127.0.0.1'|b'curl/8.0'").hexdigest()
+        let id = SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("curl/8.0"));
+        assert_eq!(
+            id.as_str(),
+            "eac370e1c22deba1b8cc2d3d359a5b7c8d626a9717282cdc8e132391d9799c1d\
+             9b5ed98c275c38b76d8ba4931d280079fc43cd48b0768366e344c2025e804bf4"
+        );
+        // Python: hashlib.sha512(b"None|None").hexdigest()
+        assert!(SessionIdentifier::new(None, None)
+            .as_str()
+            .starts_with("892f7fec2c158356"));
+    }
+
+    #[test]
+    fn bytes_repr_is_pythons() {
+        assert_eq!(py_bytes_repr(Some(b"a'b")), r#"b"a'b""#);
+        assert_eq!(py_bytes_repr(Some(b"a'\"b")), r#"b'a\'"b'"#);
+        assert_eq!(py_bytes_repr(Some("é\t\\".as_bytes())), r"b'\xc3\xa9\t\\'");
+        assert_eq!(py_bytes_repr(None), "None");
+    }
+
+    #[test]
+    fn forwarded_for_and_latin1_agents_hash_as_flask_login_reads_them() {
+        let request = http::Request::builder()
+            .header("x-forwarded-for", " 10.0.0.7 , 10.0.0.8")
+            .header(
+                "user-agent",
+                http::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+            )
+            .body(())
+            .unwrap();
+        let (parts, _) = request.into_parts();
+        assert_eq!(
+            SessionIdentifier::from_request(&parts),
+            SessionIdentifier::new(Some([10, 0, 0, 7].into()), Some("café"))
+        );
+    }
+
+    #[test]
+    fn login_sets_flask_logins_keys_and_cycles_the_id() {
+        let session = Session::default();
+        session.insert("csrf_token", "t");
+        let client = SessionIdentifier::new(None, Some("ua"));
+        login(&session, "alice", &client);
+        assert_eq!(session.get::<String>(USER_ID_KEY).as_deref(), Some("alice"));
+        assert_eq!(session.get_value(FRESH_KEY), Some(Value::Bool(true)));
+        assert_eq!(
+            session.get::<String>(IDENTIFIER_KEY).as_deref(),
+            Some(client.as_str())
+        );
+        assert!(session.contains_key("csrf_token"));
+    }
+
+    #[test]
+    fn logout_pops_only_flask_logins_keys() {
+        let session = Session::default();
+        login(&session, "alice", &SessionIdentifier::new(None, None));
+        session.insert("other", 1);
+        assert_eq!(logout(&session).as_deref(), Some("alice"));
+        assert_eq!(session.keys(), ["other"]);
+    }
+
+    #[test]
+    fn non_string_user_ids_are_not_logins() {
+        let session = Session::default();
+        session.insert(USER_ID_KEY, Value::List(vec![]));
+        assert_eq!(current_user_id(&session), None);
+    }
+
+    #[test]
+    fn basic_protection_marks_a_login_from_another_client_not_fresh() {
+        let session = Session::default();
+        let home = SessionIdentifier::new(Some([10, 0, 0, 1].into()), Some("ua"));
+        login(&session, "alice", &home);
+        protect(&session, &home);
+        assert!(is_fresh(&session));
+        protect(
+            &session,
+            &SessionIdentifier::new(Some([10, 0, 0, 2].into()), Some("ua")),
+        );
+        assert!(!is_fresh(&session));
+        assert_eq!(current_user_id(&session).as_deref(), Some("alice"));
+    }
+}
