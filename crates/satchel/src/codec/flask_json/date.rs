@@ -168,8 +168,14 @@ fn zone_offset(tz: &str) -> Option<i64> {
         Some(&(_, hhmm)) => hhmm,
         None => py_int(&tz).filter(|&n| n != 0 || !tz.starts_with('-'))?,
     };
-    let (sign, abs) = (hhmm.signum(), hhmm.abs());
-    Some(sign * ((abs / 100) * 3600 + (abs % 100) * 60))
+    // Python's integers do not overflow; an offset this large makes `parse_date` give `None`
+    // (a day or more), which saturating to the extreme keeps.
+    let abs = hhmm.unsigned_abs();
+    let secs = (abs / 100)
+        .saturating_mul(3600)
+        .saturating_add((abs % 100) * 60);
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    Some(if hhmm < 0 { -secs } else { secs })
 }
 
 /// Python's `int(text)` for ASCII text: a sign, digits, single underscores between digits.
