@@ -12,5 +12,5 @@ if ! "$venv/bin/python" -c 'import flask, itsdangerous, flask_login' 2>/dev/null
 fi
 export SATCHEL_PYTHON="$PWD/$venv/bin/python"
 
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+cargo test --workspace --all-targets --all-features
+cargo test --workspace --doc --all-features

@@ -3,7 +3,6 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const KEY: &str = "cli test key, long and random enough";

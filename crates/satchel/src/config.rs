@@ -281,6 +281,27 @@ impl SessionConfig {
                  (generate one with `satchel keygen`)",
                 )
             })?;
+        self.validate_cookie_settings()?;
+        if self.absolute_timeout.is_some() && self.format == CookieFormat::Flask {
+            return Err(ConfigError::new(
+                "SESSION_ABSOLUTE_TIMEOUT",
+                "the flask cookie format does not carry the session's start time; \
+                 use the sealed format or a server-side store",
+            ));
+        }
+        Ok(KeyRing::new(key.clone(), self.secret_key_fallbacks.clone()))
+    }
+
+    /// Checks the cookie's own settings (name, path, domain, prefixes, SameSite): what a
+    /// server-side session needs, which has no use for a key.
+    ///
+    /// ```
+    /// let mut c = satchel::SessionConfig::default();
+    /// assert!(c.validate_cookie_settings().is_ok());
+    /// c.cookie_path = "no-slash".into();
+    /// assert!(c.validate_cookie_settings().is_err());
+    /// ```
+    pub fn validate_cookie_settings(&self) -> Result<(), ConfigError> {
         if self.cookie_name.is_empty() || !self.cookie_name.bytes().all(is_cookie_name_byte) {
             return Err(ConfigError::new(
                 "SESSION_COOKIE_NAME",
@@ -315,20 +336,13 @@ impl SessionConfig {
                 "a __Host- cookie needs SESSION_COOKIE_SECURE, no domain and path /",
             ));
         }
-        if self.absolute_timeout.is_some() && self.format == CookieFormat::Flask {
-            return Err(ConfigError::new(
-                "SESSION_ABSOLUTE_TIMEOUT",
-                "the flask cookie format does not carry the session's start time; \
-                 use the sealed format or a server-side store",
-            ));
-        }
         if self.cookie_samesite == Some(SameSite::None) && !self.cookie_secure {
             return Err(ConfigError::new(
                 "SESSION_COOKIE_SAMESITE",
                 "SameSite=None needs SESSION_COOKIE_SECURE (browsers drop the cookie otherwise)",
             ));
         }
-        Ok(KeyRing::new(key.clone(), self.secret_key_fallbacks.clone()))
+        Ok(())
     }
 }
 

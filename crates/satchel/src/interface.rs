@@ -1,6 +1,7 @@
 //! Flask's `SessionInterface`, made explicit: [`open_session`] reads the cookie, [`save_session`]
 //! decides what the response says about it. Everything else (tower plumbing, extractors) only
-//! calls these two.
+//! calls these two. Server-side sessions have their two counterparts in `slot.rs` (the only
+//! place a store is called); they share this file's cookie helpers.
 //!
 //! The save rules are Flask's `SecureCookieSessionInterface.save_session`:
 //! - accessed → `Vary: Cookie`;
@@ -32,12 +33,34 @@ pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 /// What one layer shares with every request's session.
 pub(crate) struct Context {
     pub config: SessionConfig,
-    pub codec: Box<dyn Codec>,
+    pub backend: Backend,
     pub clock: Clock,
     pub stats: Arc<SessionStats>,
 }
 
+/// Where sessions live: in the cookie (a codec), or in a store (the cookie holds an id).
+pub(crate) enum Backend {
+    Cookie(Box<dyn Codec>),
+    Store(crate::slot::StoreBackend),
+}
+
 impl Context {
+    /// The cookie codec, if sessions live in the cookie.
+    pub fn codec(&self) -> Option<&dyn Codec> {
+        match &self.backend {
+            Backend::Cookie(codec) => Some(codec.as_ref()),
+            Backend::Store(_) => None,
+        }
+    }
+
+    /// The store, if sessions live in one.
+    pub fn store(&self) -> Option<&crate::slot::StoreBackend> {
+        match &self.backend {
+            Backend::Store(store) => Some(store),
+            Backend::Cookie(_) => None,
+        }
+    }
+
     /// The longest a cookie may live without being re-issued.
     pub fn max_age_secs(config: &SessionConfig) -> u64 {
         let lifetime = config.permanent_session_lifetime;
@@ -57,7 +80,12 @@ pub(crate) fn cookie_headers(headers: &HeaderMap) -> Vec<HeaderValue> {
 /// parent domain can plant one: "cookie tossing"), the first that verifies wins; a
 /// `__Host-`-prefixed name prevents the planting altogether. A cookie that does not verify is
 /// an empty session, counted and traced, never an error.
-pub(crate) fn open_session(ctx: &Context, headers: &[HeaderValue], state: &mut State) {
+pub(crate) fn open_session(
+    ctx: &Context,
+    codec: &dyn Codec,
+    headers: &[HeaderValue],
+    state: &mut State,
+) {
     let name = ctx.config.cookie_name.as_str();
     let now = ctx.clock.now();
     let mut rejection = None;
@@ -68,7 +96,7 @@ pub(crate) fn open_session(ctx: &Context, headers: &[HeaderValue], state: &mut S
         .filter_map(Result::ok)
         .filter(|c| c.name() == name);
     for candidate in candidates {
-        match ctx.codec.decode(candidate.value_trimmed(), now) {
+        match codec.decode(candidate.value_trimmed(), now) {
             Ok(decoded) => {
                 state.data = decoded.data;
                 state.created_at = Some(decoded.stamp.created_at);
@@ -101,10 +129,12 @@ fn stamp(config: &SessionConfig, state: &State, now: u64) -> Stamp {
     }
 }
 
-/// The cookie value for the session as it stands.
+/// The cookie value for the session as it stands (with a store: its id's length).
 pub(crate) fn encode_cookie(ctx: &Context, state: &State) -> Result<String, EncodeError> {
-    ctx.codec
-        .encode(&state.data, &stamp(&ctx.config, state, ctx.clock.now()))
+    match ctx.codec() {
+        Some(codec) => codec.encode(&state.data, &stamp(&ctx.config, state, ctx.clock.now())),
+        None => Ok(crate::store::SessionId::generate().encode()),
+    }
 }
 
 /// Why a response could not carry its session.
@@ -117,11 +147,18 @@ pub(crate) enum SaveError {
     Oversized(usize),
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The store refused the commit: the lease was lost, or the session ended meanwhile.
+    #[error("the session changed or ended while this request ran; its changes were not saved")]
+    Refused,
+    /// The store did not answer.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Applies Flask's save rules to a response's headers.
 pub(crate) fn save_session(
     ctx: &Context,
+    codec: &dyn Codec,
     state: State,
     headers: &mut HeaderMap,
 ) -> Result<(), SaveError> {
@@ -145,7 +182,7 @@ pub(crate) fn save_session(
     }
     let now = ctx.clock.now();
     let stamp = stamp(config, &state, now);
-    let value = ctx.codec.encode(&state.data, &stamp)?;
+    let value = codec.encode(&state.data, &stamp)?;
     let pair_len = config.cookie_name.len() + 1 + value.len();
     if pair_len > BROWSER_COOKIE_LIMIT {
         ctx.stats.count_oversized();
@@ -167,7 +204,7 @@ pub(crate) fn save_session(
     Ok(())
 }
 
-fn expiry_time(unix_seconds: u64) -> time::OffsetDateTime {
+pub(crate) fn expiry_time(unix_seconds: u64) -> time::OffsetDateTime {
     i64::try_from(unix_seconds)
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
@@ -175,7 +212,7 @@ fn expiry_time(unix_seconds: u64) -> time::OffsetDateTime {
 }
 
 /// A cookie with the session's name, value and configured flags.
-fn base_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
+pub(crate) fn base_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
     let mut cookie = Cookie::new(config.cookie_name.clone(), value);
     cookie.set_path(config.cookie_path.clone());
     cookie.set_http_only(config.cookie_httponly);
@@ -189,14 +226,14 @@ fn base_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
 }
 
 /// The cookie that tells the browser to forget the session: same name, domain, path and flags.
-fn deletion_cookie(config: &SessionConfig) -> Cookie<'static> {
+pub(crate) fn deletion_cookie(config: &SessionConfig) -> Cookie<'static> {
     let mut cookie = base_cookie(config, String::new());
     cookie.set_max_age(time::Duration::ZERO);
     cookie.set_expires(time::OffsetDateTime::UNIX_EPOCH);
     cookie
 }
 
-fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
+pub(crate) fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
     let value = HeaderValue::try_from(cookie.encoded().to_string())
         .expect("a cookie built from validated settings and a base64 value is a valid header");
     headers.append(SET_COOKIE, value);
@@ -206,7 +243,7 @@ fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
     }
 }
 
-fn add_vary_cookie(headers: &mut HeaderMap) {
+pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
     let already = headers.get_all(VARY).iter().any(|v| {
         v.to_str().is_ok_and(|s| {
             s.split(',')

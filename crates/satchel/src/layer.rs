@@ -11,16 +11,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::clock::Clock;
 use crate::codec::{CookieFormat, FlaskCodec, SealedCodec};
 use crate::config::{ConfigError, SessionConfig};
-use crate::interface::{self, Context};
+use crate::error::plain_response;
+use crate::interface::{self, Backend, Context, SaveError};
+use crate::keyed_lock::KeyedLocks;
 use crate::session::Session;
+use crate::slot::{self, StoreBackend};
 use crate::stats::SessionStats;
+use crate::store::{Store, StoreOptions};
 
 /// Adds a [`Session`] to every request and writes it back to the response.
 ///
@@ -81,14 +85,62 @@ impl SessionLayer {
             CookieFormat::Sealed => Box::new(SealedCodec::new(&keys, &config.cookie_name)),
             CookieFormat::Flask => Box::new(FlaskCodec::new(&keys, Context::max_age_secs(&config))),
         };
-        Ok(SessionLayer {
+        Ok(Self::build(config, Backend::Cookie(codec), clock))
+    }
+
+    /// Server-side sessions in `store`: the cookie then carries only a random session id.
+    /// `SECRET_KEY` is not needed for that (the id is unguessable, not signed); the cookie
+    /// settings still apply. Leases and waits take [`StoreOptions::default`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use satchel::store::MemoryStore;
+    /// use satchel::{SessionConfig, SessionLayer};
+    ///
+    /// let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(MemoryStore::default()));
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn with_store(config: SessionConfig, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
+        Self::with_store_options(config, store, StoreOptions::default(), Clock::system())
+    }
+
+    /// As [`SessionLayer::with_store`], with lease settings and a clock of your choosing.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use satchel::store::{MemoryStore, StoreOptions};
+    /// use satchel::{Clock, SessionConfig, SessionLayer};
+    ///
+    /// let options = StoreOptions { lock_wait: Duration::from_secs(2), ..StoreOptions::default() };
+    /// let (clock, _hands) = Clock::manual(1_700_000_000);
+    /// let store = Arc::new(MemoryStore::default());
+    /// assert!(SessionLayer::with_store_options(SessionConfig::default(), store, options, clock).is_ok());
+    /// ```
+    pub fn with_store_options(
+        config: SessionConfig,
+        store: Arc<dyn Store>,
+        options: StoreOptions,
+        clock: Clock,
+    ) -> Result<Self, ConfigError> {
+        config.validate_cookie_settings()?;
+        let backend = Backend::Store(StoreBackend {
+            store,
+            options,
+            locks: KeyedLocks::default(),
+        });
+        Ok(Self::build(config, backend, clock))
+    }
+
+    fn build(config: SessionConfig, backend: Backend, clock: Clock) -> Self {
+        SessionLayer {
             ctx: Arc::new(Context {
                 config,
-                codec,
+                backend,
                 clock,
                 stats: Arc::new(SessionStats::default()),
             }),
-        })
+        }
     }
 
     /// The settings in use.
@@ -163,10 +215,18 @@ where
         let ctx = self.ctx.clone();
         Box::pin(async move {
             let mut response = inner.call(request).await?;
+            // Committed when the response head is built, before the body streams.
             if let Some(state) = session.take_loaded_state() {
-                if let Err(error) = interface::save_session(&ctx, state, response.headers_mut()) {
+                let headers = response.headers_mut();
+                let saved = match &ctx.backend {
+                    Backend::Cookie(codec) => {
+                        interface::save_session(&ctx, codec.as_ref(), state, headers)
+                    }
+                    Backend::Store(backend) => slot::save(&ctx, backend, state, headers).await,
+                };
+                if let Err(error) = saved {
                     tracing::error!(%error, "could not save the session");
-                    response = server_error();
+                    response = save_error_response(&error);
                 }
             }
             Ok(response)
@@ -174,14 +234,21 @@ where
     }
 }
 
-fn server_error<B: From<&'static str>>() -> Response<B> {
-    let mut response = Response::new(B::from(
-        "500 Internal Server Error: the session could not be saved (see the server log)\n",
-    ));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+/// The response that replaces the handler's when its session could not be saved.
+fn save_error_response<B: From<&'static str>>(error: &SaveError) -> Response<B> {
+    use http::StatusCode;
+    match error {
+        SaveError::Oversized(_) | SaveError::Encode(_) => plain_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "500 Internal Server Error: the session could not be saved (see the server log)\n",
+        ),
+        SaveError::Refused => plain_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable: the session changed or ended while this request ran, so \
+             its changes were not saved; try again\n",
+        ),
+        SaveError::Store(e) => {
+            plain_response(crate::error::store_status(e), crate::error::store_body(e))
+        }
+    }
 }

@@ -5,20 +5,25 @@
 mod clock;
 pub mod codec;
 mod config;
+mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod flash;
 pub mod interface;
+mod keyed_lock;
 mod keys;
 mod layer;
 pub mod login;
 mod session;
+mod slot;
 mod stats;
+pub mod store;
 pub mod value;
 
 pub use clock::{Clock, ManualClock};
 pub use codec::{CookieFormat, FlaskCodec, SealedCodec};
 pub use config::{ConfigError, SameSite, SessionConfig, FLASK_PERMANENT_SESSION_LIFETIME};
+pub use error::SessionError;
 pub use flash::{flash, take_flashes, Flash};
 pub use keys::{KeyRing, SecretKey};
 pub use layer::{SessionLayer, SessionService};

@@ -307,7 +307,6 @@ mod guard {
     use http::{header, HeaderValue, StatusCode};
 
     use super::{current_user_id, protect, SessionIdentifier};
-    use crate::extract::SessionLayerMissing;
     use crate::session::Session;
 
     /// Where [`LoginRequired`] sends visitors who are not logged in: a request extension
@@ -371,11 +370,10 @@ mod guard {
         type Rejection = Response;
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-            let session = parts
-                .extensions
-                .get::<Session>()
-                .cloned()
-                .ok_or_else(|| SessionLayerMissing.into_response())?;
+            // The same slot as a `Session` extractor in the same handler: one load, one lock.
+            let session = crate::extract::session_from_parts(parts, crate::slot::Mode::Write)
+                .await
+                .map_err(IntoResponse::into_response)?;
             let Some(user_id) = current_user_id(&session) else {
                 let url = parts.extensions.get::<LoginUrl>().cloned();
                 return Err(redirect(&url.unwrap_or_default()));

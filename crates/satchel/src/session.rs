@@ -4,6 +4,9 @@
 //! `session` dict. Reads set [`Session::accessed`] (the response then carries `Vary: Cookie`),
 //! writes set [`Session::modified`] (the response then carries a new cookie). Clones share one
 //! session: every extractor in a request sees the same data.
+//!
+//! With a server-side store the extractor first loads the session (async: the store's round
+//! trip, and for a writer its lock and lease: see `slot.rs`); the calls stay sync.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -11,7 +14,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::codec::EncodeError;
+use crate::error::SessionError;
 use crate::interface::{self, Context};
+use crate::slot::{self, Mode, StoreSlot};
 use crate::value::{self, Dict, Value, ValueError};
 
 /// The key Flask stores the permanent flag under.
@@ -38,6 +43,9 @@ pub struct Session {
 struct Inner {
     ctx: Option<Arc<Context>>,
     state: Mutex<State>,
+    /// Store sessions: serialises the (async) load, so the slot is loaded and locked once
+    /// however many extractors ask.
+    loading: tokio::sync::Mutex<()>,
 }
 
 /// What the layer reads back after the handler ran.
@@ -50,8 +58,12 @@ pub(crate) struct State {
     pub modified: bool,
     /// Issue a fresh cookie even if nothing changed (fallback key, `cycle_id`).
     pub reissue: bool,
-    /// When the session began, if it came from a cookie that says so.
+    /// When the session began, if it came from a cookie or record that says so.
     pub created_at: Option<u64>,
+    /// Store sessions: what the load found and holds (`None` until loaded).
+    pub store: Option<StoreSlot>,
+    /// A store session was used before any extractor loaded it (logged once).
+    unloaded_use_logged: bool,
 }
 
 impl State {
@@ -88,19 +100,85 @@ impl Session {
                     pending: Some(cookies),
                     ..State::default()
                 }),
+                loading: tokio::sync::Mutex::default(),
             }),
         }
     }
 
-    /// The state, decoding the cookie first if no one has yet.
+    fn raw_lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state, decoding the cookie first if no one has yet. A store session is loaded by
+    /// its (async) extractor; used before that, it reads as empty and is never saved.
     fn lock(&self) -> MutexGuard<'_, State> {
-        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cookies) = state.pending.take() {
-            if let Some(ctx) = &self.inner.ctx {
-                interface::open_session(ctx, &cookies, &mut state);
+        let mut state = self.raw_lock();
+        if state.pending.is_some() {
+            match self.inner.ctx.as_deref().map(|ctx| (ctx, ctx.codec())) {
+                Some((ctx, Some(codec))) => {
+                    let cookies = state.pending.take().unwrap_or_default();
+                    interface::open_session(ctx, codec, &cookies, &mut state);
+                }
+                Some((_, None)) if !state.unloaded_use_logged => {
+                    state.unloaded_use_logged = true;
+                    tracing::error!(
+                        "a store session was used before being loaded: take it with the Session \
+                         extractor (or call Session::load); this use sees an empty session that \
+                         is never saved"
+                    );
+                }
+                _ => {}
             }
         }
         state
+    }
+
+    /// Loads a store session for writing: the keyed lock, the lease and the record, once per
+    /// request (the [`Session`] extractor calls this; call it yourself only without axum).
+    /// Cookie sessions and detached sessions need no loading: `Ok` at once.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let session = satchel::Session::default();
+    /// session.load().await.unwrap();
+    /// # });
+    /// ```
+    pub async fn load(&self) -> Result<(), SessionError> {
+        self.load_slot(Mode::Write).await
+    }
+
+    /// Loads a store session in `mode` unless it already is (in that mode or for writing).
+    pub(crate) async fn load_slot(&self, mode: Mode) -> Result<(), SessionError> {
+        let Some(ctx) = self.inner.ctx.clone() else {
+            return Ok(());
+        };
+        let Some(backend) = ctx.store() else {
+            return Ok(());
+        };
+        let _serial = self.inner.loading.lock().await;
+        let id = {
+            let state = self.raw_lock();
+            match &state.store {
+                Some(slot) if slot.mode >= mode => return Ok(()),
+                Some(slot) => slot.id.clone(),
+                None => slot::cookie_id(&ctx.config, state.pending.as_deref().unwrap_or_default()),
+            }
+        };
+        let opened = slot::open(&ctx, backend, id, mode).await?;
+        let mut state = self.raw_lock();
+        state.pending = None;
+        match opened.record {
+            Some(record) => {
+                state.data = record.data;
+                state.created_at = Some(record.created_at);
+            }
+            None => {
+                state.data.clear();
+                state.created_at = None;
+            }
+        }
+        state.store = Some(opened.slot);
+        Ok(())
     }
 
     /// The state as it stands, for the layer's save step: `None` if the session was never
@@ -393,7 +471,8 @@ impl Session {
 
     /// Starts a new session identity while keeping the data: call it at login, so a session
     /// id (or cookie) an attacker planted before login is worthless after it. On cookie
-    /// sessions it forces a freshly issued cookie.
+    /// sessions it forces a freshly issued cookie; with a store, the commit files the data
+    /// under a new id and deletes the old one in one atomic step.
     ///
     /// ```
     /// let session = satchel::Session::default();

@@ -1,0 +1,468 @@
+//! Server-side sessions: the [`Store`] contract every backend obeys, and what it stores.
+//!
+//! With a store, the cookie carries only a [`SessionId`] (32 bytes from the OS CSPRNG); the
+//! store keys on its SHA-256, an [`IdHash`], so a leaked table gives no live ids. An id the
+//! store does not know is never adopted (strict mode): the request gets a fresh session and a
+//! fresh id.
+//!
+//! One line of setup per store; handlers do not change:
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use satchel::{store, Session, SessionConfig, SessionLayer};
+//!
+//! async fn counter(session: Session) -> String {
+//!     let n = session.get_or("n", 0) + 1;
+//!     session.insert("n", n);
+//!     n.to_string()
+//! }
+//!
+//! let store = store::store_from_url("memory")?; // or "redis://127.0.0.1:6379" (feature `redis`)
+//! let layer = SessionLayer::with_store(SessionConfig::default(), store).expect("valid settings");
+//! let app: Router = Router::new().route("/counter", get(counter)).layer(layer);
+//! # Ok::<(), satchel::store::StoreError>(())
+//! ```
+//!
+//! # No lost updates
+//!
+//! A request that writes (the [`Session`](crate::Session) extractor) holds a *lease* on its
+//! session from the load to the commit. The lease is taken in the same atomic step as the load
+//! ([`Store::load`] with a [`Lease`]), renewed while the handler runs, and every commit is
+//! fenced by its token ([`Store::commit`]): a request whose lease expired or whose session was
+//! deleted or rotated meanwhile is refused, never allowed to overwrite. Requests that only read
+//! ([`ReadOnlySession`](crate::extract::ReadOnlySession)) take no lease. The layer adds an
+//! in-process keyed mutex in front of the lease, so writers of one session in one process queue
+//! instead of polling the store; the lease alone is what makes several processes safe.
+//!
+//! # The contract, and why it is this small
+//!
+//! Five methods, each one atomic on its own: `load` (optionally acquiring the lease), `create`
+//! (insert-only), `commit` (save / delete / release / rotate, fenced by the lease), `renew` and
+//! `touch`. Everything else (timeouts, waiting, cookies) lives in the layer, once, for every
+//! store. A per-user index (list or revoke a user's sessions) is deliberately not part of it.
+//! The behavioural suite in `tests/store_contract.rs` is written once over this trait and run
+//! against every backend.
+//!
+//! Times: records carry Unix seconds from the layer's [`Clock`](crate::Clock) (`now` is passed
+//! in, so tests move a manual clock); lease lifetimes are durations measured by the store
+//! itself (Redis: the server's `PX`; memory: a monotonic clock), so a lease never depends on
+//! two machines agreeing on the time.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::value::Dict;
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
+pub use memory::{MemoryStore, MemoryStoreLimits};
+
+/// A session id: 256 random bits from the operating system's CSPRNG, base64url in the cookie.
+/// Its `Debug` output is redacted: ids are bearer secrets and must not reach the logs.
+///
+/// ```
+/// use satchel::store::SessionId;
+/// let id = SessionId::generate();
+/// let text = id.encode();
+/// assert_eq!(text.len(), 43);
+/// assert_eq!(SessionId::parse(&text), Some(id.clone()));
+/// assert_eq!(format!("{id:?}"), "SessionId(..)");
+/// assert_eq!(SessionId::parse("not an id"), None);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId([u8; 32]);
+
+impl SessionId {
+    /// A fresh random id.
+    ///
+    /// ```
+    /// use satchel::store::SessionId;
+    /// assert_ne!(SessionId::generate(), SessionId::generate());
+    /// ```
+    pub fn generate() -> Self {
+        let mut bytes = [0; 32];
+        OsRng.fill_bytes(&mut bytes);
+        SessionId(bytes)
+    }
+
+    /// The id in a cookie value, or `None` if the text is not one (never an error: a bad
+    /// cookie is simply no session).
+    ///
+    /// ```
+    /// assert!(satchel::store::SessionId::parse("").is_none());
+    /// ```
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != 43 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        bytes.try_into().ok().map(SessionId)
+    }
+
+    /// The cookie value: 43 base64url characters.
+    ///
+    /// ```
+    /// let id = satchel::store::SessionId::generate();
+    /// assert!(id.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    /// ```
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// What stores key on: the SHA-256 of the id.
+    ///
+    /// ```
+    /// let id = satchel::store::SessionId::generate();
+    /// assert_eq!(id.hash(), id.hash());
+    /// assert_eq!(id.hash().to_hex().len(), 64);
+    /// ```
+    pub fn hash(&self) -> IdHash {
+        IdHash(Sha256::digest(self.0).into())
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionId(..)")
+    }
+}
+
+/// The SHA-256 of a [`SessionId`]: the key a store files a session under. Knowing it does not
+/// let anyone present the session, so it may be logged and stored.
+///
+/// ```
+/// let hash = satchel::store::SessionId::generate().hash();
+/// assert!(format!("{hash:?}").starts_with("IdHash("));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdHash([u8; 32]);
+
+impl IdHash {
+    /// Lowercase hex, 64 characters.
+    ///
+    /// ```
+    /// let hash = satchel::store::SessionId::generate().hash();
+    /// assert!(hash.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
+    /// ```
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl std::fmt::Debug for IdHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdHash({})", &self.to_hex()[..12])
+    }
+}
+
+/// What a store keeps for one session. Times are Unix seconds.
+///
+/// ```
+/// use satchel::store::Record;
+/// let record = Record::new(Default::default(), 100, 160, 1_000);
+/// assert_eq!(record.expires_at(), 160);
+/// assert!(!record.is_expired(159) && record.is_expired(160));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The session's data.
+    pub data: Dict,
+    /// When the session began (the start of its absolute timeout).
+    pub created_at: u64,
+    /// Unused past this instant, the session is dead (moved forward by use).
+    pub idle_deadline: u64,
+    /// Past this instant the session is dead however active it is (never moves).
+    pub absolute_deadline: u64,
+}
+
+impl Record {
+    /// A record with these fields.
+    ///
+    /// ```
+    /// let r = satchel::store::Record::new(Default::default(), 1, 2, 3);
+    /// assert_eq!((r.created_at, r.idle_deadline, r.absolute_deadline), (1, 2, 3));
+    /// ```
+    pub fn new(data: Dict, created_at: u64, idle_deadline: u64, absolute_deadline: u64) -> Self {
+        Record {
+            data,
+            created_at,
+            idle_deadline,
+            absolute_deadline,
+        }
+    }
+
+    /// When the session dies: the earlier of its two deadlines.
+    ///
+    /// ```
+    /// assert_eq!(satchel::store::Record::new(Default::default(), 0, 9, 5).expires_at(), 5);
+    /// ```
+    pub fn expires_at(&self) -> u64 {
+        self.idle_deadline.min(self.absolute_deadline)
+    }
+
+    /// Whether the session is dead at `now`. Stores check this on every load: a record past
+    /// its deadline is never returned, whatever the backend's own TTL says.
+    ///
+    /// ```
+    /// assert!(satchel::store::Record::new(Default::default(), 0, 9, 5).is_expired(5));
+    /// ```
+    pub fn is_expired(&self, now: u64) -> bool {
+        now >= self.expires_at()
+    }
+
+    /// Seconds left at `now` (0 once expired): the TTL a backend gives the record.
+    ///
+    /// ```
+    /// assert_eq!(satchel::store::Record::new(Default::default(), 0, 9, 5).remaining(3), 2);
+    /// ```
+    pub fn remaining(&self, now: u64) -> u64 {
+        self.expires_at().saturating_sub(now)
+    }
+}
+
+/// The secret that proves a request holds a session's lease.
+///
+/// ```
+/// let token = satchel::store::LeaseToken::generate();
+/// assert_ne!(token, satchel::store::LeaseToken::generate());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseToken(pub u128);
+
+impl LeaseToken {
+    /// A fresh random token.
+    ///
+    /// ```
+    /// let _ = satchel::store::LeaseToken::generate();
+    /// ```
+    pub fn generate() -> Self {
+        let mut bytes = [0; 16];
+        OsRng.fill_bytes(&mut bytes);
+        LeaseToken(u128::from_le_bytes(bytes))
+    }
+}
+
+/// A lease to acquire or renew: the token, and how long it holds from now (measured by the
+/// store: its expiry is what lets another process in after a crash).
+///
+/// ```
+/// use std::time::Duration;
+/// let lease = satchel::store::Lease::new(Duration::from_secs(3));
+/// assert_eq!(lease.ttl, Duration::from_secs(3));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// Who holds it.
+    pub token: LeaseToken,
+    /// How long it holds once acquired or renewed.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// A lease with a fresh token.
+    ///
+    /// ```
+    /// let a = satchel::store::Lease::new(std::time::Duration::from_secs(1));
+    /// assert_ne!(a.token, satchel::store::Lease::new(a.ttl).token);
+    /// ```
+    pub fn new(ttl: Duration) -> Self {
+        Lease {
+            token: LeaseToken::generate(),
+            ttl,
+        }
+    }
+}
+
+/// What [`Store::load`] found.
+///
+/// ```
+/// use satchel::store::Loaded;
+/// assert_eq!(Loaded::Missing, Loaded::Missing);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// The live record (and, if a lease was asked for, the lease is now held).
+    Found(Record),
+    /// No live record under that id (never stored, deleted, or past a deadline).
+    Missing,
+    /// A lease was asked for and someone else holds it: try again later.
+    Busy,
+}
+
+/// What [`Store::commit`] does with a leased session; every variant releases the lease.
+///
+/// ```
+/// use satchel::store::{Commit, Record, SessionId};
+/// let rotate = Commit::Rotate { new_id: SessionId::generate().hash(), record: Record::new(Default::default(), 0, 1, 1) };
+/// assert!(matches!(rotate, Commit::Rotate { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum Commit {
+    /// Replace the record.
+    Save(Record),
+    /// Delete the session (logout, or emptied).
+    Delete,
+    /// Leave the record as it is.
+    Release,
+    /// Insert `record` under `new_id` and delete the old id, in one atomic step (`cycle_id`).
+    Rotate {
+        /// The new id's hash (a fresh random id: it cannot exist yet).
+        new_id: IdHash,
+        /// The record to file under it.
+        record: Record,
+    },
+}
+
+/// A store that could not answer. The layer turns it into a 503 with a readable body (traced
+/// and counted), never into an empty session that would then overwrite the real one.
+///
+/// ```
+/// let e = satchel::store::StoreError::Unavailable("connection refused".into());
+/// assert!(e.to_string().contains("connection refused"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend is down or the connection failed.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The backend did not answer in time.
+    #[error("session store timed out after {0:?}")]
+    Timeout(Duration),
+    /// The store is at its session limit and refuses new sessions.
+    #[error("session store is full ({0} sessions); no new session can be started")]
+    Full(usize),
+    /// The session is larger than the store accepts.
+    #[error("session is {size} bytes, over the store's {limit}-byte limit")]
+    TooLarge {
+        /// The serialized size.
+        size: usize,
+        /// The store's limit.
+        limit: usize,
+    },
+    /// A stored record could not be read back.
+    #[error("session record is corrupt: {0}")]
+    Corrupt(String),
+    /// The store URL or settings are not usable.
+    #[error("session store configuration: {0}")]
+    Config(String),
+}
+
+/// The future every [`Store`] method returns (boxed, so the trait is object-safe: the layer
+/// holds an `Arc<dyn Store>`).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A server-side session backend. Each method is one atomic step on the backend; each says
+/// what it guarantees. `Err` always means "unknown outcome, do not proceed as if empty".
+///
+/// ```
+/// use satchel::store::{Loaded, MemoryStore, Record, SessionId, Store};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::default();
+/// let id = SessionId::generate().hash();
+/// assert!(store.create(&id, &Record::new(Default::default(), 0, 60, 60), 0).await.unwrap());
+/// assert!(matches!(store.load(&id, 1, None).await.unwrap(), Loaded::Found(_)));
+/// # });
+/// ```
+pub trait Store: Send + Sync + 'static {
+    /// The live record under `id` at `now`. A record past either deadline is `Missing` (and may
+    /// be deleted). With `lease`: acquire it in the same atomic step — `Found` then means the
+    /// caller holds the lease for `lease.ttl`; `Busy` means another unexpired lease exists and
+    /// nothing changed. `Missing` never takes a lease.
+    fn load<'a>(
+        &'a self,
+        id: &'a IdHash,
+        now: u64,
+        lease: Option<&'a Lease>,
+    ) -> StoreFuture<'a, Loaded>;
+
+    /// Files a new session: insert-only. `Ok(false)` if `id` already exists (nothing changed).
+    /// A store at its limit answers [`StoreError::Full`] rather than evicting live sessions.
+    fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool>;
+
+    /// Applies `commit` and releases the lease, atomically, only if the lease held under `id`
+    /// is still `token` and the record still exists. `Ok(false)` (nothing changed) when the
+    /// lease expired or was taken over, or the session was deleted or rotated meanwhile: the
+    /// caller must refuse, never retry as an overwrite.
+    fn commit<'a>(
+        &'a self,
+        id: &'a IdHash,
+        token: LeaseToken,
+        commit: Commit,
+        now: u64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Extends the lease to `lease.ttl` from now if `lease.token` still holds it. `Ok(false)` if
+    /// it does not (the lease was lost: the coming commit will be refused).
+    fn renew<'a>(&'a self, id: &'a IdHash, lease: &'a Lease) -> StoreFuture<'a, bool>;
+
+    /// A reader's refresh: moves the idle deadline forward to `idle_deadline` (never back, never
+    /// past the absolute deadline) if the record exists, without touching its data or lease.
+    fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()>;
+}
+
+/// How the layer waits for and holds leases.
+///
+/// ```
+/// let options = satchel::store::StoreOptions::default();
+/// assert!(options.lock_wait > options.lease_ttl);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a lease holds without renewal: a process that dies holding one blocks that
+    /// session for at most this long. Default 3 s.
+    pub lease_ttl: Duration,
+    /// How long a writer waits for a session's lock and lease before a 503 "busy". Default 5 s.
+    pub lock_wait: Duration,
+    /// Renew leases (every `lease_ttl / 3`) while a handler runs. Default on; tests turn it off
+    /// to see a long handler's commit refused.
+    pub renew_leases: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            lease_ttl: Duration::from_secs(3),
+            lock_wait: Duration::from_secs(5),
+            renew_leases: true,
+        }
+    }
+}
+
+/// A store from a URL: `memory` (bounded, this process only) or `redis://host:port/db`
+/// (`rediss://` for TLS; needs the `redis` feature). Connecting is lazy: a Redis that is down
+/// at startup is a 503 per request until it comes up, not a failed start.
+///
+/// ```
+/// assert!(satchel::store::store_from_url("memory").is_ok());
+/// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
+/// ```
+pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url == "memory" || url == "memory://" {
+        return Ok(Arc::new(MemoryStore::default()));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        return Ok(Arc::new(RedisStore::open(url)?));
+        #[cfg(not(feature = "redis"))]
+        return Err(StoreError::Config(
+            "this build has no Redis support (enable satchel's `redis` feature)".into(),
+        ));
+    }
+    // The URL may hold a password: name only its scheme.
+    let scheme = url.split("://").next().unwrap_or_default();
+    Err(StoreError::Config(format!(
+        "unknown store kind {scheme:?}: use `memory` or `redis://host:port`"
+    )))
+}
