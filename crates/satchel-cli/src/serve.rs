@@ -27,8 +27,8 @@ pub struct ServeArgs {
     /// Cookie format (default: SESSION_FORMAT from the environment, else sealed).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Where sessions live: `cookie` (the data is in the cookie). Server-side stores
-    /// (memory, sqlite, postgres, redis URLs) are not available yet.
+    /// Where sessions live: `cookie` (the data is in the cookie), `memory` (this process) or
+    /// `redis://HOST:PORT/DB` (shared by every process using that Redis).
     #[arg(long, default_value = "cookie")]
     store: String,
     /// Directory for the generated development key and the user database.
@@ -104,7 +104,7 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
             Box::new(FlaskCodec::new(&keys, max_age.as_secs()))
         }
     };
-    let layer = SessionLayer::new(config.clone()).map_err(|e| e.to_string())?;
+    let layer = session_layer(&args.store, config.clone())?;
     let users = Users::open(&args.data_dir)?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
     match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
@@ -127,14 +127,16 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     Ok((layer, app))
 }
 
-fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
-    if args.store != "cookie" {
-        return Err(format!(
-            "--store {}: not available yet; only `cookie` (the data is in the cookie) works in \
-             this version (memory, sqlite, postgres and redis stores are coming)",
-            args.store
-        ));
+/// The session layer for `--store`: cookie sessions, or a server-side store.
+fn session_layer(store: &str, config: SessionConfig) -> Result<SessionLayer, String> {
+    if store == "cookie" {
+        return SessionLayer::new(config).map_err(|e| e.to_string());
     }
+    let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
+    SessionLayer::with_store(config, store).map_err(|e| e.to_string())
+}
+
+fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
     let mut config = SessionConfig::default()
         .with_env()
         .map_err(|e| e.to_string())?;

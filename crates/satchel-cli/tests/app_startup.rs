@@ -72,7 +72,7 @@ fn serve_refuses_a_public_key_at_startup() {
 }
 
 #[test]
-fn serve_refuses_other_stores_for_now_and_production_without_a_key() {
+fn serve_refuses_unknown_stores_and_production_without_a_key() {
     let dir = temp_dir("refusals");
     let dir_arg = dir.to_str().unwrap();
     let store = run(
@@ -83,14 +83,14 @@ fn serve_refuses_other_stores_for_now_and_production_without_a_key() {
             "--data-dir",
             dir_arg,
             "--store",
-            "redis://127.0.0.1",
+            "carrier-pigeon://loft",
         ],
         &[("SECRET_KEY", KEY)],
         "",
     );
     assert_eq!(store.status.code(), Some(2));
     assert!(
-        stderr(&store).contains("not available yet"),
+        stderr(&store).contains("unknown store kind"),
         "{}",
         stderr(&store)
     );
