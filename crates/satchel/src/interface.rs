@@ -1,4 +1,4 @@
-//! Flask's `SessionInterface`, made explicit: [`open_session`] reads the cookie, [`save_session`]
+//! Flask's `SessionInterface`, made explicit: `open_session` reads the cookie, `save_session`
 //! decides what the response says about it. Everything else (tower plumbing, extractors) only
 //! calls these two. Server-side sessions have their two counterparts in `slot.rs` (the only
 //! place a store is called); they share this file's cookie helpers.

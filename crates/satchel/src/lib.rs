@@ -1,4 +1,84 @@
-//! satchel: Flask's session management for tower and axum.
+//! satchel: Flask's session management, done right, for tower and axum.
+//!
+//! Flask keeps per-user state in `session`, a dict stored in a signed cookie. satchel is that
+//! system in Rust: a [`SessionLayer`] opens the session before your handler and saves it after
+//! (Flask's `open_session` / `save_session`, in [`interface`]); the [`Session`] extractor hands
+//! your handler a dict with Flask's API, synchronous after extraction.
+//!
+//! # Quick start: the Flask tutorial's routes
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use satchel::{Session, SessionConfig, SessionLayer};
+//!
+//! async fn set_session(session: Session) -> &'static str {
+//!     session.insert("username", "Kimi");
+//!     session.insert("age", 25);
+//!     "Session data set!"
+//! }
+//!
+//! async fn get_session(session: Session) -> String {
+//!     let username: String = session.get_or("username", "Guest".into());
+//!     let age: i64 = session.get_or("age", 0);
+//!     format!("Hello, {username}! Your age is {age}.")
+//! }
+//!
+//! async fn delete_session(session: Session) -> &'static str {
+//!     session.remove("username");
+//!     "Session data deleted!"
+//! }
+//!
+//! async fn clear_session(session: Session) -> &'static str {
+//!     session.clear();
+//!     "All session data cleared!"
+//! }
+//!
+//! # fn main() -> Result<(), satchel::ConfigError> {
+//! // In an app: SessionConfig::default().with_env()? reads SECRET_KEY and Flask's other keys.
+//! let config = SessionConfig::default().with_secret_key("a long random key from `satchel keygen`");
+//! let app: Router = Router::new()
+//!     .route("/set_session", get(set_session))
+//!     .route("/get_session", get(get_session))
+//!     .route("/delete_session", get(delete_session))
+//!     .route("/clear_session", get(clear_session))
+//!     .layer(SessionLayer::new(config)?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Where the session lives
+//!
+//! - **Sealed cookie** (the default, [`SealedCodec`]): the data travels in the cookie,
+//!   encrypted and authenticated (AES-256-GCM-SIV), bound to the cookie's name, with its expiry
+//!   inside.
+//! - **Flask cookie** ([`FlaskCodec`], [`SessionConfig::flask_defaults`]): byte-compatible with
+//!   Flask 3.1's signed cookies, so a Flask app sharing `SECRET_KEY` reads the same sessions —
+//!   and logins, through [`login()`] (Flask-Login's keys) and [`flash()`] (Flask's `_flashes`).
+//! - **Server-side** ([`SessionLayer::with_store`], [`store`]): the cookie holds only a random
+//!   id; the data lives in memory or Redis. Concurrent writers of one session never lose an
+//!   update (a fenced lease per session), and a store outage is a 503, never an empty session
+//!   saved over the real one.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
+//!
+//! let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(MemoryStore::default()))
+//!     .expect("valid settings");
+//! ```
+//!
+//! # Values
+//!
+//! A session holds [`Value`]s: everything a Flask session can (tuples, bytes, `Markup`, UUIDs,
+//! datetimes, big integers, NaN), so a Flask cookie round-trips losslessly. Plain Rust data goes
+//! in with [`Session::insert`] (anything `Into<Value>`) or [`Session::insert_serde`] (anything
+//! `Serialize`) and comes out with [`Session::get`] (anything `Deserialize`).
+//!
+//! # Bad input
+//!
+//! A cookie that does not verify — tampered, expired, malformed, under an unknown key, too
+//! large — gives an empty session, counted by reason in [`SessionStats`] and logged with
+//! `tracing`; never a 5xx.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
