@@ -440,17 +440,21 @@ impl Default for StoreOptions {
     }
 }
 
-/// A store from a URL: `memory` (bounded, this process only) or `redis://host:port/db`
+/// A store from a URL: `memory` (bounded, this process only; `memory?max_sessions=N&max_record_bytes=N`
+/// sets the bounds) or `redis://host:port/db`
 /// (`rediss://` for TLS; needs the `redis` feature). Connecting is lazy: a Redis that is down
 /// at startup is a 503 per request until it comes up, not a failed start.
 ///
 /// ```
 /// assert!(satchel::store::store_from_url("memory").is_ok());
+/// assert!(satchel::store::store_from_url("memory?max_sessions=1000000").is_ok());
+/// assert!(satchel::store::store_from_url("memory?max_sessions=lots").is_err());
 /// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
 /// ```
 pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url == "memory" || url == "memory://" {
-        return Ok(Arc::new(MemoryStore::default()));
+    if let Some(rest) = url.strip_prefix("memory") {
+        let query = rest.strip_prefix("://").unwrap_or(rest);
+        return Ok(Arc::new(MemoryStore::with_limits(memory_limits(query)?)));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         #[cfg(feature = "redis")]
@@ -465,4 +469,29 @@ pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     Err(StoreError::Config(format!(
         "unknown store kind {scheme:?}: use `memory` or `redis://host:port`"
     )))
+}
+
+/// The bounds in a `memory?max_sessions=N&max_record_bytes=N` query (either may be left out).
+fn memory_limits(query: &str) -> Result<MemoryStoreLimits, StoreError> {
+    let mut limits = MemoryStoreLimits::default();
+    let pairs = query.strip_prefix('?').unwrap_or(query);
+    for pair in pairs.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = value.parse::<usize>().ok().filter(|&n| n > 0);
+        let field = match name {
+            "max_sessions" => &mut limits.max_sessions,
+            "max_record_bytes" => &mut limits.max_record_bytes,
+            _ => {
+                return Err(StoreError::Config(format!(
+                    "unknown memory store setting {name:?} (max_sessions, max_record_bytes)"
+                )))
+            }
+        };
+        *field = number.ok_or_else(|| {
+            StoreError::Config(format!(
+                "{name} must be a positive whole number, not {value:?}"
+            ))
+        })?;
+    }
+    Ok(limits)
 }
