@@ -14,7 +14,7 @@ use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use satchel::extract::ReadOnlySession;
 use satchel::store::{Store, StoreOptions};
-use satchel::{Clock, Session, SessionConfig, SessionLayer};
+use satchel::{Clock, LoginRequired, Session, SessionConfig, SessionLayer};
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 
@@ -107,6 +107,24 @@ pub fn app_with(
                 a.insert("n", n);
                 assert_eq!(b.get_or("n", 0), n);
                 n.to_string()
+            }),
+        )
+        .route(
+            "/login_as_kimi",
+            get(|s: Session| async move {
+                satchel::login(
+                    &s,
+                    "kimi",
+                    &satchel::login::SessionIdentifier::new(None, None),
+                );
+            }),
+        )
+        .route(
+            "/guarded",
+            get(|user: LoginRequired, s: Session| async move {
+                let n = s.get_or("n", 0) + 1;
+                s.insert("n", n);
+                format!("{}:{n}", user.user_id)
             }),
         )
         .layer(Extension(gate.clone()))
@@ -392,6 +410,23 @@ pub mod behaviours {
         assert_eq!(app.n(&cookie).await, 2);
     }
 
+    pub async fn a_login_guard_and_a_session_share_one_slot(store: Arc<dyn Store>) {
+        let app = app(store);
+        let anonymous = app.get("/guarded", None).await;
+        assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "{anonymous:?}");
+        let cookie = app.session().await;
+        let login = app.get("/login_as_kimi", Some(&cookie)).await;
+        let cookie = login.cookie.expect("login rotates the id");
+        // Both extractors in one handler: one load and one lease, or this would wait for itself
+        // (and end in 503 "busy") instead of answering.
+        let reply = app.get("/guarded", Some(&cookie)).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (StatusCode::OK, "kimi:2")
+        );
+        assert_eq!(app.n(&cookie).await, 2, "the write was saved");
+    }
+
     pub async fn idle_timeout_expires_unused_sessions(store: Arc<dyn Store>) {
         let (clock, hands) = Clock::manual(START);
         let mut config = config();
@@ -451,6 +486,7 @@ macro_rules! layer_behaviours {
             cycle_id_issues_a_new_id_and_kills_the_old,
             logout_deletes_the_session_for_good,
             extractors_in_one_handler_share_one_slot,
+            a_login_guard_and_a_session_share_one_slot,
             idle_timeout_expires_unused_sessions,
             absolute_timeout_expires_even_busy_sessions,
         );
