@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use satchel::codec::Codec;
-use satchel::{CookieFormat, FlaskCodec, SealedCodec, SecretKey, SessionConfig, SessionLayer};
+use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::users::{ensure_admin, Users};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
@@ -93,17 +92,6 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
 /// Everything that can fail before listening, as one readable message.
 fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
-    let keys = config.validate().map_err(|e| e.to_string())?;
-    let codec: Box<dyn Codec> = match config.format {
-        CookieFormat::Sealed => Box::new(SealedCodec::new(&keys, &config.cookie_name)),
-        CookieFormat::Flask => {
-            let lifetime = config.permanent_session_lifetime;
-            let max_age = config
-                .idle_timeout
-                .map_or(lifetime, |idle| idle.min(lifetime));
-            Box::new(FlaskCodec::new(&keys, max_age.as_secs()))
-        }
-    };
     let layer = session_layer(&args.store, config.clone())?;
     let users = Users::open(&args.data_dir)?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
@@ -118,7 +106,6 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     }
     let app = App {
         config,
-        codec,
         users,
         throttle: Throttle::default(),
         metrics: Metrics::disabled(),

@@ -29,6 +29,13 @@ fn app_works_on(store: &str) {
         assert_eq!(next.text(), expected.to_string());
     }
 
+    let page = server.get("/session", Some(&cookie)).text();
+    assert!(page.contains("<code>n</code>"), "{page}");
+    assert!(
+        !page.contains(r#"<td id="expires">—</td>"#),
+        "the store's expiry is shown: {page}"
+    );
+
     let (before, token) = server.login_form(None);
     let body = format!(
         "username=admin&password={}&csrf_token={}",

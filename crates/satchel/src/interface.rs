@@ -100,6 +100,7 @@ pub(crate) fn open_session(
             Ok(decoded) => {
                 state.data = decoded.data;
                 state.created_at = Some(decoded.stamp.created_at);
+                state.stamp = Some(decoded.stamp);
                 state.reissue = decoded.by_fallback_key;
                 return;
             }

@@ -110,6 +110,6 @@ pub use layer::{SessionLayer, SessionService};
 #[cfg(feature = "axum")]
 pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
-pub use session::{Session, PERMANENT_KEY};
+pub use session::{Session, SessionTimes, PERMANENT_KEY};
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

@@ -22,6 +22,24 @@ use crate::value::{self, Dict, Value, ValueError};
 /// The key Flask stores the permanent flag under.
 pub const PERMANENT_KEY: &str = "_permanent";
 
+/// When a session began, when its cookie was issued, and when it expires — as the request
+/// found it (before this response refreshes anything).
+///
+/// ```
+/// let times = satchel::SessionTimes { created_at: 1, issued_at: Some(2), expires_at: 3 };
+/// assert!(times.expires_at > times.created_at);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    /// Unix seconds when the session began (flask cookies: when the cookie was issued; the
+    /// format does not carry the start).
+    pub created_at: u64,
+    /// Unix seconds when the cookie was issued (cookie sessions only).
+    pub issued_at: Option<u64>,
+    /// Unix seconds after which the session is refused (idle and absolute limits together).
+    pub expires_at: u64,
+}
+
 /// One request's session. Cheap to clone; clones share the same data.
 ///
 /// ```
@@ -60,6 +78,8 @@ pub(crate) struct State {
     pub reissue: bool,
     /// When the session began, if it came from a cookie or record that says so.
     pub created_at: Option<u64>,
+    /// Cookie sessions: the times the verified cookie carried.
+    pub stamp: Option<crate::codec::Stamp>,
     /// Store sessions: what the load found and holds (`None` until loaded).
     pub store: Option<StoreSlot>,
     /// A store session was used before any extractor loaded it (logged once).
@@ -467,6 +487,29 @@ impl Session {
     /// ```
     pub fn mark_modified(&self) {
         self.lock().write();
+    }
+
+    /// The session's times as the request found them; `None` for a new session.
+    ///
+    /// ```
+    /// // A detached session was never issued:
+    /// assert_eq!(satchel::Session::default().times(), None);
+    /// ```
+    pub fn times(&self) -> Option<SessionTimes> {
+        let state = self.lock();
+        if let Some(stamp) = state.stamp {
+            return Some(SessionTimes {
+                created_at: stamp.created_at,
+                issued_at: Some(stamp.issued_at),
+                expires_at: stamp.expires_at,
+            });
+        }
+        let (idle, absolute) = state.store.as_ref()?.deadlines?;
+        Some(SessionTimes {
+            created_at: state.created_at?,
+            issued_at: None,
+            expires_at: idle.min(absolute),
+        })
     }
 
     /// Starts a new session identity while keeping the data: call it at login, so a session

@@ -30,7 +30,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use satchel::codec::Codec;
 use satchel::login::ClientAddr;
 use satchel::{SessionConfig, SessionLayer};
 
@@ -43,8 +42,6 @@ pub struct AppState(Arc<App>);
 
 pub struct App {
     pub config: SessionConfig,
-    /// The layer's cookie format, to show a cookie's times on `/session`.
-    pub codec: Box<dyn Codec>,
     pub users: users::Users,
     pub throttle: throttle::Throttle,
     pub metrics: metrics::Metrics,

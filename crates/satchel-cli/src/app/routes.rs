@@ -1,11 +1,10 @@
 //! The handlers: the tutorial's session routes, then login, dashboard, logout and `/session`.
 
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use satchel::login::{is_fresh, ClientAddr, LoginRequired, SessionIdentifier};
@@ -207,15 +206,9 @@ pub async fn logout(session: Session) -> Redirect {
     Redirect::to("/login")
 }
 
-pub async fn session_page(
-    State(app): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-) -> Response {
+pub async fn session_page(State(app): State<AppState>, session: Session) -> Response {
     let config = &app.config;
-    let stamp = request_cookies(&headers, &config.cookie_name)
-        .find_map(|value| app.codec.decode(value, unix_now()).ok())
-        .map(|decoded| decoded.stamp);
+    let times = session.times();
     let entries = session
         .to_dict()
         .iter()
@@ -235,31 +228,12 @@ pub async fn session_page(
         format: config.format.to_string(),
         cookie_name: config.cookie_name.clone(),
         cookie_size,
-        issued: time(stamp.map(|s| s.issued_at)),
-        created: time(stamp.map(|s| s.created_at)),
-        expires: time(stamp.map(|s| s.expires_at)),
+        issued: time(times.and_then(|t| t.issued_at)),
+        created: time(times.map(|t| t.created_at)),
+        expires: time(times.map(|t| t.expires_at)),
         entries,
     };
     render(StatusCode::OK, &page)
-}
-
-/// The values of every cookie named `name` in the request, in order.
-fn request_cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(move |pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then(|| value.trim_matches('"'))
-        })
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn format_time(unix: u64) -> String {
