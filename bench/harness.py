@@ -1,0 +1,384 @@
+"""Starts every system of systems.txt on loopback, mints its sessions, drives it with wrk, and
+writes bench/results/. Called by bench/run after the builds (see bench/README.md for the knobs).
+
+Workloads (issue 5):
+  1 /counter, each request a different cookie from a pool of POOL sessions (read-modify-write)
+  2 /counter, one hot session on every connection: throughput, non-2xx, lost updates
+  3 /get_session with the pool's cookies (read only)
+  4 the system's no-session route, no cookie (the ceiling)
+  5 scale (stores only): a hook, reported as n/a until its runner is written
+  6 codec micro-benchmarks: cargo bench -p satchel --bench codec + itsdangerous timing
+Systems are interleaved (order rotated each repeat) so drift on the machine hits all of them;
+workload 4 runs right after workload 1 on each system, so their ratio compares neighbours.
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = Path(os.environ.get("RESULTS", BENCH / "results")).resolve()  # a subset run: RESULTS=/tmp/x
+RAW = RESULTS / "raw"
+HOST = "127.0.0.1"
+SECRET_KEY = "satchel-bench-only-not-a-secret-0123456789abcdef"
+
+
+def setting(name, default):
+    return os.environ.get(name, default)
+
+
+DURATION = setting("DURATION", "3s")
+REPEATS = int(setting("REPEATS", "3"))
+POOL = int(setting("POOL", "10000"))
+CONNECTIONS = int(setting("CONNECTIONS", "32"))
+WRK_THREADS = int(setting("WRK_THREADS", "2"))
+PIN = setting("PIN", "0") == "1"
+SERVER_CPUS = setting("SERVER_CPUS", "0")
+WRK_CPUS = setting("WRK_CPUS", "1")
+BASE_PORT = int(setting("BASE_PORT", "5100"))
+REDIS_PORT = int(setting("REDIS_PORT", "6390"))
+WORKLOADS = set(setting("WORKLOADS", "123456"))
+ONLY = re.compile(setting("SYSTEMS", "."))
+
+PLACES = {
+    "satchel": str(ROOT / "target/release/satchel"),
+    "tower": str(BENCH / "target/release/tower-sessions-peer"),
+    "venv": str(BENCH / ".venv"),
+    "peers": str(BENCH / "peers"),
+    "redis": f"redis://{HOST}:{REDIS_PORT}",
+    "postgres": setting("POSTGRES_URL", f"postgres://{HOST}:5432/satchel_bench"),
+}
+
+
+def pinned(cpus, argv):
+    return ["taskset", "-c", cpus, *argv] if PIN else argv
+
+
+def read_systems():
+    systems = []
+    for line in (BENCH / "systems.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sessions, status, workloads, ceiling, command = [c.strip() for c in line.split("|")]
+        systems.append(dict(name=name, sessions=sessions, status=status,
+                            workloads=workloads, ceiling=ceiling, command=command))
+    return systems
+
+
+# ---------------------------------------------------------------- processes
+
+
+class Processes:
+    """Every server this run starts; all are killed (process group) on exit."""
+
+    def __init__(self):
+        self.running = []
+
+    def start(self, name, argv, env=None):
+        log = open(RAW / f"{name}.log", "w")
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})}, start_new_session=True)
+        self.running.append((name, proc))
+        return proc
+
+    def stop_all(self):
+        for _, proc in self.running:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, proc in self.running:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.running.clear()
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        return s.connect_ex((HOST, port)) != 0
+
+
+def wait_ready(name, proc, probe, deadline_s=60):
+    """Polls `probe()` until it succeeds; fails if the process exits or the deadline passes."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = (RAW / f"{name}.log").read_text().strip().splitlines()[-1:]
+            raise RuntimeError(f"{name} exited ({proc.returncode}): {' '.join(tail)}")
+        try:
+            if probe():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)  # poll interval, not synchronisation: readiness is the probe
+    raise RuntimeError(f"{name} not ready after {deadline_s}s")
+
+
+# ---------------------------------------------------------------- http
+
+
+def get(port, path, cookie=None):
+    """GET on loopback; returns (status, body, the first Set-Cookie's name=value or None)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = conn.getresponse()
+        body = response.read().decode()
+        set_cookie = response.getheader("Set-Cookie")
+        return response.status, body, set_cookie.split(";", 1)[0] if set_cookie else None
+    finally:
+        conn.close()
+
+
+def new_session(port):
+    """One session as a client sees it: /set_session, then /counter (n = 1)."""
+    _, _, cookie = get(port, "/set_session")
+    status, body, updated = get(port, "/counter", cookie)
+    if status != 200 or body.strip() != "1" or not cookie:
+        raise RuntimeError(f"minting a session on :{port} gave {status} {body[:80]!r}")
+    return updated or cookie
+
+
+def mint_pool(system, port, size):
+    path = RAW / "pools" / f"{system['name']}.txt"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        cookies = list(pool.map(lambda _: new_session(port), range(size)))
+    path.write_text("\n".join(cookies) + "\n")
+    return path
+
+
+def read_counter(port, cookie):
+    status, body, _ = get(port, "/counter", cookie)
+    if status != 200:
+        raise RuntimeError(f"/counter on :{port} gave {status}")
+    return int(body)
+
+
+def settled_counter(port, cookie, tries=50):
+    """The counter once in-flight requests have drained (two reads in a row differ by exactly
+    1), minus the increments these reads made."""
+    previous = read_counter(port, cookie)
+    for reads in range(2, tries):
+        current = read_counter(port, cookie)
+        if current == previous + 1:
+            return current - reads
+        previous = current
+    raise RuntimeError(f"the hot counter on :{port} did not settle")
+
+
+# ---------------------------------------------------------------- wrk
+
+
+def wrk(port, path, cookies):
+    argv = pinned(WRK_CPUS, ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}",
+                             "-s", str(BENCH / "wrk/rotate.lua"), f"http://{HOST}:{port}{path}",
+                             "--", str(cookies)])
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("JSON "))
+    result = json.loads(line[5:])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["non_2xx"] = result["errors"]["status"]
+    return result
+
+
+def run_workload(number, system, port, pools):
+    """One wrk run of `number` on `system`; returns the result row."""
+    cookies, path = {
+        "1": (pools.get("pool"), "/counter"),
+        "2": (pools.get("hot"), "/counter"),
+        "3": (pools.get("pool"), "/get_session"),
+        "4": ("-", system["ceiling"]),
+    }[number]
+    hot_server = number == "2" and system["sessions"] == "server"
+    hot_cookie = pools["hot"].read_text().strip() if hot_server else None
+    before = read_counter(port, hot_cookie) if hot_server else None
+    row = {"system": system["name"], "workload": number, "path": path, **wrk(port, path, cookies)}
+    if hot_server:
+        applied = settled_counter(port, hot_cookie) - before
+        row["ok"] = row["requests"] - row["non_2xx"]
+        row["applied"] = applied
+        row["lost_updates"] = row["ok"] - applied
+    return row
+
+
+def measure(number, system, port, pools, repeat):
+    row = {**run_workload(number, system, port, pools), "repeat": repeat}
+    print(f"  repeat {repeat} workload {number} {system['name']:<22} {row['rps']:>10.0f} rps"
+          + (f"  lost {row['lost_updates']}" if "lost_updates" in row else ""), flush=True)
+    return row
+
+
+# ---------------------------------------------------------------- codec (workload 6)
+
+
+def codec_benchmarks():
+    """criterion's codec bench and itsdangerous's timing; each is skipped (with the reason) when
+    it is not there or does not build."""
+    out = {}
+    started = time.time()
+    bench = subprocess.run(["cargo", "bench", "-p", "satchel", "--bench", "codec"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    (RAW / "codec.log").write_text(bench.stdout + bench.stderr)
+    if bench.returncode != 0:
+        out["criterion"] = {"skipped": "cargo bench -p satchel --bench codec failed: "
+                            + (bench.stderr.strip().splitlines() or ["?"])[-1]}
+    else:
+        out["criterion"] = criterion_estimates(started)
+    script = ROOT / "scripts/bench_itsdangerous.py"
+    if not script.exists():
+        out["itsdangerous"] = {"skipped": "scripts/bench_itsdangerous.py not there yet"}
+        return out
+    timing = subprocess.run([str(BENCH / ".venv/bin/python"), str(script)],
+                            capture_output=True, text=True, timeout=600)
+    pattern = re.compile(r"itsdangerous/(\S+):.*dumps ([\d.]+) us, loads ([\d.]+) us, round trip ([\d.]+) us")
+    found = {m[1]: {"dumps_ns": float(m[2]) * 1e3, "loads_ns": float(m[3]) * 1e3,
+                    "round_trip_ns": float(m[4]) * 1e3} for m in pattern.finditer(timing.stdout)}
+    out["itsdangerous"] = found or {"skipped": f"no timings in its output: {timing.stderr.strip()[-200:]}"}
+    return out
+
+
+def criterion_estimates(since):
+    """{"group/function": median ns} for every criterion result written by this run."""
+    estimates = {}
+    for meta in (ROOT / "target/criterion").glob("**/new/benchmark.json"):
+        if meta.stat().st_mtime < since:
+            continue
+        info = json.loads(meta.read_text())
+        median = json.loads((meta.parent / "estimates.json").read_text())["median"]["point_estimate"]
+        estimates[f"{info['group_id']}/{info['function_id']}"] = median
+    return dict(sorted(estimates.items()))
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    (RAW / "pools").mkdir(parents=True, exist_ok=True)
+    systems = read_systems()
+    ready = [s for s in systems if s["status"] == "ready" and ONLY.search(s["name"])]
+    processes = Processes()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    meta = describe_run(systems)
+    rows = []
+    try:
+        if any("{redis}" in s["command"] for s in ready) and WORKLOADS & set("12345"):
+            start_redis(processes)
+        ports = start_servers(ready, processes, meta["failed"]) if WORKLOADS & set("12345") else {}
+        pools = mint_pools(ready, ports, meta["failed"])
+        for repeat in range(1, REPEATS + 1):
+            rows += run_repeat(repeat, [s for s in ready if s["name"] in pools], ports, pools)
+        if "5" in WORKLOADS:
+            meta["scale"] = {s["name"]: scale(s) for s in systems if "5" in s["workloads"]}
+    finally:
+        processes.stop_all()
+    meta["loadavg_after"] = os.getloadavg()
+    write_json("wrk.json", rows)
+    if "6" in WORKLOADS:
+        print("codec micro-benchmarks (cargo bench -p satchel --bench codec, itsdangerous)", flush=True)
+        write_json("codec.json", codec_benchmarks())
+    meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_json("meta.json", meta)
+
+
+def describe_run(systems):
+    """The settings and the machine's state, for meta.json."""
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "duration": DURATION, "repeats": REPEATS, "pool": POOL, "connections": CONNECTIONS,
+        "wrk_threads": WRK_THREADS,
+        "pinning": {"server_cpus": SERVER_CPUS, "wrk_cpus": WRK_CPUS} if PIN else None,
+        "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
+        "systems": {s["name"]: {k: v for k, v in s.items() if k != "name"} for s in systems},
+        "failed": {}, "scale": {},
+    }
+
+
+def mint_pools(ready, ports, failed):
+    """{system: {"pool": file, "hot": file}} for every started system; one that cannot mint its
+    sessions is reported as failed and left out."""
+    pools = {}
+    for s in (s for s in ready if s["name"] in ports):
+        print(f"minting {POOL} sessions + 1 hot session on {s['name']}", flush=True)
+        hot = RAW / "pools" / f"{s['name']}.hot.txt"
+        try:
+            hot.write_text(new_session(ports[s["name"]]) + "\n")
+            pools[s["name"]] = {"pool": mint_pool(s, ports[s["name"]], POOL), "hot": hot}
+        except RuntimeError as e:
+            print(f"skipping {s['name']}: {e}", file=sys.stderr)
+            failed[s["name"]] = str(e)
+    return pools
+
+
+def run_repeat(repeat, systems, ports, pools):
+    """Every workload on every system once, the system order rotated by the repeat number.
+    Workload 4 runs right after workload 1 on the same system: their ratio is a target."""
+    shift = repeat % max(1, len(systems))
+    rows = []
+    for phase in ("14", "2", "3"):
+        for s in systems[shift:] + systems[:shift]:
+            for number in phase:
+                if number in WORKLOADS and number in s["workloads"]:
+                    rows.append(measure(number, s, ports[s["name"]], pools[s["name"]], repeat))
+    return rows
+
+
+def scale(system):
+    """Workload 5 hook: workload 1 with 1k / 100k / 1M sessions already in the store, and the
+    server's RSS per stored session. Only a store has something to scale."""
+    if system["status"] != "ready":
+        return {"status": "n/a", "why": "store not built yet"}
+    return {"status": "n/a", "why": "scale runner not written yet"}
+
+
+def start_redis(processes):
+    if not port_is_free(REDIS_PORT):
+        raise RuntimeError(f"port {REDIS_PORT} is taken; set REDIS_PORT")
+    argv = pinned(SERVER_CPUS, ["redis-server", "--bind", HOST, "--port", str(REDIS_PORT),
+                                "--save", "", "--appendonly", "no"])
+    proc = processes.start("redis", argv)
+
+    def pong():
+        with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    wait_ready("redis", proc, pong)
+
+
+def start_servers(ready, processes, failed):
+    ports = {}
+    for index, s in enumerate(ready):
+        port = BASE_PORT + index
+        if not port_is_free(port):
+            raise RuntimeError(f"port {port} is taken; set BASE_PORT")
+        data = RAW / "data" / s["name"]
+        data.mkdir(parents=True, exist_ok=True)
+        argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **PLACES).split()
+        env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}
+        proc = processes.start(s["name"], pinned(SERVER_CPUS, argv), env)
+        try:
+            wait_ready(s["name"], proc, lambda: get(port, s["ceiling"])[0] == 200)
+            ports[s["name"]] = port
+        except RuntimeError as e:
+            print(f"skipping {s['name']}: {e}", file=sys.stderr)
+            failed[s["name"]] = str(e)
+    return ports
+
+
+def write_json(name, value):
+    (RESULTS / name).write_text(json.dumps(value, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Benchmark peer: the seed's session routes on Flask 3.1.
+
+    SECRET_KEY=k gunicorn -w 2 -b 127.0.0.1:5101 flask_app:app                 # cookie sessions
+    SESSION_TYPE=redis REDIS_URL=redis://127.0.0.1:6390 SECRET_KEY=k gunicorn …  # Flask-Session
+
+/counter is the read-modify-write, /get_session the read, /healthz touches no session.
+"""
+
+import os
+
+from flask import Flask, session
+
+app = Flask(__name__)
+app.secret_key = os.environ["SECRET_KEY"]
+
+if os.environ.get("SESSION_TYPE") == "redis":
+    import redis
+    from flask_session import Session
+
+    app.config["SESSION_TYPE"] = "redis"
+    app.config["SESSION_REDIS"] = redis.from_url(os.environ["REDIS_URL"])
+    Session(app)
+
+
+@app.route("/healthz")
+def healthz():
+    return "ok"
+
+
+@app.route("/set_session")
+def set_session():
+    session["username"] = "Kimi"
+    session["age"] = 25
+    return "Session data set!"
+
+
+@app.route("/get_session")
+def get_session():
+    return f"Hello, {session.get('username', 'Guest')}! Your age is {session.get('age', 0)}."
+
+
+@app.route("/counter")
+def counter():
+    session["n"] = session.get("n", 0) + 1
+    return str(session["n"])

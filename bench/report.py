@@ -1,0 +1,264 @@
+"""Turns bench/results/{meta,wrk,codec}.json into bench/results/summary.md and chart.svg.
+
+    bench/.venv/bin/python bench/report.py      (bench/run calls it; rerun it to redo the report)
+"""
+
+import json
+import os
+from pathlib import Path
+from statistics import median
+
+RESULTS = Path(os.environ.get("RESULTS", Path(__file__).resolve().parent / "results")).resolve()
+WORKLOADS = {
+    "1": "1 read-modify-write, many sessions",
+    "2": "2 read-modify-write, one hot session",
+    "3": "3 read only, many sessions",
+    "4": "4 no session (ceiling)",
+}
+CEILING_RATIO_TARGET = 0.75
+
+
+def load(name, default):
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def spread(values):
+    return min(values), median(values), max(values)
+
+
+def k(x):
+    return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
+
+
+def us(ns):
+    return f"{ns / 1000:.2f} µs"
+
+
+class Report:
+    def __init__(self):
+        self.meta = load("meta.json", {})
+        self.rows = load("wrk.json", [])
+        self.codec = load("codec.json", {})
+        self.systems = self.meta.get("systems", {})
+
+    def runs(self, system, workload):
+        return [r for r in self.rows if r["system"] == system and r["workload"] == workload]
+
+    def rps(self, system, workload):
+        return [r["rps"] for r in self.runs(system, workload)]
+
+    def paired_ratio(self, system, workload, base_system, base_workload):
+        """Ratio of two cells repeat by repeat (interleaved, so each pair saw the same drift)."""
+        base = {r["repeat"]: r["rps"] for r in self.runs(base_system, base_workload)}
+        ratios = [r["rps"] / base[r["repeat"]] for r in self.runs(system, workload) if r["repeat"] in base]
+        return spread(ratios) if ratios else None
+
+    def why_missing(self, name, workload):
+        info = self.systems.get(name)
+        if info is None:
+            return "not in systems.txt"
+        if info["status"] != "ready":
+            return "not built yet"
+        if name in self.meta.get("failed", {}):
+            return "failed (see meta.json)"
+        if workload not in info.get("workloads", ""):
+            return "n/a"
+        return "not run"
+
+    # ------------------------------------------------------------ markdown
+
+    def throughput_table(self):
+        head = "| system | " + " | ".join(WORKLOADS.values()) + " |"
+        lines = [head, "|---" * (len(WORKLOADS) + 1) + "|"]
+        for name in self.systems:
+            cells = []
+            for w in WORKLOADS:
+                values = self.rps(name, w)
+                if values:
+                    lo, mid, hi = spread(values)
+                    cells.append(f"{k(lo)} / **{k(mid)}** / {k(hi)}")
+                else:
+                    cells.append(self.why_missing(name, w))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        return lines
+
+    def hot_table(self):
+        lines = ["| system | requests/s (median) | non-2xx (all repeats) | lost updates (per repeat) |",
+                 "|---|---|---|---|"]
+        for name, info in self.systems.items():
+            runs = self.runs(name, "2")
+            if not runs:
+                lines.append(f"| {name} | {self.why_missing(name, '2')} | | |")
+                continue
+            non2xx = sum(r["non_2xx"] for r in runs)
+            if info["sessions"] == "cookie":
+                lost = "n/a: each client holds its own cookie, nothing shared to lose"
+            else:
+                lost = ", ".join(f"{r['lost_updates']} of {r['ok']} "
+                                 + (f"({r['lost_updates'] / r['ok']:.0%})" if r["lost_updates"] > 0 else "(none)")
+                                 for r in runs)
+            lines.append(f"| {name} | {k(median(r['rps'] for r in runs))} | {non2xx} | {lost} |")
+        return lines
+
+    def criterion(self):
+        return self.codec.get("criterion", {})
+
+    def codec_table(self):
+        crit, its = self.criterion(), self.codec.get("itsdangerous", {})
+        lines = []
+        for label, part in [("cargo bench -p satchel --bench codec", crit),
+                            ("scripts/bench_itsdangerous.py", its)]:
+            if "skipped" in part or not part:
+                lines.append(f"- {label}: skipped ({part.get('skipped', 'not run')})")
+        if crit and "skipped" not in crit:
+            sizes = ("200B", "3KB")
+            table = {}
+            for name, ns in crit.items():
+                family, size, op = name.split("/", 2)
+                column = size if size in sizes else sizes[0]
+                label = f"{family}/{op}" if size in sizes else f"{family}/{size}/{op}"
+                table.setdefault(label, {})[column] = us(ns)
+            lines += ["", "| criterion benchmark (median) | " + " | ".join(sizes) + " |", "|---|---|---|"]
+            lines += [f"| {label} | " + " | ".join(row.get(c, "") for c in sizes) + " |"
+                      for label, row in table.items()]
+        if its and "skipped" not in its:
+            lines += ["", "| itsdangerous (Flask 3.1's cookie serializer) | dumps | loads | round trip |",
+                      "|---|---|---|---|"]
+            lines += [f"| {size} | {us(t['dumps_ns'])} | {us(t['loads_ns'])} | {us(t['round_trip_ns'])} |"
+                      for size, t in its.items()]
+        return lines[1:] if lines[:1] == [""] else lines
+
+    def target_lines(self):
+        lines = ["| target | measured (median of per-repeat ratios, min–max) | verdict |", "|---|---|---|"]
+
+        def ratio_row(label, system, w, base, bw, target=None):
+            r = self.paired_ratio(system, w, base, bw)
+            if r is None:
+                return f"| {label} | {self.why_missing(system, w)} | n/a |"
+            verdict = "context" if target is None else ("met" if r[1] >= target else "missed")
+            return f"| {label} | {r[1]:.3f} ({r[0]:.2f}–{r[2]:.2f}) | {verdict} |"
+
+        for fmt in ("sealed", "flask"):
+            lines.append(ratio_row(f"satchel {fmt} cookie, workload 1 ≥ {CEILING_RATIO_TARGET:.0%} of its own /healthz",
+                                   f"satchel-{fmt}", "1", f"satchel-{fmt}", "4", CEILING_RATIO_TARGET))
+        lines.append(ratio_row("tower-sessions MemoryStore workload 1 / axum /plain (issue: 0.45–0.56)",
+                               "tower-sessions-memory", "1", "tower-sessions-memory", "4"))
+        lines.append(ratio_row("Flask cookie workload 1 / its /healthz", "flask-cookie", "1", "flask-cookie", "4"))
+        for store, peer, target in [("memory", "tower-sessions-memory", 1.3), ("redis", "tower-sessions-redis", 1.5)]:
+            lines.append(ratio_row(f"satchel {store} store workload 1 ≥ {target}× {peer}",
+                                   f"satchel-{store}", "1", peer, "1", target))
+        lines += [self.lost_row(name) for name, info in self.systems.items()
+                  if name.startswith("satchel-") and info["sessions"] == "server"]
+        lines += self.codec_target_lines()
+        lines.append("| workload 5: throughput within ±10% from 1k to 1M stored sessions "
+                     "| not measured (the scale runner is a hook only) | n/a |")
+        return lines
+
+    def lost_row(self, name):
+        label = f"{name}: 0 lost updates on workload 2"
+        runs = self.runs(name, "2")
+        if not runs:
+            return f"| {label} | {self.why_missing(name, '2')} | n/a |"
+        lost = [r["lost_updates"] for r in runs]
+        non2xx = sum(r["non_2xx"] for r in runs)
+        return (f"| {label} | lost per repeat: {', '.join(map(str, lost))}; non-2xx: {non2xx} | "
+                f"{'met' if max(lost) <= 0 else 'missed'} |")
+
+    def codec_target_lines(self):
+        crit, its = self.criterion(), self.codec.get("itsdangerous", {})
+        sealed_parts = ["aes256gcmsiv_seal", "aes256gcmsiv_open", "base64_encode", "base64_decode",
+                        "json_write", "json_parse"]
+        lines = []
+        for size in ("200B", "3KB"):
+            try:
+                trip = crit[f"sealed/{size}/round_trip"]
+                parts = sum(crit[f"primitives/{size}/{p}"] for p in sealed_parts)
+                ratio = trip / parts
+                lines.append(f"| sealed round trip ≤ 2× its primitives ({size}) | {ratio:.2f}× "
+                             f"({us(trip)} vs {us(parts)}) | {'met' if ratio <= 2 else 'missed'} |")
+            except (KeyError, TypeError):
+                lines.append(f"| sealed round trip ≤ 2× its primitives ({size}) | codec bench not run | n/a |")
+            try:
+                trip = crit[f"flask/{size}/round_trip"]
+                theirs = its[size]["round_trip_ns"]
+                speedup = theirs / trip
+                lines.append(f"| flask round trip ≥ 10× faster than itsdangerous ({size}) | {speedup:.1f}× "
+                             f"({us(trip)} vs {us(theirs)}) | {'met' if speedup >= 10 else 'missed'} |")
+            except (KeyError, TypeError):
+                lines.append(f"| flask round trip ≥ 10× faster than itsdangerous ({size}) | not run | n/a |")
+        return lines
+
+    def markdown(self):
+        m = self.meta
+        pin = m.get("pinning")
+        setting = (f"wrk -t{m.get('wrk_threads')} -c{m.get('connections')} -d{m.get('duration')}, "
+                   f"{m.get('repeats')} interleaved repeats, pool of {m.get('pool')} sessions per system, "
+                   + (f"servers on CPU {pin['server_cpus']}, wrk on CPU {pin['wrk_cpus']}" if pin
+                      else "no CPU pinning (servers and wrk share both cores)"))
+        load_before = ", ".join(f"{x:.1f}" for x in m.get("loadavg_before", []))
+        load_after = ", ".join(f"{x:.1f}" for x in m.get("loadavg_after", []))
+        out = ["# Benchmark results", "",
+               f"Run {m.get('started')} – {m.get('finished')} on {m.get('cpus')} CPUs; {setting}. "
+               f"Load average before: {load_before}; after: {load_after}. Everything on 127.0.0.1.", "",
+               "## Throughput (requests/s: min / **median** / max)", "", *self.throughput_table(), "",
+               "Workload 4 is each server's own no-session route: `/healthz` for satchel and Flask, `/plain` "
+               "(an axum handler outside the session layer, i.e. plain axum) for the tower-sessions peer.", "",
+               "## Workload 2: one hot session, 32 connections", "",
+               "Lost updates = successful responses − increments the counter shows once in-flight requests "
+               "have drained (a few below zero, at most the connection count, are requests wrk abandoned "
+               "at its deadline that the server still applied).", "", *self.hot_table(), "",
+               "## Workload 5: scale", ""]
+        for name, s in m.get("scale", {}).items():
+            out.append(f"- {name}: {s['status']} ({s['why']})")
+        out += ["", "## Targets (ratios from this run)", "", *self.target_lines(), "",
+                "## Codec micro-benchmarks (workload 6)", "", *self.codec_table(), "",
+                "![throughput chart](chart.svg)", ""]
+        return "\n".join(out)
+
+    # ------------------------------------------------------------ chart
+
+    def svg(self):
+        names = list(self.systems)
+        top = max((r["rps"] for r in self.rows), default=1)
+        bar, gap, left, width = 16, 4, 190, 520
+        palette = {"satchel": ["#1f77b4", "#6baed6"], "flask": ["#9467bd", "#c5b0d5"],
+                   "tower": ["#2ca02c", "#98df8a"]}
+        family = [n.split("-")[0] for n in names]
+        colors = [palette.get(f, ["#888888"])[family[:i].count(f) % 2] for i, f in enumerate(family)]
+        y, parts = 30, []
+        for w, title in WORKLOADS.items():
+            parts.append(f'<text x="10" y="{y}" font-weight="bold">Workload {title}</text>')
+            y += 10
+            for i, name in enumerate(names):
+                values = self.rps(name, w)
+                label = f"{name} {self.systems[name]['ceiling']}" if w == "4" else name
+                parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{label}</text>')
+                if values:
+                    lo, mid, hi = (width * v / top for v in spread(values))
+                    parts.append(f'<rect x="{left}" y="{y}" width="{mid:.1f}" height="{bar}" '
+                                 f'fill="{colors[i]}"/>')
+                    parts.append(f'<line x1="{left + lo:.1f}" x2="{left + hi:.1f}" y1="{y + bar / 2}" '
+                                 f'y2="{y + bar / 2}" stroke="black"/>')
+                    parts.append(f'<text x="{left + max(mid, hi) + 6:.1f}" y="{y + 12}">{k(median(values))}</text>')
+                else:
+                    parts.append(f'<text x="{left + 4}" y="{y + 12}" fill="gray">{self.why_missing(name, w)}</text>')
+                y += bar + gap
+            y += 24
+        caption = (f"requests/s, median of {self.meta.get('repeats')} runs (line: min–max); "
+                   "wrk on loopback, a shared 2-core machine")
+        parts.append(f'<text x="10" y="{y}" fill="gray">{caption}</text>')
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{y + 10}" '
+                f'font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
+                + "\n".join(parts) + "\n</svg>\n")
+
+
+def main():
+    report = Report()
+    (RESULTS / "summary.md").write_text(report.markdown())
+    (RESULTS / "chart.svg").write_text(report.svg())
+    print(f"wrote {RESULTS / 'summary.md'} and {RESULTS / 'chart.svg'}")
+
+
+if __name__ == "__main__":
+    main()
