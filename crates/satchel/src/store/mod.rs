@@ -157,7 +157,13 @@ impl IdHash {
     /// assert!(hash.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
     /// ```
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(2 * self.0.len());
+        for &b in &self.0 {
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        }
+        hex
     }
 }
 
@@ -494,4 +500,21 @@ fn memory_limits(query: &str) -> Result<MemoryStoreLimits, StoreError> {
         })?;
     }
     Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdHash;
+
+    #[test]
+    fn id_hash_hex_is_lowercase_two_digits_per_byte() {
+        let mut bytes = [0u8; 32];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) ^ 0xa5;
+        }
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(IdHash(bytes).to_hex(), expected);
+        assert_eq!(IdHash([0xff; 32]).to_hex(), "ff".repeat(32));
+        assert_eq!(IdHash([0; 32]).to_hex(), "00".repeat(32));
+    }
 }

@@ -174,6 +174,16 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        // The usual case, connected already: no connect future is built (it is large, and
+        // copying it into every call's boxed future cost ~13% of a request).
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        Box::pin(self.connect()).await
+    }
+
+    /// The first connection, bounded by the timeout; concurrent callers share one attempt.
+    async fn connect(&self) -> Result<ConnectionManager, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(self.timeout)
             .set_response_timeout(self.timeout)
