@@ -89,30 +89,60 @@ pub(crate) fn open_session(
     let name = ctx.config.cookie_name.as_str();
     let now = ctx.clock.now();
     let mut rejection = None;
-    let candidates = headers
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == name);
-    for candidate in candidates {
-        match codec.decode(candidate.value_trimmed(), now) {
-            Ok(decoded) => {
-                state.data = decoded.data;
-                state.created_at = Some(decoded.stamp.created_at);
-                state.stamp = Some(decoded.stamp);
-                state.reissue = decoded.by_fallback_key;
-                return;
-            }
-            Err(rejected) => {
-                tracing::debug!(cookie = name, reason = %rejected.reason, "session cookie candidate refused");
-                rejection.get_or_insert(rejected.reason);
+    for header in headers {
+        let Ok(text) = header.to_str() else { continue };
+        let candidates = Cookie::split_parse(text)
+            .filter_map(Result::ok)
+            .filter(|c| c.name() == name);
+        for candidate in candidates {
+            let value = candidate.value_trimmed();
+            match codec.decode(value, now) {
+                Ok(decoded) => {
+                    state.data = decoded.data;
+                    state.created_at = Some(decoded.stamp.created_at);
+                    state.stamp = Some(decoded.stamp);
+                    state.reissue = decoded.by_fallback_key;
+                    state.source = CookieSource::find(header, value);
+                    return;
+                }
+                Err(rejected) => {
+                    tracing::debug!(cookie = name, reason = %rejected.reason, "session cookie candidate refused");
+                    rejection.get_or_insert(rejected.reason);
+                }
             }
         }
     }
     if let Some(reason) = rejection {
         ctx.stats.count_rejected(reason);
         tracing::info!(cookie = name, %reason, "session cookie rejected; starting an empty session");
+    }
+}
+
+/// The verified cookie value a session was decoded from, for [`Codec::reencode`]: the request's
+/// header (shared, not copied) and where the value sits in it.
+#[derive(Debug, Clone)]
+pub(crate) struct CookieSource {
+    header: HeaderValue,
+    start: usize,
+    end: usize,
+}
+
+impl CookieSource {
+    fn find(header: &HeaderValue, value: &str) -> Option<Self> {
+        let start = header.to_str().ok()?.find(value)?;
+        Some(CookieSource {
+            header: header.clone(),
+            start,
+            end: start + value.len(),
+        })
+    }
+
+    fn value(&self) -> &str {
+        self.header
+            .to_str()
+            .ok()
+            .and_then(|text| text.get(self.start..self.end))
+            .unwrap_or_default()
     }
 }
 
@@ -183,7 +213,10 @@ pub(crate) fn save_session(
     }
     let now = ctx.clock.now();
     let stamp = stamp(config, &state, now);
-    let value = codec.encode(&state.data, &stamp)?;
+    let value = match &state.source {
+        Some(source) if !state.modified => codec.reencode(&state.data, &stamp, source.value())?,
+        _ => codec.encode(&state.data, &stamp)?,
+    };
     let pair_len = config.cookie_name.len() + 1 + value.len();
     if pair_len > BROWSER_COOKIE_LIMIT {
         ctx.stats.count_oversized();

@@ -80,6 +80,8 @@ pub(crate) struct State {
     pub created_at: Option<u64>,
     /// Cookie sessions: the times the verified cookie carried.
     pub stamp: Option<crate::codec::Stamp>,
+    /// Cookie sessions: the verified cookie itself, for a refresh without changes.
+    pub source: Option<crate::interface::CookieSource>,
     /// Store sessions: what the load found and holds (`None` until loaded).
     pub store: Option<StoreSlot>,
     /// A store session was used before any extractor loaded it (logged once).

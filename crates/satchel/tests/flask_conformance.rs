@@ -186,14 +186,25 @@ fn check_reencoding(v: &Json) -> Result<(), String> {
     }
     let signer = KeyRing::new(text(v, "signed_with"), [""; 0]);
     let (max_age, ts) = (number(v, "max_age"), number(v, "timestamp"));
-    let cookie = FlaskCodec::new(&signer, max_age)
-        .encode(&data, &stamp(ts, max_age))
-        .map_err(|e| e.to_string())?;
-    if cookie != text(v, "cookie") {
-        return Err(format!(
-            "encoded as {cookie}\n     Flask made {}",
-            v["cookie"]
-        ));
+    let codec = FlaskCodec::new(&signer, max_age);
+    let at = stamp(ts, max_age);
+    // The refresh path: a cookie issued earlier is re-issued at `ts`. With the same data its
+    // payload is reused; with other data it must be encoded afresh. Both must give Flask's.
+    let refreshed_from = |before: &Dict| {
+        let earlier = codec.encode(before, &stamp(ts.saturating_sub(12_345), max_age))?;
+        codec.reencode(&data, &at, &earlier)
+    };
+    let mut other = data.clone();
+    other.insert("changed".into(), Value::from(1));
+    for (how, made) in [
+        ("encoded", codec.encode(&data, &at)),
+        ("refreshed", refreshed_from(&data)),
+        ("refreshed after a change", refreshed_from(&other)),
+    ] {
+        let made = made.map_err(|e| e.to_string())?;
+        if made != text(v, "cookie") {
+            return Err(format!("{how} as {made}\n     Flask made {}", v["cookie"]));
+        }
     }
     Ok(())
 }

@@ -155,6 +155,38 @@ impl FlaskCodec {
             out.push('.');
         }
         URL_SAFE_NO_PAD.encode_string(payload, &mut out);
+        self.stamp_and_sign(out, issued_at)
+    }
+
+    /// The refresh path: when `previous`'s payload holds exactly the JSON `data` writes, that
+    /// payload segment is kept and only the timestamp and signature are new. Whenever
+    /// `previous` came from Flask or satchel this is byte for byte what [`encode_with`] gives
+    /// (the same JSON always compresses to the same bytes), minus the deflate that dominates it.
+    fn reencode_with(
+        &self,
+        data: &Dict,
+        issued_at: u64,
+        previous: &str,
+        s: &mut Scratch,
+    ) -> String {
+        s.json.clear();
+        flask_json::write_dict(data, &mut s.json);
+        let payload = previous
+            .rsplitn(3, '.')
+            .nth(2)
+            .filter(|payload| s.payload_is_json(payload));
+        match payload {
+            Some(payload) => {
+                let mut out = String::with_capacity(payload.len() + 48);
+                out.push_str(payload);
+                self.stamp_and_sign(out, issued_at)
+            }
+            None => self.encode_with(data, issued_at, s),
+        }
+    }
+
+    /// Appends `.timestamp.signature` to a payload segment.
+    fn stamp_and_sign(&self, mut out: String, issued_at: u64) -> String {
         out.push('.');
         let ts = issued_at.to_be_bytes();
         URL_SAFE_NO_PAD.encode_string(&ts[issued_at.leading_zeros() as usize / 8..], &mut out);
@@ -199,6 +231,12 @@ fn decode_timestamp(text: &str) -> Option<u64> {
 impl Codec for FlaskCodec {
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError> {
         Ok(with_scratch(|s| self.encode_with(data, stamp.issued_at, s)))
+    }
+
+    fn reencode(&self, data: &Dict, stamp: &Stamp, previous: &str) -> Result<String, EncodeError> {
+        Ok(with_scratch(|s| {
+            self.reencode_with(data, stamp.issued_at, previous, s)
+        }))
     }
 
     fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected> {
@@ -312,6 +350,22 @@ impl Scratch {
 
     /// The session in a verified payload: base64url, maybe zlib (a leading `.`), TaggedJSON.
     fn load_payload(&mut self, payload: &str) -> Result<Dict, RejectReason> {
+        let json = self.payload_bytes(payload)?;
+        let text = std::str::from_utf8(json).map_err(|_| RejectReason::Malformed)?;
+        flask_json::from_str(text).map_err(|_| RejectReason::Malformed)
+    }
+
+    /// Whether `payload` holds exactly the text in `json`.
+    fn payload_is_json(&mut self, payload: &str) -> bool {
+        let json = std::mem::take(&mut self.json);
+        let same = self.payload_bytes(payload) == Ok(json.as_bytes());
+        self.json = json;
+        same
+    }
+
+    /// A payload's JSON bytes: base64url-decoded into `zbytes`, then inflated into `inflated`
+    /// when it starts with `.`.
+    fn payload_bytes(&mut self, payload: &str) -> Result<&[u8], RejectReason> {
         let (compressed, b64) = match payload.strip_prefix('.') {
             Some(rest) => (true, rest),
             None => (false, payload),
@@ -320,14 +374,12 @@ impl Scratch {
         URL_SAFE_NO_PAD
             .decode_vec(b64, &mut self.zbytes)
             .map_err(|_| RejectReason::Malformed)?;
-        let json = if compressed {
+        if compressed {
             self.inflate()?;
-            &self.inflated
+            Ok(&self.inflated)
         } else {
-            &self.zbytes
-        };
-        let text = std::str::from_utf8(json).map_err(|_| RejectReason::Malformed)?;
-        flask_json::from_str(text).map_err(|_| RejectReason::Malformed)
+            Ok(&self.zbytes)
+        }
     }
 
     /// Inflates `zbytes` into `inflated`, stopping past [`MAX_INFLATED_LEN`].

@@ -200,6 +200,26 @@ pub trait Codec: Send + Sync + 'static {
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError>;
     /// The data in `value`, if it verifies and has not expired at `now`.
     fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected>;
+    /// The cookie value for `data`, which was decoded from the verified cookie `previous` and
+    /// not modified since (a refresh): a codec may reuse work, provided the result decodes to
+    /// `data` exactly as [`encode`](Codec::encode)'s would. The default encodes afresh.
+    ///
+    /// ```
+    /// use satchel::codec::{Codec, Stamp};
+    /// use satchel::{KeyRing, Value};
+    ///
+    /// let codec = satchel::FlaskCodec::new(&KeyRing::new("a long secret key", [""; 0]), 3600);
+    /// let mut data = satchel::value::Dict::new();
+    /// data.insert("n".into(), Value::from(1));
+    /// let first = Stamp { issued_at: 1000, created_at: 1000, expires_at: 4600 };
+    /// let later = Stamp { issued_at: 1500, ..first };
+    /// let cookie = codec.encode(&data, &first).unwrap();
+    /// assert_eq!(codec.reencode(&data, &later, &cookie), codec.encode(&data, &later));
+    /// ```
+    fn reencode(&self, data: &Dict, stamp: &Stamp, previous: &str) -> Result<String, EncodeError> {
+        let _ = previous;
+        self.encode(data, stamp)
+    }
     /// Which format this is.
     fn format(&self) -> CookieFormat;
 }
