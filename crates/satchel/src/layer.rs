@@ -21,6 +21,7 @@ use crate::config::{ConfigError, SessionConfig};
 use crate::error::plain_response;
 use crate::interface::{self, Backend, Context, SaveError};
 use crate::keyed_lock::KeyedLocks;
+use crate::renewal::Renewals;
 use crate::session::Session;
 use crate::slot::{self, StoreBackend};
 use crate::stats::SessionStats;
@@ -125,6 +126,9 @@ impl SessionLayer {
     ) -> Result<Self, ConfigError> {
         config.validate_cookie_settings()?;
         let backend = Backend::Store(StoreBackend {
+            renewals: options
+                .renew_leases
+                .then(|| Renewals::new(store.clone(), options.lease_ttl)),
             store,
             options,
             locks: KeyedLocks::default(),

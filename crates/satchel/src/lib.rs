@@ -94,6 +94,7 @@ mod keyed_lock;
 mod keys;
 mod layer;
 pub mod login;
+mod renewal;
 mod session;
 mod slot;
 mod stats;

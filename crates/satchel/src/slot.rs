@@ -8,9 +8,9 @@
 //!   lease; the save step at most `touch`es the idle deadline.
 //! - **Write** ([`Session`](crate::Session)): the in-process keyed mutex, then `load` with a
 //!   lease in one round trip, retried with backoff until `lock_wait` runs out (then 503 busy);
-//!   the lease is renewed by a task while the handler runs, committed (fenced by its token)
-//!   when the response head is built, and released by a spawned task if the request is dropped
-//!   without committing (handler error or panic). A refused commit turns the response into a
+//!   the lease is renewed while the handler runs (one task per layer, `renewal.rs`),
+//!   committed (fenced by its token) when the response head is built, and released by a
+//!   spawned task if the request is dropped without committing (handler error or panic). A refused commit turns the response into a
 //!   503: a write that did not happen is never reported as a success.
 //!
 //! Expiry: a record lives until the earlier of its idle deadline (`SESSION_IDLE_TIMEOUT`, by
@@ -31,6 +31,7 @@ use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::interface::{self, Context, SaveError};
 use crate::keyed_lock::{KeyedGuard, KeyedLocks};
+use crate::renewal::{Registration, Renewals};
 use crate::session::State;
 use crate::store::{Commit, IdHash, Lease, Loaded, Record, SessionId, Store, StoreOptions};
 use crate::value::Dict;
@@ -40,6 +41,8 @@ pub(crate) struct StoreBackend {
     pub store: Arc<dyn Store>,
     pub options: StoreOptions,
     pub locks: KeyedLocks,
+    /// Renews the leases of long-running writers; `None` when renewal is off.
+    pub renewals: Option<Renewals>,
 }
 
 /// How a slot was opened. `Write` > `Read`: a slot opened for reading is reopened for writing
@@ -86,7 +89,7 @@ pub(crate) struct WriteHold {
     store: Arc<dyn Store>,
     hash: IdHash,
     lease: Lease,
-    renewal: Option<tokio::task::JoinHandle<()>>,
+    renewal: Option<Registration>,
     settled: bool,
     _local: Option<KeyedGuard>,
 }
@@ -95,9 +98,7 @@ impl WriteHold {
     /// Commits (fenced by the lease) and marks the hold settled whatever the outcome: a refused
     /// or failed commit must not be followed by a release that could not succeed either.
     async fn commit(mut self, commit: Commit, now: u64) -> Result<bool, crate::store::StoreError> {
-        if let Some(task) = self.renewal.take() {
-            task.abort();
-        }
+        self.renewal = None;
         self.settled = true;
         self.store
             .commit(&self.hash, self.lease.token, commit, now)
@@ -107,9 +108,7 @@ impl WriteHold {
 
 impl Drop for WriteHold {
     fn drop(&mut self) {
-        if let Some(task) = self.renewal.take() {
-            task.abort();
-        }
+        self.renewal = None;
         if self.settled {
             return;
         }
@@ -218,9 +217,10 @@ async fn open_write(
                     store: backend.store.clone(),
                     hash,
                     lease,
-                    renewal: options
-                        .renew_leases
-                        .then(|| spawn_renewal(backend.store.clone(), hash, lease)),
+                    renewal: backend
+                        .renewals
+                        .as_ref()
+                        .map(|renewals| renewals.register(hash, lease)),
                     settled: false,
                     _local: local,
                 };
@@ -238,26 +238,6 @@ async fn open_write(
             }
         }
     }
-}
-
-/// Renews the lease every third of its lifetime until aborted or the lease is lost.
-fn spawn_renewal(store: Arc<dyn Store>, hash: IdHash, lease: Lease) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let period = lease.ttl / 3;
-        loop {
-            tokio::time::sleep(period).await;
-            match store.renew(&hash, &lease).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(session = ?hash, "lost a session lease while the handler ran; its commit will be refused");
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, session = ?hash, "could not renew a session lease")
-                }
-            }
-        }
-    })
 }
 
 /// The idle timeout (seconds) for store sessions: `SESSION_IDLE_TIMEOUT`, else

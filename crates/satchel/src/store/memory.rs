@@ -1,6 +1,8 @@
 //! [`MemoryStore`]: sessions in this process's memory, bounded.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -53,7 +55,28 @@ impl Default for MemoryStoreLimits {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     limits: MemoryStoreLimits,
-    map: Mutex<HashMap<IdHash, Entry>>,
+    map: Mutex<Map>,
+}
+
+type Map = HashMap<IdHash, Entry, BuildHasherDefault<IdHasher>>;
+
+/// The map's hasher: the key is already a SHA-256 output, so its bytes are a uniform hash.
+/// Only ids the server generated are ever inserted (lookups of a client's id insert nothing),
+/// so a client cannot choose keys that collide.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[derive(Debug)]
@@ -106,12 +129,20 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<IdHash, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Map> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn check_size(&self, record: &Record) -> Result<(), StoreError> {
-        let size = flask_json::to_string(&record.data).len();
+        thread_local! {
+            // Measuring a record writes it out: into a buffer reused across requests.
+            static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        let size = SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            flask_json::write_dict(&record.data, scratch);
+            scratch.len()
+        });
         if size > self.limits.max_record_bytes {
             return Err(StoreError::TooLarge {
                 size,
