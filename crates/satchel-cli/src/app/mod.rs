@@ -117,24 +117,28 @@ async fn observe(mut request: Request, next: Next) -> Response {
         request.extensions_mut().insert(ClientAddr(ip));
     }
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
-    let elapsed = start.elapsed();
-    let status = response.status().as_u16();
+    let path = request.uri().path();
     let route = ROUTES
         .iter()
         .find(|r| **r == path)
         .copied()
         .unwrap_or("other");
-    tracing::info!(
-        %method,
-        path = %truncate(&path, 200),
-        status,
-        micros = elapsed.as_micros() as u64,
-        peer = ?peer,
-        "request"
-    );
-    metrics::Metrics::request(method.as_str(), route, status, elapsed);
+    // The path is copied for the log line only when that line is written.
+    let logged_path = tracing::enabled!(tracing::Level::INFO).then(|| path.to_owned());
+    let mut response = next.run(request).await;
+    let elapsed = start.elapsed();
+    let status = response.status().as_u16();
+    if let Some(path) = logged_path {
+        tracing::info!(
+            %method,
+            path = %truncate(&path, 200),
+            status,
+            micros = elapsed.as_micros() as u64,
+            peer = ?peer,
+            "request"
+        );
+    }
+    metrics::Metrics::request(&method, route, status, elapsed);
     let headers = response.headers_mut();
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
