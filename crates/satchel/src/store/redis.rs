@@ -37,8 +37,9 @@
 //! - `touch`: a script, `GETRANGE` of the 60-byte header, then (if the deadline moves forward)
 //!   `SETRANGE` of the idle deadline and `PEXPIRE`.
 //!
-//! So a read-modify-write request costs Redis two round trips and five commands (three of them
-//! inside one short script), with no hash encoding. Standalone Redis (or a primary): a rotate
+//! So a read-modify-write request costs Redis two round trips and three commands (`SET`, `GET`,
+//! then `EVALSHA`, whose script runs `GET`, `DEL`, `SET`), with no hash encoding; the first
+//! layout needed two scripts running eight commands. Standalone Redis (or a primary): a rotate
 //! writes two keys that Redis Cluster would place in different slots. Needs Redis ≥ 7.0
 //! (`SET … NX GET`).
 
@@ -107,10 +108,21 @@ return 1
 
 /// Sessions in Redis, shared by every process that points at one Redis.
 ///
-/// Each session is two string keys: the record (its three times in a fixed-width header, then
-/// the data) and, while a request writes it, its lease. Loading with a lease is one pipelined
-/// round trip without a script (`SET lease NX GET`, then `GET record`); the fenced commit is one
-/// short Lua script. The [module docs](self) list the exact layout and commands.
+/// Layout, per session (`<p>` is the key prefix, `<h>` the id's SHA-256 in hex):
+/// - `<p>v2:<h>`: the record, one string: created at, idle deadline and absolute deadline as
+///   20-digit decimal Unix seconds, then the data as Flask's tagged JSON. Its TTL is the
+///   record's remaining life, and the deadlines are checked again on every load (a TTL is a
+///   janitor, not the rule);
+/// - `<p>v2:<h>:lease`: the lease token, with `PX` = the lease's time.
+///
+/// A read-modify-write request is two round trips: the load is a pipeline of
+/// `SET <lease> <token> NX GET PX <ttl>` and `GET <record>` (the lease is taken before the
+/// record is read, so the record read is the one the lease protects; no script), and the commit
+/// is one short Lua script (the token is compared, the lease deleted and the record `SET … XX
+/// PX`), so a late or lease-less commit never overwrites, and never brings back a deleted or
+/// rotated session. `create` is `SET … NX PX` (insert-only). The `v2:` tag keeps records of
+/// another layout from being misread. Standalone Redis (or a primary): a rotate writes two keys
+/// that Redis Cluster would place in different slots.
 ///
 /// The connection is a [`ConnectionManager`], opened on first use and re-opened by itself after
 /// a failure, so a Redis that restarts (or is down when the app starts) costs 503s while it is
@@ -365,18 +377,10 @@ impl RedisStore {
             }
             Err(error) => return Err(error),
         };
-        let ours = match holder {
-            None => true,
-            Some(holder) if holder == token => {
-                // A retry of ours whose first reply was lost: it holds, but its time runs
-                // from the first attempt. Renew it (fenced), as a fresh acquisition would.
-                if !self.renew_async(&keys, lease).await? {
-                    return Ok(Loaded::Busy);
-                }
-                true
-            }
-            Some(_) => false,
-        };
+        // No previous holder: the lease is now ours. Our own token: a retry of ours whose
+        // first reply was lost.
+        let retry = holder == Some(token);
+        let ours = holder.is_none() || retry;
         let Some(value) = value else {
             if ours {
                 // `Missing` never takes a lease: give back the one just taken.
@@ -385,7 +389,9 @@ impl RedisStore {
             }
             return Ok(Loaded::Missing);
         };
-        if !ours {
+        // A retry holds, but its time runs from the first attempt: renew it (fenced), as a
+        // fresh acquisition would have set it.
+        if !ours || (retry && !self.renew_async(&keys, lease).await?) {
             return Ok(Loaded::Busy);
         }
         let record = match decode(&value) {
