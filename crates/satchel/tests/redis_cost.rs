@@ -16,6 +16,14 @@
 //! and, independently, the server's main-thread CPU (`INFO cpu`, which adds reading and
 //! answering the sockets). For scale it measures the same way a plain `GET` + `SET … PX` of the
 //! same records, which is what a store without leases (tower-sessions') sends.
+//!
+//! CPU time is noisy on a shared machine. For a count that is not, run the Redis under
+//! callgrind and name its pid: each phase then also reports the server's instructions.
+//!
+//! ```text
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/redis-cost.%p redis-server --port 6391 --save '' &
+//! SATCHEL_COST_REDIS=redis://127.0.0.1:6391 SATCHEL_COST_CALLGRIND=/tmp/redis-cost.<pid> cargo test …
+//! ```
 #![cfg(feature = "redis")]
 
 use std::collections::BTreeMap;
@@ -44,6 +52,8 @@ struct Stats {
     commands: BTreeMap<String, (u64, u64)>,
     cpu: f64,
     wall: Duration,
+    /// The server's instructions, when it runs under callgrind.
+    instructions: u64,
 }
 
 impl Stats {
@@ -68,8 +78,53 @@ impl Stats {
     }
 }
 
+/// The callgrind output file of the Redis being measured (`SATCHEL_COST_CALLGRIND`), if any.
+fn callgrind_file() -> Option<String> {
+    std::env::var("SATCHEL_COST_CALLGRIND").ok()
+}
+
+/// Asks the callgrind running Redis to zero its counters (`-z`) or dump them (`-d`).
+fn callgrind_control(action: &str, file: &str) {
+    let pid = file.rsplit('.').next().unwrap();
+    let status = std::process::Command::new("callgrind_control")
+        .arg(action)
+        .arg(pid)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Dumps the counters and reads back the instructions since the last zeroing.
+fn callgrind_instructions(file: &str) -> u64 {
+    callgrind_control("-d", file);
+    let (dir, name) = file.rsplit_once('/').unwrap();
+    let newest = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}."))
+        })
+        .max_by_key(|e| e.metadata().unwrap().modified().unwrap())
+        .expect("a callgrind dump");
+    let text = std::fs::read_to_string(newest.path()).unwrap();
+    let totals = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .unwrap();
+    totals.split_whitespace().next().unwrap().parse().unwrap()
+}
+
 fn reset(admin: &mut redis::Connection) -> f64 {
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(admin).unwrap();
+    if let Some(file) = callgrind_file() {
+        callgrind_control("-z", &file);
+    }
     cpu(admin)
 }
 
@@ -87,11 +142,13 @@ fn cpu(admin: &mut redis::Connection) -> f64 {
 }
 
 fn collect(admin: &mut redis::Connection, cpu_before: f64, wall: Duration) -> Stats {
+    let instructions = callgrind_file().map_or(0, |file| callgrind_instructions(&file));
     let cpu_after = cpu(admin);
     let info: String = redis::cmd("INFO").arg("commandstats").query(admin).unwrap();
     let mut stats = Stats {
         cpu: cpu_after - cpu_before,
         wall,
+        instructions,
         ..Stats::default()
     };
     for line in info.lines() {
@@ -184,12 +241,14 @@ fn report(name: &str, phases: &[(&str, Vec<Stats>)]) {
         SESSIONS * ROUNDS
     );
     let (mut usec, mut calls, mut cpu, mut wall) = (0u64, 0u64, 0f64, Duration::ZERO);
+    let mut instructions = 0u64;
     for (phase, runs) in phases {
         let mut merged: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for run in runs {
             usec += run.top_level_usec();
             calls += run.calls();
             cpu += run.cpu;
+            instructions += run.instructions;
             wall += run.wall;
             for (command, (c, u)) in &run.commands {
                 let entry = merged.entry(command).or_default();
@@ -205,6 +264,13 @@ fn report(name: &str, phases: &[(&str, Vec<Stats>)]) {
                 u as f64 / c as f64
             );
         }
+        let phase_instructions: u64 = runs.iter().map(|run| run.instructions).sum();
+        if phase_instructions > 0 {
+            println!(
+                "   {phase:<7} Redis instructions (callgrind) {:.0} Ir/cycle",
+                phase_instructions as f64 / cycles
+            );
+        }
     }
     println!(
         "   top-level commandstats: {:.2} us/cycle; commands (incl. script-called): {:.2}/cycle",
@@ -216,6 +282,12 @@ fn report(name: &str, phases: &[(&str, Vec<Stats>)]) {
         cpu * 1e6 / cycles,
         wall.as_secs_f64() * 1e6 / cycles
     );
+    if instructions > 0 {
+        println!(
+            "   Redis instructions (callgrind): {:.0} Ir/cycle",
+            instructions as f64 / cycles
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
