@@ -63,6 +63,8 @@ const HEADER: usize = 3 * TIME_DIGITS;
 /// The longest TTL given to a key (100 years): Redis refuses expiries past `i64` milliseconds,
 /// and a record with no real deadline must still be storable.
 const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+/// Room for one number argument (a `u128` has at most 39 digits).
+const NUMBER: usize = 40;
 
 /// KEYS: lease, record, [new record]. ARGV: token, op, [value, ttl ms].
 const COMMIT: &str = r"
@@ -303,27 +305,31 @@ impl RedisStore {
         .await
     }
 
-    /// Runs `script` on `keys` and `args` by its SHA-1 (`EVALSHA`), loading it once if this
-    /// Redis does not know it yet (a restart, a `SCRIPT FLUSH`).
+    /// Runs `script` on `keys` and the arguments `push` appends (`room`: how many, and their
+    /// bytes in all) by its SHA-1 (`EVALSHA`), loading it once if this Redis does not know it
+    /// yet (a restart, a `SCRIPT FLUSH`).
     async fn eval<T: FromRedisValue>(
         &self,
         script: &Lua,
         keys: &[&str],
-        args: impl Fn(&mut Cmd),
+        room: (usize, usize),
+        push: impl Fn(&mut Cmd),
     ) -> Result<T, StoreError> {
-        let command = |name: &str, body: &str| {
-            let mut command = redis::cmd(name);
+        let key_bytes: usize = keys.iter().map(|key| key.len()).sum();
+        let build = |name: &str, body: &str| {
+            let args = 2 + keys.len() + room.0;
+            let mut command = command(name, args, body.len() + NUMBER + key_bytes + room.1);
             command.arg(body).arg(keys.len()).arg(keys);
-            args(&mut command);
+            push(&mut command);
             command
         };
         self.bounded(async {
             let mut connection = self.connection().await?;
-            let by_hash = command("EVALSHA", &script.hash);
+            let by_hash = build("EVALSHA", &script.hash);
             match by_hash.query_async(&mut connection).await {
                 Err(e) if e.kind() == ErrorKind::NoScriptError => {
                     // EVAL runs it and caches it: the next EVALSHA finds it.
-                    let source = command("EVAL", script.source);
+                    let source = build("EVAL", script.source);
                     source
                         .query_async(&mut connection)
                         .await
@@ -343,23 +349,27 @@ impl RedisStore {
     ) -> Result<Loaded, StoreError> {
         let keys = self.keys(id);
         let Some(lease) = lease else {
-            let value: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(keys.record())).await?;
+            let mut read = command("GET", 1, keys.record().len());
+            read.arg(keys.record());
+            let value: Option<Vec<u8>> = self.query(&read).await?;
             return match value {
                 Some(value) => Ok(live(decode(&value)?, now)),
                 None => Ok(Loaded::Missing),
             };
         };
         let token = lease.token.0;
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
+        let mut acquire = command("SET", 6, keys.lease().len() + 9 + 2 * NUMBER);
+        acquire
             .arg(keys.lease())
             .arg(token)
             .arg("NX")
             .arg("GET")
             .arg("PX")
-            .arg(ttl_ms(lease.ttl))
-            .cmd("GET")
-            .arg(keys.record());
+            .arg(ttl_ms(lease.ttl));
+        let mut read = command("GET", 1, keys.record().len());
+        read.arg(keys.record());
+        let mut pipe = redis::Pipeline::with_capacity(2);
+        pipe.add_command(acquire).add_command(read);
         let reply: Result<(Option<u128>, Option<Vec<u8>>), _> = self
             .bounded(async {
                 let mut connection = self.connection().await?;
@@ -436,8 +446,9 @@ impl RedisStore {
             }
             None => &names[..2],
         };
+        let room = (4, 2 * NUMBER + 1 + value.as_ref().map_or(0, String::len));
         let done: i64 = self
-            .eval(&self.scripts.commit, names, |command| {
+            .eval(&self.scripts.commit, names, room, |command| {
                 command.arg(token.0).arg(op);
                 if let (Some(value), Some(ttl)) = (&value, ttl) {
                     command.arg(value.as_str()).arg(ttl);
@@ -449,12 +460,25 @@ impl RedisStore {
 
     async fn renew_async(&self, keys: &Keys, lease: &Lease) -> Result<bool, StoreError> {
         let renewed: i64 = self
-            .eval(&self.scripts.renew, &[keys.lease()], |command| {
-                command.arg(lease.token.0).arg(ttl_ms(lease.ttl));
-            })
+            .eval(
+                &self.scripts.renew,
+                &[keys.lease()],
+                (2, 2 * NUMBER),
+                |command| {
+                    command.arg(lease.token.0).arg(ttl_ms(lease.ttl));
+                },
+            )
             .await?;
         Ok(renewed == 1)
     }
+}
+
+/// A command named `name`, its buffers sized for `args` more arguments of `bytes` bytes in all,
+/// so that building it does not grow them argument by argument.
+fn command(name: &str, args: usize, bytes: usize) -> Cmd {
+    let mut command = Cmd::with_capacity(args + 1, name.len() + bytes);
+    command.arg(name);
+    command
 }
 
 /// Appends the 64 lowercase hex digits of `id`.
@@ -549,16 +573,16 @@ impl Store for RedisStore {
 
     fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let reply: redis::Value = self
-                .query(
-                    redis::cmd("SET")
-                        .arg(self.record_key(id))
-                        .arg(encode(record))
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(record_ttl_ms(record, now)),
-                )
-                .await?;
+            let key = self.record_key(id);
+            let value = encode(record);
+            let mut insert = command("SET", 5, key.len() + value.len() + 4 + NUMBER);
+            insert
+                .arg(key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(record_ttl_ms(record, now));
+            let reply: redis::Value = self.query(&insert).await?;
             Ok(reply != redis::Value::Nil)
         })
     }
@@ -589,7 +613,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let key = self.record_key(id);
             let _: i64 = self
-                .eval(&self.scripts.touch, &[&key], |command| {
+                .eval(&self.scripts.touch, &[&key], (3, 3 * NUMBER), |command| {
                     command
                         .arg(format!("{idle_deadline:020}"))
                         .arg(now)
