@@ -67,6 +67,29 @@ mod redis {
             .unwrap();
         assert!(!held);
         store.touch(&wrong, 100, 1).await.unwrap_err();
+
+        // A string that is not a record (no time header): corrupt to load, left alone by touch.
+        let garbage = SessionId::generate().hash();
+        let garbage_key = format!("{prefix}v2:{}", garbage.to_hex());
+        let _: () = redis::cmd("SET")
+            .arg(&garbage_key)
+            .arg("not a session record, though longer than its sixty-byte header would be")
+            .arg("EX")
+            .arg(60)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.load(&garbage, 1, None).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        store.touch(&garbage, 100, 1).await.unwrap();
+        let kept: String = redis::cmd("GET")
+            .arg(&garbage_key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(kept.starts_with("not a session record"));
     }
 
     /// A hash under `key` (what the first layout stored), expiring in a minute.

@@ -94,14 +94,14 @@ return 1
 /// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms.
 const TOUCH: &str = r"
 local header = redis.call('GETRANGE', KEYS[1], 0, 59)
-if #header < 60 then return 0 end
 local idle = tonumber(string.sub(header, 21, 40))
-local abs = string.sub(header, 41, 60)
+local abs = tonumber(string.sub(header, 41, 60))
+if #header < 60 or not idle or not abs then return 0 end
 local wanted = ARGV[1]
-if tonumber(wanted) > tonumber(abs) then wanted = abs end
+if tonumber(wanted) > abs then wanted = string.sub(header, 41, 60) end
 local new = tonumber(wanted)
 local now = tonumber(ARGV[2])
-if not idle or new <= idle or new <= now then return 0 end
+if new <= idle or new <= now then return 0 end
 redis.call('SETRANGE', KEYS[1], 20, wanted)
 local ttl = math.min((new - now) * 1000, tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
