@@ -380,9 +380,7 @@ impl RedisStore {
             Ok(reply) => reply,
             Err(error @ StoreError::Corrupt(_)) => {
                 // The lease may be ours (the record's key had the wrong type): give it back.
-                let _ = self
-                    .commit_keys(&keys, None, lease.token, &Commit::Release, now)
-                    .await;
+                self.give_back(&keys, lease.token, now).await;
                 return Err(error);
             }
             Err(error) => return Err(error),
@@ -394,8 +392,7 @@ impl RedisStore {
         let Some(value) = value else {
             if ours {
                 // `Missing` never takes a lease: give back the one just taken.
-                self.commit_keys(&keys, None, lease.token, &Commit::Release, now)
-                    .await?;
+                self.give_back(&keys, lease.token, now).await;
             }
             return Ok(Loaded::Missing);
         };
@@ -407,10 +404,7 @@ impl RedisStore {
         let record = match decode(&value) {
             Ok(record) => record,
             Err(error) => {
-                // Best effort: the lease would otherwise turn the next requests into "busy".
-                let _ = self
-                    .commit_keys(&keys, None, lease.token, &Commit::Release, now)
-                    .await;
+                self.give_back(&keys, lease.token, now).await;
                 return Err(error);
             }
         };
@@ -420,6 +414,18 @@ impl RedisStore {
             return Ok(Loaded::Missing);
         }
         Ok(Loaded::Found(record))
+    }
+
+    /// Releases a lease `load` took but must not keep (fenced by `token`). Best effort: if it
+    /// fails, the lease expires by itself after its time, blocking nothing but that id's writers
+    /// meanwhile; the answer the caller gets does not depend on it.
+    async fn give_back(&self, keys: &Keys, token: LeaseToken, now: u64) {
+        if let Err(error) = self
+            .commit_keys(keys, None, token, &Commit::Release, now)
+            .await
+        {
+            tracing::warn!(%error, "could not release a session lease taken by a load");
+        }
     }
 
     async fn commit_keys(
