@@ -26,4 +26,88 @@ mod redis {
     }
 
     crate::store_contract!(store);
+
+    /// Keys this store did not write in its own layout (a first-layout hash, or a hash where a
+    /// record belongs) are never read as sessions and never panic.
+    #[tokio::test]
+    async fn foreign_keys_are_missing_or_corrupt_never_a_panic() {
+        use satchel::store::{Lease, Loaded, RedisStore, SessionId, StoreError};
+
+        let Some(url) = crate::common::redis_url() else {
+            return;
+        };
+        let prefix = crate::common::prefix();
+        let store = RedisStore::open(&url).unwrap().with_prefix(prefix.as_str());
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let lease = Lease::new(std::time::Duration::from_secs(30));
+
+        let old = SessionId::generate().hash();
+        plant_hash(&mut connection, format!("{prefix}{}", old.to_hex())).await;
+        assert_eq!(store.load(&old, 1, None).await.unwrap(), Loaded::Missing);
+        assert_eq!(
+            store.load(&old, 1, Some(&lease)).await.unwrap(),
+            Loaded::Missing
+        );
+
+        let wrong = SessionId::generate().hash();
+        plant_hash(&mut connection, format!("{prefix}v2:{}", wrong.to_hex())).await;
+        for lease in [None, Some(&lease)] {
+            assert!(matches!(
+                store.load(&wrong, 1, lease).await,
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        // The corrupt load gave back the lease it took.
+        let lease_key = format!("{prefix}v2:{}:lease", wrong.to_hex());
+        let held: bool = redis::cmd("EXISTS")
+            .arg(lease_key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(!held);
+        store.touch(&wrong, 100, 1).await.unwrap_err();
+
+        // A string that is not a record (no time header): corrupt to load, left alone by touch.
+        let garbage = SessionId::generate().hash();
+        let garbage_key = format!("{prefix}v2:{}", garbage.to_hex());
+        let _: () = redis::cmd("SET")
+            .arg(&garbage_key)
+            .arg("not a session record, though longer than its sixty-byte header would be")
+            .arg("EX")
+            .arg(60)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.load(&garbage, 1, None).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        store.touch(&garbage, 100, 1).await.unwrap();
+        let kept: String = redis::cmd("GET")
+            .arg(&garbage_key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!(kept.starts_with("not a session record"));
+    }
+
+    /// A hash under `key` (what the first layout stored), expiring in a minute.
+    async fn plant_hash(connection: &mut redis::aio::MultiplexedConnection, key: String) {
+        let _: () = redis::pipe()
+            .cmd("HSET")
+            .arg(&key)
+            .arg("d")
+            .arg("{}")
+            .arg("c")
+            .arg(1)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(60)
+            .ignore()
+            .query_async(connection)
+            .await
+            .unwrap();
+    }
 }

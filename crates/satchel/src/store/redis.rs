@@ -1,85 +1,134 @@
 //! [`RedisStore`] (feature `redis`): sessions in Redis, shared by every process using it.
+//!
+//! # Layout (version 2)
+//!
+//! Per session (`<p>` is the key prefix, `<h>` the id's SHA-256 in lowercase hex):
+//! - `<p>v2:<h>`: the record, one string: three times as 20-digit zero-padded decimal Unix
+//!   seconds (created at, idle deadline, absolute deadline: 60 bytes), then the data as Flask's
+//!   tagged JSON. Its TTL (`PX`) is the record's remaining life; the deadlines are checked again
+//!   on every load (a TTL is a janitor, not the rule). The fixed-width header lets `touch`
+//!   rewrite the idle deadline in place (`SETRANGE`) without reading the data.
+//! - `<p>v2:<h>:lease`: the lease token (decimal), with `PX` = the lease's time.
+//!
+//! The `v2:` tag names this layout: records of the first layout (a hash under `<p><h>`) are
+//! never read as version 2; they expire by their own TTL. A key of the wrong type under a
+//! version 2 name is a [`StoreError::Corrupt`] (a 500 for that session, never a panic).
+//!
+//! # Commands, per operation
+//!
+//! - `load`, read-only: `GET <record>`.
+//! - `load` with a lease: one round trip, a pipeline of `SET <lease> <token> NX GET PX <ttl>`
+//!   then `GET <record>`. The lease is set *before* the record is read, so no commit can land
+//!   between the two: once the lease is ours every other commit is fenced out, and the record
+//!   read is the one the lease protects (a pipeline, not `MULTI`: nothing that slips in
+//!   between can change what is read). `SET … GET` returns the previous holder: none → the
+//!   lease is now ours; our own token → a retry of ours (the lease is renewed); another token →
+//!   `Busy`, nothing changed. A missing record is `Missing` whatever the lease said, and a
+//!   lease taken on it is released at once (fenced), so it never blocks the id; an expired
+//!   record is deleted through the lease just taken.
+//! - `create`: `SET <record> <value> NX PX <ttl>` (insert-only).
+//! - `commit`: one Lua script, fenced by the token: `GET <lease>`, compare, `DEL <lease>`, then
+//!   - save: `SET <record> <value> XX PX <ttl>` (`XX`: a record that died meanwhile is not
+//!     brought back; the commit then reports `false`);
+//!   - delete: `DEL <record>`;
+//!   - rotate: `DEL <record>` (must have existed) and `SET <new record> <value> PX <ttl>`;
+//!   - release: `EXISTS <record>`.
+//! - `renew`: a script, `GET <lease>`, compare, `PEXPIRE <lease>`.
+//! - `touch`: a script, `GETRANGE` of the 60-byte header, then (if the deadline moves forward)
+//!   `SETRANGE` of the idle deadline and `PEXPIRE`.
+//!
+//! So a read-modify-write request costs Redis two round trips and three commands (`SET`, `GET`,
+//! then `EVALSHA`, whose script runs `GET`, `DEL`, `SET`), with no hash encoding; the first
+//! layout needed two scripts running eight commands. Standalone Redis (or a primary): a rotate
+//! writes two keys that Redis Cluster would place in different slots. Needs Redis ≥ 7.0
+//! (`SET … NX GET`).
 
+use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Script;
+use redis::{Cmd, ErrorKind, FromRedisValue, Script};
 use tokio::sync::OnceCell;
 
 use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
 use crate::codec::flask_json;
 
-const LOAD: &str = r"
-local rec = redis.call('HMGET', KEYS[1], 'd', 'c', 'i', 'a')
-if not rec[1] then return {'missing'} end
-if ARGV[1] ~= '' then
-  local holder = redis.call('GET', KEYS[2])
-  if holder and holder ~= ARGV[1] then return {'busy'} end
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-end
-return {'found', rec[1], rec[2], rec[3], rec[4]}
-";
+/// The layout tag, between the prefix and the id hash.
+const VERSION_TAG: &str = "v2:";
+const LEASE_SUFFIX: &str = ":lease";
+/// Width of one time in the record header (`u64::MAX` has 20 digits).
+const TIME_DIGITS: usize = 20;
+/// The record header: created at, idle deadline, absolute deadline.
+const HEADER: usize = 3 * TIME_DIGITS;
+/// The longest TTL given to a key (100 years): Redis refuses expiries past `i64` milliseconds,
+/// and a record with no real deadline must still be storable.
+const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
+/// Room for one number argument (a `u128` has at most 39 digits).
+const NUMBER: usize = 40;
 
-const CREATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ARGV[2], 'i', ARGV[3], 'a', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
-";
-
+/// KEYS: lease, record, [new record]. ARGV: token, op, [value, ttl ms].
 const COMMIT: &str = r"
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 local op = ARGV[2]
-if op == 'delete' then
-  redis.call('DEL', KEYS[1])
-elseif op == 'save' or op == 'rotate' then
-  local target = KEYS[1]
-  if op == 'rotate' then
-    target = KEYS[3]
-    redis.call('DEL', KEYS[1])
-  end
-  redis.call('HSET', target, 'd', ARGV[3], 'c', ARGV[4], 'i', ARGV[5], 'a', ARGV[6])
-  redis.call('PEXPIRE', target, ARGV[7])
+if op == 's' then
+  if redis.call('SET', KEYS[2], ARGV[3], 'XX', 'PX', ARGV[4]) then return 1 end
+  return 0
+elseif op == 'd' then
+  return redis.call('DEL', KEYS[2])
+elseif op == 'r' then
+  if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+  return 1
 end
-return 1
+return redis.call('EXISTS', KEYS[2])
 ";
 
+/// KEYS: lease. ARGV: token, ttl ms.
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
 
+/// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms.
 const TOUCH: &str = r"
-local v = redis.call('HMGET', KEYS[1], 'i', 'a')
-if not v[1] then return 0 end
+local header = redis.call('GETRANGE', KEYS[1], 0, 59)
+local idle = tonumber(string.sub(header, 21, 40))
+local abs = tonumber(string.sub(header, 41, 60))
+if #header < 60 or not idle or not abs then return 0 end
+local wanted = ARGV[1]
+if tonumber(wanted) > abs then wanted = string.sub(header, 41, 60) end
+local new = tonumber(wanted)
 local now = tonumber(ARGV[2])
-local abs = tonumber(v[2])
-local idle = math.min(tonumber(ARGV[1]), abs)
-if idle <= tonumber(v[1]) or idle <= now then return 0 end
-redis.call('HSET', KEYS[1], 'i', string.format('%d', idle))
-redis.call('PEXPIRE', KEYS[1], string.format('%d', (idle - now) * 1000))
+if new <= idle or new <= now then return 0 end
+redis.call('SETRANGE', KEYS[1], 20, wanted)
+local ttl = math.min((new - now) * 1000, tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
 return 1
 ";
 
 /// Sessions in Redis, shared by every process that points at one Redis.
 ///
 /// Layout, per session (`<p>` is the key prefix, `<h>` the id's SHA-256 in hex):
-/// - `<p><h>`: a hash with `d` (the data as Flask's tagged JSON), `c` (created at), `i` (idle
-///   deadline), `a` (absolute deadline); its TTL is the record's remaining life, and the
-///   deadlines are checked again on every load (a TTL is a janitor, not the rule);
-/// - `<p><h>:lease`: the lease token, with `PX` = the lease's time.
+/// - `<p>v2:<h>`: the record, one string: created at, idle deadline and absolute deadline as
+///   20-digit decimal Unix seconds, then the data as Flask's tagged JSON. Its TTL is the
+///   record's remaining life, and the deadlines are checked again on every load (a TTL is a
+///   janitor, not the rule);
+/// - `<p>v2:<h>:lease`: the lease token, with `PX` = the lease's time.
 ///
-/// Every step that must be atomic is one Lua script (Redis runs a script alone): load + lease
-/// (`GET` the lease, `SET … PX` if free, `HMGET` the record), the fenced commit (compare the
-/// token, then save / delete / rotate and release), renew and touch. Standalone Redis (or a
-/// primary): a rotate writes two keys that Redis Cluster would place in different slots.
+/// A read-modify-write request is two round trips: the load is a pipeline of
+/// `SET <lease> <token> NX GET PX <ttl>` and `GET <record>` (the lease is taken before the
+/// record is read, so the record read is the one the lease protects; no script), and the commit
+/// is one short Lua script (the token is compared, the lease deleted and the record `SET … XX
+/// PX`), so a late or lease-less commit never overwrites, and never brings back a deleted or
+/// rotated session. `create` is `SET … NX PX` (insert-only). The `v2:` tag keeps records of
+/// another layout from being misread. Standalone Redis (or a primary): a rotate writes two keys
+/// that Redis Cluster would place in different slots.
 ///
 /// The connection is a [`ConnectionManager`], opened on first use and re-opened by itself after
 /// a failure, so a Redis that restarts (or is down when the app starts) costs 503s while it is
-/// away and nothing after. Every call is bounded by a timeout.
+/// away and nothing after. Every call is bounded by a timeout. Needs Redis 7.0 or later.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -99,11 +148,22 @@ pub struct RedisStore {
 }
 
 struct Scripts {
-    load: Script,
-    create: Script,
-    commit: Script,
-    renew: Script,
-    touch: Script,
+    commit: Lua,
+    renew: Lua,
+    touch: Lua,
+}
+
+/// A script's source and its SHA-1 (what `EVALSHA` names it by).
+struct Lua {
+    source: &'static str,
+    hash: String,
+}
+
+impl Lua {
+    fn new(source: &'static str) -> Self {
+        let hash = Script::new(source).get_hash().to_owned();
+        Lua { source, hash }
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -112,6 +172,20 @@ impl std::fmt::Debug for RedisStore {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// A session's two key names in one allocation: `<p>v2:<h>:lease`, the record's name being
+/// all of it but the suffix.
+struct Keys(String);
+
+impl Keys {
+    fn record(&self) -> &str {
+        &self.0[..self.0.len() - LEASE_SUFFIX.len()]
+    }
+
+    fn lease(&self) -> &str {
+        &self.0
     }
 }
 
@@ -132,16 +206,15 @@ impl RedisStore {
             prefix: "satchel:session:".to_owned(),
             timeout: Duration::from_secs(2),
             scripts: Scripts {
-                load: Script::new(LOAD),
-                create: Script::new(CREATE),
-                commit: Script::new(COMMIT),
-                renew: Script::new(RENEW),
-                touch: Script::new(TOUCH),
+                commit: Lua::new(COMMIT),
+                renew: Lua::new(RENEW),
+                touch: Lua::new(TOUCH),
             },
         })
     }
 
-    /// Files keys under `prefix` (default `satchel:session:`), so apps can share a Redis.
+    /// Files keys under `prefix` (default `satchel:session:`), so apps can share a Redis. The
+    /// store adds its layout tag (`v2:`) after it.
     ///
     /// ```no_run
     /// let store = satchel::store::RedisStore::open("redis://127.0.0.1")?.with_prefix("app2:");
@@ -165,12 +238,22 @@ impl RedisStore {
         self
     }
 
-    fn record_key(&self, id: &IdHash) -> String {
-        format!("{}{}", self.prefix, id.to_hex())
+    fn keys(&self, id: &IdHash) -> Keys {
+        let mut name =
+            String::with_capacity(self.prefix.len() + VERSION_TAG.len() + 64 + LEASE_SUFFIX.len());
+        name.push_str(&self.prefix);
+        name.push_str(VERSION_TAG);
+        push_hex(&mut name, id);
+        name.push_str(LEASE_SUFFIX);
+        Keys(name)
     }
 
-    fn lease_key(&self, id: &IdHash) -> String {
-        format!("{}{}:lease", self.prefix, id.to_hex())
+    fn record_key(&self, id: &IdHash) -> String {
+        let mut name = String::with_capacity(self.prefix.len() + VERSION_TAG.len() + 64);
+        name.push_str(&self.prefix);
+        name.push_str(VERSION_TAG);
+        push_hex(&mut name, id);
+        name
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
@@ -200,21 +283,62 @@ impl RedisStore {
             .cloned()
     }
 
-    /// Runs one script invocation, bounded by the timeout.
-    async fn run<T: redis::FromRedisValue>(
+    /// `call`, bounded by the timeout.
+    async fn bounded<T>(
         &self,
-        invocation: redis::ScriptInvocation<'_>,
+        call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let call = async {
-            let mut connection = self.connection().await?;
-            invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(unavailable)
-        };
         tokio::time::timeout(self.timeout, call)
             .await
             .map_err(|_| StoreError::Timeout(self.timeout))?
+    }
+
+    /// Sends one command.
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, StoreError> {
+        self.bounded(async {
+            let mut connection = self.connection().await?;
+            command
+                .query_async(&mut connection)
+                .await
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    /// Runs `script` on `keys` and the arguments `push` appends (`room`: how many, and their
+    /// bytes in all) by its SHA-1 (`EVALSHA`), loading it once if this Redis does not know it
+    /// yet (a restart, a `SCRIPT FLUSH`).
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Lua,
+        keys: &[&str],
+        room: (usize, usize),
+        push: impl Fn(&mut Cmd),
+    ) -> Result<T, StoreError> {
+        let key_bytes: usize = keys.iter().map(|key| key.len()).sum();
+        let build = |name: &str, body: &str| {
+            let args = 2 + keys.len() + room.0;
+            let mut command = command(name, args, body.len() + NUMBER + key_bytes + room.1);
+            command.arg(body).arg(keys.len()).arg(keys);
+            push(&mut command);
+            command
+        };
+        self.bounded(async {
+            let mut connection = self.connection().await?;
+            let by_hash = build("EVALSHA", &script.hash);
+            match by_hash.query_async(&mut connection).await {
+                Err(e) if e.kind() == ErrorKind::NoScriptError => {
+                    // EVAL runs it and caches it: the next EVALSHA finds it.
+                    let source = build("EVAL", script.source);
+                    source
+                        .query_async(&mut connection)
+                        .await
+                        .map_err(store_error)
+                }
+                reply => reply.map_err(store_error),
+            }
+        })
+        .await
     }
 
     async fn load_async(
@@ -223,83 +347,224 @@ impl RedisStore {
         now: u64,
         lease: Option<&Lease>,
     ) -> Result<Loaded, StoreError> {
-        let mut invocation = self.scripts.load.prepare_invoke();
-        invocation.key(self.record_key(id)).key(self.lease_key(id));
-        match lease {
-            Some(lease) => invocation
-                .arg(lease.token.0.to_string())
-                .arg(ttl_ms(lease.ttl)),
-            None => invocation.arg("").arg(0),
+        let keys = self.keys(id);
+        let Some(lease) = lease else {
+            let mut read = command("GET", 1, keys.record().len());
+            read.arg(keys.record());
+            let value: Option<Vec<u8>> = self.query(&read).await?;
+            return match value {
+                Some(value) => Ok(live(decode(&value)?, now)),
+                None => Ok(Loaded::Missing),
+            };
         };
-        let reply: Vec<String> = self.run(invocation).await?;
-        let record = match reply.as_slice() {
-            [status] if status == "missing" => return Ok(Loaded::Missing),
-            [status] if status == "busy" => return Ok(Loaded::Busy),
-            [status, d, c, i, a] if status == "found" => parse_record(d, c, i, a)?,
-            _ => return Err(StoreError::Corrupt("unexpected reply to load".into())),
+        let token = lease.token.0;
+        let mut acquire = command("SET", 6, keys.lease().len() + 9 + 2 * NUMBER);
+        acquire
+            .arg(keys.lease())
+            .arg(token)
+            .arg("NX")
+            .arg("GET")
+            .arg("PX")
+            .arg(ttl_ms(lease.ttl));
+        let mut read = command("GET", 1, keys.record().len());
+        read.arg(keys.record());
+        let mut pipe = redis::Pipeline::with_capacity(2);
+        pipe.add_command(acquire).add_command(read);
+        let reply: Result<(Option<u128>, Option<Vec<u8>>), _> = self
+            .bounded(async {
+                let mut connection = self.connection().await?;
+                pipe.query_async(&mut connection).await.map_err(store_error)
+            })
+            .await;
+        let (holder, value) = match reply {
+            Ok(reply) => reply,
+            Err(error @ StoreError::Corrupt(_)) => {
+                // The lease may be ours (the record's key had the wrong type): give it back.
+                self.give_back(&keys, lease.token, now).await;
+                return Err(error);
+            }
+            Err(error) => return Err(error),
         };
-        if !record.is_expired(now) {
-            return Ok(Loaded::Found(record));
+        // No previous holder: the lease is now ours. Our own token: a retry of ours whose
+        // first reply was lost.
+        let retry = holder == Some(token);
+        let ours = holder.is_none() || retry;
+        let Some(value) = value else {
+            if ours {
+                // `Missing` never takes a lease: give back the one just taken.
+                self.give_back(&keys, lease.token, now).await;
+            }
+            return Ok(Loaded::Missing);
+        };
+        // A retry holds, but its time runs from the first attempt: renew it (fenced), as a
+        // fresh acquisition would have set it.
+        if !ours || (retry && !self.renew_async(&keys, lease).await?) {
+            return Ok(Loaded::Busy);
         }
-        if let Some(lease) = lease {
-            self.commit_async(id, lease.token, Commit::Delete, now)
+        let record = match decode(&value) {
+            Ok(record) => record,
+            Err(error) => {
+                self.give_back(&keys, lease.token, now).await;
+                return Err(error);
+            }
+        };
+        if record.is_expired(now) {
+            self.commit_keys(&keys, None, lease.token, &Commit::Delete, now)
                 .await?;
+            return Ok(Loaded::Missing);
         }
-        Ok(Loaded::Missing)
+        Ok(Loaded::Found(record))
     }
 
-    async fn commit_async(
+    /// Releases a lease `load` took but must not keep (fenced by `token`). Best effort: if it
+    /// fails, the lease expires by itself after its time, blocking nothing but that id's writers
+    /// meanwhile; the answer the caller gets does not depend on it.
+    async fn give_back(&self, keys: &Keys, token: LeaseToken, now: u64) {
+        if let Err(error) = self
+            .commit_keys(keys, None, token, &Commit::Release, now)
+            .await
+        {
+            tracing::warn!(%error, "could not release a session lease taken by a load");
+        }
+    }
+
+    async fn commit_keys(
         &self,
-        id: &IdHash,
+        keys: &Keys,
+        new_record: Option<&str>,
         token: LeaseToken,
-        commit: Commit,
+        commit: &Commit,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let mut invocation = self.scripts.commit.prepare_invoke();
-        invocation.key(self.record_key(id)).key(self.lease_key(id));
-        let (op, target, record) = match &commit {
-            Commit::Save(record) => ("save", *id, Some(record)),
-            Commit::Delete => ("delete", *id, None),
-            Commit::Release => ("release", *id, None),
-            Commit::Rotate { new_id, record } => ("rotate", *new_id, Some(record)),
+        let (op, record) = match commit {
+            Commit::Save(record) => ("s", Some(record)),
+            Commit::Delete => ("d", None),
+            Commit::Release => ("e", None),
+            Commit::Rotate { record, .. } => ("r", Some(record)),
         };
-        invocation
-            .key(self.record_key(&target))
-            .arg(token.0.to_string())
-            .arg(op);
-        if let Some(record) = record {
-            record_args(&mut invocation, record, now);
-        }
-        let done: i64 = self.run(invocation).await?;
+        let value = record.map(encode);
+        let ttl = record.map(|r| record_ttl_ms(r, now));
+        let mut names = [keys.lease(), keys.record(), ""];
+        let names = match new_record {
+            Some(new_record) => {
+                names[2] = new_record;
+                &names[..]
+            }
+            None => &names[..2],
+        };
+        let room = (4, 2 * NUMBER + 1 + value.as_ref().map_or(0, String::len));
+        let done: i64 = self
+            .eval(&self.scripts.commit, names, room, |command| {
+                command.arg(token.0).arg(op);
+                if let (Some(value), Some(ttl)) = (&value, ttl) {
+                    command.arg(value.as_str()).arg(ttl);
+                }
+            })
+            .await?;
         Ok(done == 1)
+    }
+
+    async fn renew_async(&self, keys: &Keys, lease: &Lease) -> Result<bool, StoreError> {
+        let renewed: i64 = self
+            .eval(
+                &self.scripts.renew,
+                &[keys.lease()],
+                (2, 2 * NUMBER),
+                |command| {
+                    command.arg(lease.token.0).arg(ttl_ms(lease.ttl));
+                },
+            )
+            .await?;
+        Ok(renewed == 1)
     }
 }
 
-/// Appends `d c i a ttl_ms` for `record`.
-fn record_args(invocation: &mut redis::ScriptInvocation<'_>, record: &Record, now: u64) {
-    invocation
-        .arg(flask_json::to_string(&record.data))
-        .arg(record.created_at)
-        .arg(record.idle_deadline)
-        .arg(record.absolute_deadline)
-        .arg(record.remaining(now).saturating_mul(1000).max(1));
+/// A command named `name`, its buffers sized for `args` more arguments of `bytes` bytes in all,
+/// so that building it does not grow them argument by argument.
+fn command(name: &str, args: usize, bytes: usize) -> Cmd {
+    let mut command = Cmd::with_capacity(args + 1, name.len() + bytes);
+    command.arg(name);
+    command
+}
+
+/// Appends the 64 lowercase hex digits of `id`.
+fn push_hex(out: &mut String, id: &IdHash) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in &id.0 {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// The record as stored: the 60-byte header, then the data's tagged JSON.
+fn encode(record: &Record) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(HEADER + 128);
+    let _ = write!(
+        out,
+        "{:020}{:020}{:020}",
+        record.created_at, record.idle_deadline, record.absolute_deadline
+    );
+    flask_json::write_dict(&record.data, &mut out);
+    out
+}
+
+/// A stored record back; anything else is [`StoreError::Corrupt`].
+fn decode(value: &[u8]) -> Result<Record, StoreError> {
+    let text = std::str::from_utf8(value)
+        .map_err(|_| StoreError::Corrupt("session record is not UTF-8".into()))?;
+    if text.len() < HEADER || !text.as_bytes()[..HEADER].iter().all(u8::is_ascii_digit) {
+        return Err(StoreError::Corrupt(
+            "session record has no version 2 header".into(),
+        ));
+    }
+    let time = |n: usize| {
+        text[n * TIME_DIGITS..(n + 1) * TIME_DIGITS]
+            .parse::<u64>()
+            .map_err(|_| StoreError::Corrupt("session record time is out of range".into()))
+    };
+    let data =
+        flask_json::from_str(&text[HEADER..]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Record::new(data, time(0)?, time(1)?, time(2)?))
+}
+
+/// A record read without a lease: found if live at `now`.
+fn live(record: Record, now: u64) -> Loaded {
+    if record.is_expired(now) {
+        Loaded::Missing
+    } else {
+        Loaded::Found(record)
+    }
 }
 
 fn ttl_ms(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TTL_MS)
 }
 
-fn parse_record(d: &str, c: &str, i: &str, a: &str) -> Result<Record, StoreError> {
-    let number = |s: &str| {
-        s.parse::<u64>()
-            .map_err(|_| StoreError::Corrupt(format!("{s:?} is not a time")))
-    };
-    let data = flask_json::from_str(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Record::new(data, number(c)?, number(i)?, number(a)?))
+/// The record key's TTL: its remaining life, at least 1 ms, at most [`MAX_TTL_MS`].
+fn record_ttl_ms(record: &Record, now: u64) -> u64 {
+    record
+        .remaining(now)
+        .saturating_mul(1000)
+        .clamp(1, MAX_TTL_MS)
 }
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
+}
+
+/// A failed call: a key of the wrong type is a corrupt record (this session's 500), anything
+/// else the store being unavailable (a 503).
+fn store_error(error: redis::RedisError) -> StoreError {
+    let wrong_type = error.code() == Some("WRONGTYPE")
+        || error.detail().is_some_and(|d| d.contains("WRONGTYPE"));
+    if wrong_type {
+        StoreError::Corrupt(format!("a session key holds another type: {error}"))
+    } else {
+        unavailable(error)
+    }
 }
 
 impl Store for RedisStore {
@@ -314,11 +579,17 @@ impl Store for RedisStore {
 
     fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut invocation = self.scripts.create.prepare_invoke();
-            invocation.key(self.record_key(id));
-            record_args(&mut invocation, record, now);
-            let created: i64 = self.run(invocation).await?;
-            Ok(created == 1)
+            let key = self.record_key(id);
+            let value = encode(record);
+            let mut insert = command("SET", 5, key.len() + value.len() + 4 + NUMBER);
+            insert
+                .arg(key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(record_ttl_ms(record, now));
+            let reply: redis::Value = self.query(&insert).await?;
+            Ok(reply != redis::Value::Nil)
         })
     }
 
@@ -329,30 +600,63 @@ impl Store for RedisStore {
         commit: Commit,
         now: u64,
     ) -> StoreFuture<'a, bool> {
-        Box::pin(self.commit_async(id, token, commit, now))
+        Box::pin(async move {
+            let keys = self.keys(id);
+            let new_record = match &commit {
+                Commit::Rotate { new_id, .. } => Some(self.record_key(new_id)),
+                _ => None,
+            };
+            self.commit_keys(&keys, new_record.as_deref(), token, &commit, now)
+                .await
+        })
     }
 
     fn renew<'a>(&'a self, id: &'a IdHash, lease: &'a Lease) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut invocation = self.scripts.renew.prepare_invoke();
-            invocation
-                .key(self.lease_key(id))
-                .arg(lease.token.0.to_string())
-                .arg(ttl_ms(lease.ttl));
-            let renewed: i64 = self.run(invocation).await?;
-            Ok(renewed == 1)
-        })
+        Box::pin(async move { self.renew_async(&self.keys(id), lease).await })
     }
 
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut invocation = self.scripts.touch.prepare_invoke();
-            invocation
-                .key(self.record_key(id))
-                .arg(idle_deadline)
-                .arg(now);
-            let _: i64 = self.run(invocation).await?;
+            let key = self.record_key(id);
+            let _: i64 = self
+                .eval(&self.scripts.touch, &[&key], (3, 3 * NUMBER), |command| {
+                    command
+                        .arg(format!("{idle_deadline:020}"))
+                        .arg(now)
+                        .arg(MAX_TTL_MS);
+                })
+                .await?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode, encode, HEADER};
+    use crate::store::{Record, StoreError};
+
+    #[test]
+    fn records_round_trip_through_the_string_layout() {
+        let mut data = crate::value::Dict::default();
+        data.insert("n".into(), crate::Value::from(3));
+        let record = Record::new(data, 1, 1_800_000_600, u64::MAX);
+        let value = encode(&record);
+        assert_eq!(
+            &value[..HEADER],
+            "000000000000000000010000000000180000060018446744073709551615"
+        );
+        assert_eq!(&value[HEADER..], r#"{"n":3}"#);
+        assert_eq!(decode(value.as_bytes()), Ok(record));
+    }
+
+    #[test]
+    fn anything_else_is_corrupt_not_a_panic() {
+        for bad in [&b""[..], b"123", b"{\"n\":1}", &[0xff; 70], &[b'9'; 70]] {
+            assert!(
+                matches!(decode(bad), Err(StoreError::Corrupt(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

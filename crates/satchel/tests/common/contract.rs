@@ -61,6 +61,33 @@ pub async fn unknown_id_is_missing(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn a_lease_asked_on_a_missing_id_is_not_kept(store: Arc<dyn Store>) {
+    let id = SessionId::generate().hash();
+    let early = Lease::new(LONG);
+    assert_eq!(
+        store.load(&id, NOW, Some(&early)).await.unwrap(),
+        Loaded::Missing
+    );
+    // `Missing` took no lease: nothing to renew or commit with it...
+    assert!(!store.renew(&id, &early).await.unwrap());
+    // ...and once the id is filed, another writer gets it at once, not `Busy`.
+    assert!(store.create(&id, &record(1), NOW).await.unwrap());
+    let next = Lease::new(LONG);
+    assert!(matches!(
+        store.load(&id, NOW, Some(&next)).await.unwrap(),
+        Loaded::Found(_)
+    ));
+    assert!(!store
+        .commit(&id, early.token, Commit::Save(record(9)), NOW)
+        .await
+        .unwrap());
+    assert!(store
+        .commit(&id, next.token, Commit::Save(record(2)), NOW)
+        .await
+        .unwrap());
+    assert_eq!(n_of(&*store, &id).await, Some(2));
+}
+
 pub async fn create_is_insert_only(store: Arc<dyn Store>) {
     let id = created(&*store, 1).await;
     assert!(!store.create(&id, &record(2), NOW).await.unwrap());
@@ -311,6 +338,7 @@ macro_rules! store_contract {
     ($factory:expr) => {
         $crate::store_contract!(@each $factory;
             unknown_id_is_missing,
+            a_lease_asked_on_a_missing_id_is_not_kept,
             create_is_insert_only,
             records_round_trip,
             a_lease_excludes_other_writers_not_readers,
