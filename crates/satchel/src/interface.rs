@@ -128,12 +128,16 @@ pub(crate) struct CookieSource {
 }
 
 impl CookieSource {
+    /// `value` is a slice of `header`'s text (the cookie parser borrows): its place is found
+    /// from the addresses, and checked.
     fn find(header: &HeaderValue, value: &str) -> Option<Self> {
-        let start = header.to_str().ok()?.find(value)?;
-        Some(CookieSource {
+        let text = header.to_str().ok()?;
+        let start = (value.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        let end = start + value.len();
+        (text.get(start..end)? == value).then(|| CookieSource {
             header: header.clone(),
             start,
-            end: start + value.len(),
+            end,
         })
     }
 
@@ -226,7 +230,7 @@ pub(crate) fn save_session(
     if permanent {
         cookie.set_expires(expiry_time(stamp.expires_at));
     }
-    let header = cookie.encoded().to_string();
+    let header = header_text(&cookie);
     if header.len() > config.max_cookie_size {
         tracing::warn!(
             size = header.len(),
@@ -234,7 +238,7 @@ pub(crate) fn save_session(
             "session cookie is larger than MAX_COOKIE_SIZE; browsers may ignore it"
         );
     }
-    set_cookie(headers, cookie);
+    append_set_cookie(headers, header);
     Ok(())
 }
 
@@ -268,7 +272,26 @@ pub(crate) fn deletion_cookie(config: &SessionConfig) -> Cookie<'static> {
 }
 
 pub(crate) fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
-    let value = HeaderValue::try_from(cookie.encoded().to_string())
+    append_set_cookie(headers, header_text(&cookie));
+}
+
+/// The `Set-Cookie` text. Session values are base64url (with `.`), which percent-encoding
+/// leaves as they are, so the encoder (it formats byte by byte, more than the rest of the
+/// header costs) only runs for a name or value outside that alphabet.
+fn header_text(cookie: &Cookie<'_>) -> String {
+    let plain = |text: &str| {
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if plain(cookie.name()) && plain(cookie.value()) {
+        cookie.to_string()
+    } else {
+        cookie.encoded().to_string()
+    }
+}
+
+fn append_set_cookie(headers: &mut HeaderMap, header: String) {
+    let value = HeaderValue::try_from(header)
         .expect("a cookie built from validated settings and a base64 value is a valid header");
     headers.append(SET_COOKIE, value);
     add_vary_cookie(headers);
@@ -287,5 +310,30 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
     });
     if !already {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_set_cookie_text_is_the_percent_encoded_one_whatever_the_value() {
+        for value in [
+            "eyJhIjoxfQ.ZVPxAA.nyowvj9H-V4H7_VR0",
+            "",
+            "a b;c",
+            "ü%\"x",
+            "x=y,z",
+        ] {
+            let mut cookie = Cookie::new("session", value.to_owned());
+            cookie.set_path("/");
+            cookie.set_http_only(true);
+            assert_eq!(
+                header_text(&cookie),
+                cookie.encoded().to_string(),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -268,6 +268,50 @@ async fn permanent_session_gets_expires_and_is_refreshed_on_every_request() {
     );
 }
 
+/// A refresh re-signs the payload it received when the data is unchanged, and encodes afresh
+/// once the data changes. To tell the two apart, the incoming cookie compresses a payload
+/// Flask would leave plain (still valid: Flask reads it), which only a kept payload preserves.
+#[tokio::test]
+async fn flask_refresh_keeps_an_unchanged_payload_and_encodes_a_changed_one() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut config = secure();
+    config.format = satchel::CookieFormat::Flask;
+    let h = harness(config.clone());
+    let mut data = satchel::value::Dict::new();
+    data.insert("_permanent".into(), satchel::Value::Bool(true));
+    data.insert("n".into(), satchel::Value::from(1));
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    zlib.write_all(satchel::codec::flask_json::to_string(&data).as_bytes())
+        .unwrap();
+    let payload = format!(
+        ".{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(zlib.finish().unwrap())
+    );
+    // `reencode` signs a payload that holds exactly `data`, wherever it came from.
+    let codec = satchel::FlaskCodec::new(
+        &satchel::KeyRing::new(KEY, [""; 0]),
+        satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs(),
+    );
+    let stamp = satchel::codec::Stamp {
+        issued_at: START,
+        created_at: START,
+        expires_at: 0,
+    };
+    let cookie =
+        satchel::codec::Codec::reencode(&codec, &data, &stamp, &format!("{payload}.x.y")).unwrap();
+    assert!(cookie.starts_with(&format!("{payload}.")));
+
+    h.hands.advance(60);
+    let refreshed = h.get("/get", &[&format!("session={cookie}")]).await;
+    let pair = refreshed.cookie_pair();
+    assert!(pair.starts_with(&format!("session={payload}.")), "{pair}");
+    assert_ne!(pair, format!("session={cookie}"), "a new timestamp");
+
+    let changed = h.get("/permanent", &[&pair]).await.cookie_pair();
+    assert!(!changed.starts_with("session=."), "re-encoded: {changed}");
+}
+
 #[tokio::test]
 async fn permanent_session_is_not_refreshed_when_refresh_each_request_is_off() {
     let mut config = secure();
