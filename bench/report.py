@@ -16,6 +16,10 @@ WORKLOADS = {
     "4": "4 no session (ceiling)",
 }
 CEILING_RATIO_TARGET = 0.75
+SCALE_TARGET = 0.10  # workload 5: throughput at the largest level within ±10% of the 1k level's
+# satchel against tower-sessions: the full `satchel serve` app, then the library on bare axum
+# (the like-for-like comparison: both peers are a minimal axum app with the same routes).
+STORE_TARGETS = [("memory", "tower-sessions-memory", 1.3), ("redis", "tower-sessions-redis", 1.5)]
 
 
 def load(name, default):
@@ -33,6 +37,23 @@ def k(x):
 
 def us(ns):
     return f"{ns / 1000:.2f} µs"
+
+
+def scale_cells(level):
+    """One workload 5 level as table cells (see Report.scale_section)."""
+    def mib(x):
+        return "" if x is None else f"{x / 2**20:.0f} MiB"
+
+    def per(x):
+        return "" if x is None else f"{x:.0f} B"
+
+    fill = level.get("fill")
+    filled = (f"+{fill['created']:,} in {fill['seconds']:.1f} s ({k(fill['rate'])}/s)" if fill
+              else "pool only")
+    return [f"{level['stored']:,}" + ("" if level["reached"] else " (level not reached)"),
+            " / ".join(k(r) for r in level["rps"]) + f" (**{k(median(level['rps']))}**)",
+            mib(level["rss_bytes"]), per(level.get("rss_per_session")),
+            mib(level.get("redis_used_memory")), per(level.get("redis_per_session")), filled]
 
 
 class Report:
@@ -101,6 +122,37 @@ class Report:
             lines.append(f"| {name} | {k(median(r['rps'] for r in runs))} | {non2xx} | {lost} |")
         return lines
 
+    def scale_section(self):
+        scale = self.meta.get("scale", {})
+        if not scale:
+            return ["Not run (WORKLOADS without 5)."]
+        levels = self.meta.get("scale_levels", [])
+        out = [f"Workload 1 (`/counter`, rotating over a pool of {levels[0] if levels else 1000:,} sessions; "
+               f"runs per level: {self.meta.get('scale_repeats', '?')}, after a 1 s warm-up) on a fresh "
+               "server whose store holds "
+               "that many sessions in all (the pool included); the store is filled between levels by "
+               "cookie-less `/counter` requests, each one a new session through the server's own create "
+               "path. RSS is the server's VmRSS after the level's runs; bytes per session are the growth "
+               "since the previous level over the sessions added (the hash table grows by doubling, so "
+               "a level can catch a resize). For Redis stores, Redis's `used_memory` the same way "
+               "(the server's RSS then stays flat).", ""]
+        rows = []
+        for name, info in scale.items():
+            if not info.get("levels"):
+                out.append(f"- {name}: {info['status']} ({info.get('why', '')})")
+                continue
+            rows += [f"| {name} | " + " | ".join(scale_cells(level)) + " |" for level in info["levels"]]
+            if info.get("why"):
+                rows.append(f"| {name} | {info['why']} | | | | | | |")
+        if rows:
+            out += ["| system | stored sessions | workload 1 req/s (runs, **median**) | server RSS "
+                    "| RSS per added session | Redis used_memory | Redis per added session | fill |",
+                    "|---|---|---|---|---|---|---|---|", *rows, ""]
+            out.append("Time per system (fill + runs + pool): "
+                       + ", ".join(f"{n} {i['seconds']:.0f} s (fill {i['fill_seconds']:.0f} s)"
+                                   for n, i in scale.items() if "seconds" in i) + ".")
+        return out
+
     def criterion(self):
         return self.codec.get("criterion", {})
 
@@ -145,14 +197,37 @@ class Report:
         lines.append(ratio_row("tower-sessions MemoryStore workload 1 / axum /plain (issue: 0.45–0.56)",
                                "tower-sessions-memory", "1", "tower-sessions-memory", "4"))
         lines.append(ratio_row("Flask cookie workload 1 / its /healthz", "flask-cookie", "1", "flask-cookie", "4"))
-        for store, peer, target in [("memory", "tower-sessions-memory", 1.3), ("redis", "tower-sessions-redis", 1.5)]:
-            lines.append(ratio_row(f"satchel {store} store workload 1 ≥ {target}× {peer}",
+        for store, peer, target in STORE_TARGETS:
+            lines.append(ratio_row(f"satchel serve, {store} store: workload 1 ≥ {target}× {peer}",
                                    f"satchel-{store}", "1", peer, "1", target))
+        for store, peer, target in STORE_TARGETS:
+            lines.append(ratio_row(f"satchel library on axum, {store} store: workload 1 ≥ {target}× {peer} "
+                                   "(library vs library)", f"satchel-lib-{store}", "1", peer, "1", target))
+        lines.append(ratio_row("satchel library sealed cookie workload 1 / its axum /plain",
+                               "satchel-lib-sealed", "1", "satchel-lib-sealed", "4"))
+        for store in ("memory", "redis"):
+            lines.append(ratio_row(f"satchel serve / satchel library, {store} store, workload 1 (the app's own cost)",
+                                   f"satchel-{store}", "1", f"satchel-lib-{store}", "1"))
         lines += [self.lost_row(name) for name, info in self.systems.items()
                   if name.startswith("satchel-") and info["sessions"] == "server"]
         lines += self.codec_target_lines()
-        lines.append("| workload 5: throughput within ±10% from 1k to 1M stored sessions "
-                     "| not measured (the scale runner is a hook only) | n/a |")
+        lines += self.scale_target_lines()
+        return lines
+
+    def scale_target_lines(self):
+        lines = []
+        for name, info in self.meta.get("scale", {}).items():
+            levels = info.get("levels", [])
+            if len(levels) < 2:
+                lines.append(f"| workload 5 ({name}): throughput within ±{SCALE_TARGET:.0%} from 1k to the "
+                             f"largest size | {info.get('why', 'not measured')} | n/a |")
+                continue
+            first, last = levels[0], levels[-1]
+            ratio = median(last["rps"]) / median(first["rps"])
+            verdict = "met" if abs(ratio - 1) <= SCALE_TARGET else "missed"
+            lines.append(f"| workload 5 ({name}): throughput at largest level / at 1k = {ratio:.2f} "
+                         f"(target within ±{SCALE_TARGET:.0%}) | {ratio:.3f}: {k(median(last['rps']))} req/s at "
+                         f"{last['stored']:,} stored vs {k(median(first['rps']))} at {first['stored']:,} | {verdict} |")
         return lines
 
     def lost_row(self, name):
@@ -208,10 +283,8 @@ class Report:
                "Lost updates = successful responses − increments the counter shows once in-flight requests "
                "have drained (a few below zero, at most the connection count, are requests wrk abandoned "
                "at its deadline that the server still applied).", "", *self.hot_table(), "",
-               "## Workload 5: scale", ""]
-        for name, s in m.get("scale", {}).items():
-            out.append(f"- {name}: {s['status']} ({s['why']})")
-        out += ["", "## Targets (ratios from this run)", "", *self.target_lines(), "",
+               "## Workload 5: scale", "", *self.scale_section(),
+               "", "## Targets (ratios from this run)", "", *self.target_lines(), "",
                 "## Codec micro-benchmarks (workload 6)", "", *self.codec_table(), "",
                 "![throughput chart](chart.svg)", ""]
         return "\n".join(out)
