@@ -48,10 +48,12 @@ SERVER_CPUS = setting("SERVER_CPUS", "0")
 WRK_CPUS = setting("WRK_CPUS", "1")
 BASE_PORT = int(setting("BASE_PORT", "5100"))
 REDIS_PORT = int(setting("REDIS_PORT", "6390"))
+CONTROL_REDIS_PORT = REDIS_PORT + 1  # workload 5's control servers' Redis
 WORKLOADS = set(setting("WORKLOADS", "123456"))
 SCALE_LEVELS = sorted(int(x) for x in setting("SCALE_LEVELS", "1000,100000,1000000").split(","))
 SCALE_REPEATS = int(setting("SCALE_REPEATS", "2"))
 SCALE_FILL_LIMIT = float(setting("SCALE_FILL_LIMIT", "90"))  # seconds of filling per system
+SCALE_SETTLE = float(setting("SCALE_SETTLE", "3.5"))  # seconds between runs on the same pool
 ONLY = re.compile(setting("SYSTEMS", "."))
 
 PLACES = {
@@ -289,6 +291,8 @@ def main():
     try:
         if any("{redis}" in s["command"] for s in ready) and WORKLOADS & set("12345"):
             start_redis(processes)
+        if any("{redis}" in s["command"] and "5" in s["workloads"] for s in ready) and "5" in WORKLOADS:
+            start_redis(processes, CONTROL_REDIS_PORT, "redis-control")
         ports = start_servers(ready, processes, meta["failed"]) if WORKLOADS & set("1234") else {}
         pools = mint_pools(ready, ports, meta["failed"])
         for repeat in range(1, REPEATS + 1):
@@ -312,7 +316,7 @@ def describe_run(systems):
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "duration": DURATION, "repeats": REPEATS, "pool": POOL, "connections": CONNECTIONS,
         "wrk_threads": WRK_THREADS, "scale_levels": SCALE_LEVELS, "scale_repeats": SCALE_REPEATS,
-        "scale_fill_limit_s": SCALE_FILL_LIMIT,
+        "scale_fill_limit_s": SCALE_FILL_LIMIT, "scale_settle_s": SCALE_SETTLE,
         "pinning": {"server_cpus": SERVER_CPUS, "wrk_cpus": WRK_CPUS} if PIN else None,
         "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "systems": {s["name"]: {k: v for k, v in s.items() if k != "name"} for s in systems},
@@ -353,26 +357,34 @@ def run_repeat(repeat, systems, ports, pools):
 
 
 def scale(s, port, processes):
-    """Workload 5 on system `s`: a fresh server on `port` (and, for Redis, an emptied Redis), a
-    pool of SCALE_LEVELS[0] sessions minted as workload 1's, then for each level: the store
-    filled up to LEVEL stored sessions (pool included) by cookie-less /counter requests (each one
-    a new session through the server's real create path), workload 1 on the pool SCALE_REPEATS
-    times, then the server's RSS (and Redis's used_memory). Filling stops after
+    """Workload 5 on system `s`, on two fresh servers: the *scaled* one (port `port`) and a
+    *control* one (`port + 1`, for Redis stores on the control Redis), each with a pool of
+    SCALE_LEVELS[0] sessions minted as workload 1's. For each level the scaled server's store is
+    filled up to LEVEL stored sessions (pool included) by cookie-less /counter requests (each a
+    new session through the server's real create path), then workload 1 runs SCALE_REPEATS times
+    on each server's pool, control and scaled back to back (so a pair sees the same drift of this
+    shared machine, and scaled / control is the level's slowdown against the 1k-session store),
+    then the scaled server's RSS (and Redis's used_memory) is read. Filling stops after
     SCALE_FILL_LIMIT seconds per system: the level is then measured at the size reached and the
     larger ones are skipped. Returns (rows, summary for meta.json)."""
     started = time.monotonic()
     uses_redis = "{redis}" in s["command"]
-    if uses_redis:
-        redis_command("FLUSHALL")  # the other systems' pools: workloads 1-4 are over
+    for redis_port in (REDIS_PORT, CONTROL_REDIS_PORT) if uses_redis else ():
+        redis_command("FLUSHALL", port=redis_port)  # workloads 1-4 are over
     label = f"{s['name']}.scale"
     proc = start_system(s, port, processes, label)
+    control = start_system(s, port + 1, processes, f"{label}-control",
+                           {"redis": f"redis://{HOST}:{CONTROL_REDIS_PORT}"})
     rows, levels, fill_spent = [], [], 0.0
     try:
         stored = SCALE_LEVELS[0]
         print(f"workload 5 on {s['name']}: pool of {stored} sessions, levels "
-              + ", ".join(map(str, SCALE_LEVELS)), flush=True)
-        cookies = mint_pool(s, port, stored, RAW / "pools" / f"{label}.txt")
-        wrk_json(port, "/counter", "rotate.lua", cookies, "1s")  # warm-up, not recorded
+              + ", ".join(map(str, SCALE_LEVELS)) + " (+ a control server at the first level)", flush=True)
+        pools = {}
+        for name, p in (("scaled", port), ("control", port + 1)):
+            cookies = mint_pool(s, p, stored, RAW / "pools" / f"{label}-{name}.txt")
+            wrk_json(p, "/counter", "rotate.lua", cookies, "1s")  # warm-up, not recorded
+            pools[name] = PoolRuns(p, cookies)
         previous = None
         for level in SCALE_LEVELS:
             fill = None
@@ -380,7 +392,7 @@ def scale(s, port, processes):
                 fill = fill_store(port, level - stored, SCALE_FILL_LIMIT - fill_spent)
                 stored += fill["created"]
                 fill_spent += fill["seconds"]
-            runs = [wrk(port, "/counter", cookies) for _ in range(SCALE_REPEATS)]
+            pairs = [(pools["control"].next(), pools["scaled"].next()) for _ in range(SCALE_REPEATS)]
             memory = {"rss_bytes": rss_bytes(proc.pid)}
             if uses_redis:
                 memory["redis_used_memory"] = redis_used_memory()
@@ -390,16 +402,19 @@ def scale(s, port, processes):
                                      ("redis_used_memory", "redis_per_session")):
                 if key in memory and added > 0:  # bytes per session added since the last level
                     memory[per_session] = (memory[key] - previous[key]) / added
-            info = {"level": level, "stored": stored, "reached": stored >= level, **memory,
-                    "fill": fill}
-            for repeat, run in enumerate(runs, 1):
-                rows.append({"system": s["name"], "workload": "5", "path": "/counter",
-                             "repeat": repeat, **info, **run})
-            levels.append({**info, "rps": [round(r["rps"]) for r in runs],
-                           "non_2xx": sum(r["non_2xx"] for r in runs)})
-            print(f"  workload 5 {s['name']:<22} {stored:>9} stored  "
-                  + " ".join(f"{r['rps']:>8.0f}" for r in runs) + " rps  "
-                  + f"RSS {memory['rss_bytes'] / 2**20:.0f} MiB"
+            info = {"level": level, "stored": stored, "reached": stored >= level, **memory, "fill": fill}
+            for repeat, (base, run) in enumerate(pairs, 1):
+                rows.append({"system": s["name"], "workload": "5", "path": "/counter", "repeat": repeat,
+                             "server": "scaled", **info, **run, "vs_control": run["rps"] / base["rps"]})
+                rows.append({"system": s["name"], "workload": "5", "path": "/counter", "repeat": repeat,
+                             "server": "control", "level": level, "stored": SCALE_LEVELS[0], **base})
+            levels.append({**info, "rps": [round(run["rps"]) for _, run in pairs],
+                           "control_rps": [round(base["rps"]) for base, _ in pairs],
+                           "vs_control": [run["rps"] / base["rps"] for base, run in pairs],
+                           "non_2xx": sum(run["non_2xx"] + base["non_2xx"] for base, run in pairs)})
+            print(f"  workload 5 {s['name']:<22} {stored:>9} stored "
+                  + " ".join(f"{run['rps']:>7.0f} (control {base['rps']:.0f})" for base, run in pairs)
+                  + f" rps  RSS {memory['rss_bytes'] / 2**20:.0f} MiB"
                   + (f" ({memory['rss_per_session']:.0f} B/session)" if "rss_per_session" in memory else "")
                   + (f"  Redis {memory['redis_used_memory'] / 2**20:.0f} MiB"
                      + (f" ({memory['redis_per_session']:.0f} B/session)" if "redis_per_session" in memory else "")
@@ -409,9 +424,9 @@ def scale(s, port, processes):
             if stored < level:
                 break
     finally:
-        processes.stop([proc])
-        if uses_redis:
-            redis_command("FLUSHALL")
+        processes.stop([proc, control])
+        for redis_port in (REDIS_PORT, CONTROL_REDIS_PORT) if uses_redis else ():
+            redis_command("FLUSHALL", port=redis_port)
     largest = levels[-1]
     summary = {"status": "measured", "pool": SCALE_LEVELS[0], "levels": levels,
                "fill_seconds": round(fill_spent, 1), "seconds": round(time.monotonic() - started, 1)}
@@ -421,6 +436,23 @@ def scale(s, port, processes):
                           + (f" ({largest['fill']['non_2xx']} non-2xx while filling)"
                              if largest["fill"] and largest["fill"]["non_2xx"] else ""))
     return rows, summary
+
+
+class PoolRuns:
+    """Workload 1 runs on the scale pool, each started at least SCALE_SETTLE seconds after the
+    previous one on the pool ended (the warm-up counts). wrk abandons its in-flight requests at
+    its deadline; satchel's store layer can then keep such a session's lease until the lease
+    expires (3 s by default), and a run started at once would stall on those sessions. The
+    other workloads get that pause from the interleaving."""
+
+    def __init__(self, port, cookies):
+        self.port, self.cookies, self.ended = port, cookies, time.monotonic()
+
+    def next(self):
+        time.sleep(max(0.0, self.ended + SCALE_SETTLE - time.monotonic()))
+        run = wrk(self.port, "/counter", self.cookies)
+        self.ended = time.monotonic()
+        return run
 
 
 def fill_store(port, count, seconds):
@@ -457,10 +489,11 @@ def rss_bytes(pid):
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def redis_command(*args):
-    """One command to the harness's Redis; its reply (simple or bulk string, or integer)."""
+def redis_command(*args, port=REDIS_PORT):
+    """One command to one of the harness's Redis servers; its reply (simple or bulk string, or
+    integer)."""
     request = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
-    with socket.create_connection((HOST, REDIS_PORT), timeout=30) as conn:
+    with socket.create_connection((HOST, port), timeout=30) as conn:
         conn.sendall(request.encode())
         reply = conn.makefile("rb")
         kind, rest = reply.read(1), reply.readline().rstrip(b"\r\n")
@@ -487,7 +520,8 @@ def run_scale(systems, ready, processes, meta):
             meta["scale"][s["name"]] = {"status": "n/a", "why": "failed to start (see meta.json)"}
         else:
             try:
-                scale_rows, meta["scale"][s["name"]] = scale(s, BASE_PORT + len(ready) + index, processes)
+                scale_rows, meta["scale"][s["name"]] = scale(s, BASE_PORT + len(ready) + 2 * index,
+                                                             processes)
                 rows += scale_rows
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 print(f"workload 5 on {s['name']} failed: {e}", file=sys.stderr)
@@ -495,29 +529,29 @@ def run_scale(systems, ready, processes, meta):
     return rows
 
 
-def start_redis(processes):
-    if not port_is_free(REDIS_PORT):
-        raise RuntimeError(f"port {REDIS_PORT} is taken; set REDIS_PORT")
-    argv = pinned(SERVER_CPUS, ["redis-server", "--bind", HOST, "--port", str(REDIS_PORT),
+def start_redis(processes, port=REDIS_PORT, label="redis"):
+    if not port_is_free(port):
+        raise RuntimeError(f"port {port} is taken; set REDIS_PORT")
+    argv = pinned(SERVER_CPUS, ["redis-server", "--bind", HOST, "--port", str(port),
                                 "--save", "", "--appendonly", "no"])
-    proc = processes.start("redis", argv)
+    proc = processes.start(label, argv)
 
     def pong():
-        with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+        with socket.create_connection((HOST, port), timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
 
-    wait_ready("redis", proc, pong)
+    wait_ready(label, proc, pong)
 
 
-def start_system(s, port, processes, label):
-    """Starts system `s` on `port` (its log: raw/LABEL.log) and waits for its no-session route;
-    returns the process. RuntimeError if it does not come up."""
+def start_system(s, port, processes, label, places=None):
+    """Starts system `s` on `port` (its log: raw/LABEL.log; `places` overrides PLACES) and waits
+    for its no-session route; returns the process. RuntimeError if it does not come up."""
     if not port_is_free(port):
         raise RuntimeError(f"port {port} is taken; set BASE_PORT")
     data = RAW / "data" / label
     data.mkdir(parents=True, exist_ok=True)
-    argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **PLACES).split()
+    argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **{**PLACES, **(places or {})}).split()
     env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}
     proc = processes.start(label, pinned(SERVER_CPUS, argv), env)
     wait_ready(label, proc, lambda: get(port, s["ceiling"])[0] == 200)
