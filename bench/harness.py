@@ -6,9 +6,10 @@ Workloads (issue 5):
   2 /counter, one hot session on every connection: throughput, non-2xx, lost updates
   3 /get_session with the pool's cookies (read only)
   4 the system's no-session route, no cookie (the ceiling)
-  5 scale (stores): a fresh server, a pool of SCALE_LEVELS[0] sessions, then for each level the
-    store filled (over HTTP, no cookie: the real create path) up to that many stored sessions,
-    workload 1 on the pool, the server's RSS (and Redis's used_memory) per stored session
+  5 scale (stores): a fresh scaled server and a fresh control server, a pool of SCALE_LEVELS[0]
+    sessions on each; for each level the scaled store filled (over HTTP, no cookie: the real
+    create path) up to that many stored sessions, workload 1 on control and scaled in pairs, the
+    scaled server's RSS (and Redis's used_memory) per stored session
   6 codec micro-benchmarks: cargo bench -p satchel --bench codec + itsdangerous timing
 Systems are interleaved (order rotated each repeat) so drift on the machine hits all of them;
 workload 4 runs right after workload 1 on each system, so their ratio compares neighbours.
