@@ -35,6 +35,10 @@ def k(x):
     return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
 
 
+def count(n):
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
+
+
 def us(ns):
     return f"{ns / 1000:.2f} µs"
 
@@ -327,12 +331,38 @@ class Report:
                     parts.append(f'<text x="{left + 4}" y="{y + 12}" fill="gray">{self.why_missing(name, w)}</text>')
                 y += bar + gap
             y += 24
+        y = self.svg_scale(parts, y, dict(zip(names, colors)), top, (bar, gap, left, width))
         caption = (f"requests/s, median of {self.meta.get('repeats')} runs (line: min–max); "
                    "wrk on loopback, a shared 2-core machine")
         parts.append(f'<text x="10" y="{y}" fill="gray">{caption}</text>')
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{y + 10}" '
                 f'font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
                 + "\n".join(parts) + "\n</svg>\n")
+
+    def svg_scale(self, parts, y, colors, top, geometry):
+        """Workload 5's panel: the scaled server's req/s per level (median, line: min–max) and
+        its ratio to the paired control runs. Returns the next free y."""
+        bar, gap, left, width = geometry
+        scaled = {n: i["levels"] for n, i in self.meta.get("scale", {}).items() if i.get("levels")}
+        if not scaled:
+            return y
+        parts.append(f'<text x="10" y="{y}" font-weight="bold">Workload 5 scale: workload 1 with N sessions '
+                     'stored (× = scaled / paired 1k control)</text>')
+        y += 10
+        for name, levels in scaled.items():
+            for level in levels:
+                lo, mid, hi = (width * v / top for v in spread(level["rps"]))
+                parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{name} '
+                             f'{count(level["stored"])}</text>')
+                parts.append(f'<rect x="{left}" y="{y}" width="{mid:.1f}" height="{bar}" '
+                             f'fill="{colors.get(name, "#888888")}"/>')
+                parts.append(f'<line x1="{left + lo:.1f}" x2="{left + hi:.1f}" y1="{y + bar / 2}" '
+                             f'y2="{y + bar / 2}" stroke="black"/>')
+                parts.append(f'<text x="{left + max(mid, hi) + 6:.1f}" y="{y + 12}">{k(median(level["rps"]))} '
+                             f'({median(level["vs_control"]):.2f}×)</text>')
+                y += bar + gap
+            y += 8
+        return y + 16
 
 
 def main():
