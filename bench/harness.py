@@ -374,10 +374,10 @@ def scale(s, port, processes):
         redis_command("FLUSHALL", port=redis_port)  # workloads 1-4 are over
     label = f"{s['name']}.scale"
     proc = start_system(s, port, processes, label)
-    control = start_system(s, port + 1, processes, f"{label}-control",
-                           {"redis": f"redis://{HOST}:{CONTROL_REDIS_PORT}"})
-    rows, levels, fill_spent = [], [], 0.0
+    servers, rows, levels, fill_spent = [proc], [], [], 0.0
     try:
+        servers.append(start_system(s, port + 1, processes, f"{label}-control",
+                                    {"redis": f"redis://{HOST}:{CONTROL_REDIS_PORT}"}))
         stored = SCALE_LEVELS[0]
         print(f"workload 5 on {s['name']}: pool of {stored} sessions, levels "
               + ", ".join(map(str, SCALE_LEVELS)) + " (+ a control server at the first level)", flush=True)
@@ -425,7 +425,7 @@ def scale(s, port, processes):
             if stored < level:
                 break
     finally:
-        processes.stop([proc, control])
+        processes.stop(servers)
         for redis_port in (REDIS_PORT, CONTROL_REDIS_PORT) if uses_redis else ():
             redis_command("FLUSHALL", port=redis_port)
     largest = levels[-1]
@@ -476,7 +476,10 @@ def fill_store(port, count, seconds):
             filled = -1
     if wrk_proc.wait(timeout=60) != 0:
         raise RuntimeError(f"wrk (fill) exited {wrk_proc.returncode}: {wrk_proc.stderr.read()[-200:]}")
-    result = json.loads(next(l for l in lines if l.startswith("JSON "))[5:])
+    summary = next((l for l in lines if l.startswith("JSON ")), None)
+    if summary is None:
+        raise RuntimeError(f"wrk (fill) printed no summary: {''.join(lines)[-200:]!r}")
+    result = json.loads(summary[5:])
     result["seconds"] = time.monotonic() - started
     result["rate"] = round(result["created"] / result["seconds"])
     return result
@@ -511,8 +514,8 @@ def redis_used_memory():
 
 
 def run_scale(systems, ready, processes, meta):
-    """Workload 5 on every started system that lists it, one after the other, each on a fresh
-    server (ports after the other systems'); the others are reported with the reason."""
+    """Workload 5 on every selected ready system that lists it, one after the other, each on two
+    fresh servers (ports after the other systems'); the others are reported with the reason."""
     rows = []
     for index, s in enumerate(s for s in systems if "5" in s["workloads"] and ONLY.search(s["name"])):
         if s["status"] != "ready":
