@@ -290,8 +290,13 @@ class Report:
                f"Run {m.get('started')} – {m.get('finished')} on {m.get('cpus')} CPUs; {setting}. "
                f"Load average before: {load_before}; after: {load_after}. Everything on 127.0.0.1.", "",
                "## Throughput (requests/s: min / **median** / max)", "", *self.throughput_table(), "",
-               "Workload 4 is each server's own no-session route: `/healthz` for satchel and Flask, `/plain` "
-               "(an axum handler outside the session layer, i.e. plain axum) for the tower-sessions peer.", "",
+               "The `satchel-*` rows are the whole `satchel serve` app (metrics, request log, security "
+               "headers, CSRF, templates); the `satchel-lib-*` rows are the satchel library alone in a "
+               "minimal axum app with the tower-sessions peer's routes (`bench/peers/satchel-axum`), so "
+               "satchel-lib against tower-sessions is library against library.", "",
+               "Workload 4 is each server's own no-session route: `/healthz` for `satchel serve` and Flask, "
+               "`/plain` (an axum handler outside the session layer, i.e. plain axum) for the tower-sessions "
+               "and satchel-axum peers.", "",
                "## Workload 2: one hot session, 32 connections", "",
                "Lost updates = successful responses − increments the counter shows once in-flight requests "
                "have drained (a few below zero, at most the connection count, are requests wrk abandoned "
