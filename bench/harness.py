@@ -6,7 +6,10 @@ Workloads (issue 5):
   2 /counter, one hot session on every connection: throughput, non-2xx, lost updates
   3 /get_session with the pool's cookies (read only)
   4 the system's no-session route, no cookie (the ceiling)
-  5 scale (stores only): a hook, reported as n/a until its runner is written
+  5 scale (stores): a fresh scaled server and a fresh control server, a pool of SCALE_LEVELS[0]
+    sessions on each; for each level the scaled store filled (over HTTP, no cookie: the real
+    create path) up to that many stored sessions, workload 1 on control and scaled in pairs, the
+    scaled server's RSS (and Redis's used_memory) per stored session
   6 codec micro-benchmarks: cargo bench -p satchel --bench codec + itsdangerous timing
 Systems are interleaved (order rotated each repeat) so drift on the machine hits all of them;
 workload 4 runs right after workload 1 on each system, so their ratio compares neighbours.
@@ -46,12 +49,18 @@ SERVER_CPUS = setting("SERVER_CPUS", "0")
 WRK_CPUS = setting("WRK_CPUS", "1")
 BASE_PORT = int(setting("BASE_PORT", "5100"))
 REDIS_PORT = int(setting("REDIS_PORT", "6390"))
+CONTROL_REDIS_PORT = REDIS_PORT + 1  # workload 5's control servers' Redis
 WORKLOADS = set(setting("WORKLOADS", "123456"))
+SCALE_LEVELS = sorted(int(x) for x in setting("SCALE_LEVELS", "1000,100000,1000000").split(","))
+SCALE_REPEATS = int(setting("SCALE_REPEATS", "2"))
+SCALE_FILL_LIMIT = float(setting("SCALE_FILL_LIMIT", "90"))  # seconds of filling per system
+SCALE_SETTLE = float(setting("SCALE_SETTLE", "3.5"))  # seconds between runs on the same pool
 ONLY = re.compile(setting("SYSTEMS", "."))
 
 PLACES = {
     "satchel": str(ROOT / "target/release/satchel"),
     "tower": str(BENCH / "target/release/tower-sessions-peer"),
+    "satchel_lib": str(BENCH / "target/release/satchel-axum-peer"),
     "venv": str(BENCH / ".venv"),
     "peers": str(BENCH / "peers"),
     "redis": f"redis://{HOST}:{REDIS_PORT}",
@@ -91,17 +100,21 @@ class Processes:
         return proc
 
     def stop_all(self):
-        for _, proc in self.running:
+        self.stop([proc for _, proc in self.running])
+
+    def stop(self, procs):
+        """Stops these processes (SIGTERM to the group, SIGKILL after 10 s) and forgets them."""
+        for proc in procs:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for _, proc in self.running:
+        for proc in procs:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        self.running.clear()
+        self.running = [(n, p) for n, p in self.running if p not in procs]
 
 
 def port_is_free(port):
@@ -150,8 +163,8 @@ def new_session(port):
     return updated or cookie
 
 
-def mint_pool(system, port, size):
-    path = RAW / "pools" / f"{system['name']}.txt"
+def mint_pool(system, port, size, path=None):
+    path = path or RAW / "pools" / f"{system['name']}.txt"
     with ThreadPoolExecutor(max_workers=8) as pool:
         cookies = list(pool.map(lambda _: new_session(port), range(size)))
     path.write_text("\n".join(cookies) + "\n")
@@ -180,13 +193,18 @@ def settled_counter(port, cookie, tries=50):
 # ---------------------------------------------------------------- wrk
 
 
-def wrk(port, path, cookies):
-    argv = pinned(WRK_CPUS, ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}",
-                             "-s", str(BENCH / "wrk/rotate.lua"), f"http://{HOST}:{port}{path}",
-                             "--", str(cookies)])
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=True).stdout
+def wrk_json(port, path, script, argument, duration):
+    """wrk with one of bench/wrk/'s scripts; returns the JSON line its done() prints."""
+    argv = pinned(WRK_CPUS, ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{duration}",
+                             "-s", str(BENCH / "wrk" / script), f"http://{HOST}:{port}{path}",
+                             "--", str(argument)])
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("JSON "))
-    result = json.loads(line[5:])
+    return json.loads(line[5:])
+
+
+def wrk(port, path, cookies):
+    result = wrk_json(port, path, "rotate.lua", cookies, DURATION)
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["non_2xx"] = result["errors"]["status"]
     return result
@@ -274,12 +292,14 @@ def main():
     try:
         if any("{redis}" in s["command"] for s in ready) and WORKLOADS & set("12345"):
             start_redis(processes)
-        ports = start_servers(ready, processes, meta["failed"]) if WORKLOADS & set("12345") else {}
+        if any("{redis}" in s["command"] and "5" in s["workloads"] for s in ready) and "5" in WORKLOADS:
+            start_redis(processes, CONTROL_REDIS_PORT, "redis-control")
+        ports = start_servers(ready, processes, meta["failed"]) if WORKLOADS & set("1234") else {}
         pools = mint_pools(ready, ports, meta["failed"])
         for repeat in range(1, REPEATS + 1):
             rows += run_repeat(repeat, [s for s in ready if s["name"] in pools], ports, pools)
         if "5" in WORKLOADS:
-            meta["scale"] = {s["name"]: scale(s) for s in systems if "5" in s["workloads"]}
+            rows += run_scale(systems, ready, processes, meta)
     finally:
         processes.stop_all()
     meta["loadavg_after"] = os.getloadavg()
@@ -296,7 +316,8 @@ def describe_run(systems):
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "duration": DURATION, "repeats": REPEATS, "pool": POOL, "connections": CONNECTIONS,
-        "wrk_threads": WRK_THREADS,
+        "wrk_threads": WRK_THREADS, "scale_levels": SCALE_LEVELS, "scale_repeats": SCALE_REPEATS,
+        "scale_fill_limit_s": SCALE_FILL_LIMIT, "scale_settle_s": SCALE_SETTLE,
         "pinning": {"server_cpus": SERVER_CPUS, "wrk_cpus": WRK_CPUS} if PIN else None,
         "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
         "systems": {s["name"]: {k: v for k, v in s.items() if k != "name"} for s in systems},
@@ -333,43 +354,222 @@ def run_repeat(repeat, systems, ports, pools):
     return rows
 
 
-def scale(system):
-    """Workload 5 hook: workload 1 with 1k / 100k / 1M sessions already in the store, and the
-    server's RSS per stored session. Only a store has something to scale."""
-    if system["status"] != "ready":
-        return {"status": "n/a", "why": "store not built yet"}
-    return {"status": "n/a", "why": "scale runner not written yet"}
+# ---------------------------------------------------------------- scale (workload 5)
 
 
-def start_redis(processes):
-    if not port_is_free(REDIS_PORT):
-        raise RuntimeError(f"port {REDIS_PORT} is taken; set REDIS_PORT")
-    argv = pinned(SERVER_CPUS, ["redis-server", "--bind", HOST, "--port", str(REDIS_PORT),
+def scale(s, port, processes):
+    """Workload 5 on system `s`, on two fresh servers: the *scaled* one (port `port`) and a
+    *control* one (`port + 1`, for Redis stores on the control Redis), each with a pool of
+    SCALE_LEVELS[0] sessions minted as workload 1's. For each level the scaled server's store is
+    filled up to LEVEL stored sessions (pool included) by cookie-less /counter requests (each a
+    new session through the server's real create path), then workload 1 runs SCALE_REPEATS times
+    on each server's pool, control and scaled back to back (so a pair sees the same drift of this
+    shared machine, and scaled / control is the level's slowdown against the 1k-session store),
+    then the scaled server's RSS (and Redis's used_memory) is read. Filling stops after
+    SCALE_FILL_LIMIT seconds per system: the level is then measured at the size reached and the
+    larger ones are skipped. Returns (rows, summary for meta.json)."""
+    started = time.monotonic()
+    uses_redis = "{redis}" in s["command"]
+    for redis_port in (REDIS_PORT, CONTROL_REDIS_PORT) if uses_redis else ():
+        redis_command("FLUSHALL", port=redis_port)  # workloads 1-4 are over
+    label = f"{s['name']}.scale"
+    proc = start_system(s, port, processes, label)
+    servers, rows, levels, fill_spent = [proc], [], [], 0.0
+    try:
+        servers.append(start_system(s, port + 1, processes, f"{label}-control",
+                                    {"redis": f"redis://{HOST}:{CONTROL_REDIS_PORT}"}))
+        stored = SCALE_LEVELS[0]
+        print(f"workload 5 on {s['name']}: pool of {stored} sessions, levels "
+              + ", ".join(map(str, SCALE_LEVELS)) + " (+ a control server at the first level)", flush=True)
+        pools = {}
+        for name, p in (("scaled", port), ("control", port + 1)):
+            cookies = mint_pool(s, p, stored, RAW / "pools" / f"{label}-{name}.txt")
+            wrk_json(p, "/counter", "rotate.lua", cookies, "1s")  # warm-up, not recorded
+            pools[name] = PoolRuns(p, cookies)
+        previous = None
+        for level in SCALE_LEVELS:
+            fill = None
+            if level > stored:
+                fill = fill_store(port, level - stored, SCALE_FILL_LIMIT - fill_spent)
+                stored += fill["created"]
+                fill_spent += fill["seconds"]
+            pairs = [(pools["control"].next(), pools["scaled"].next()) for _ in range(SCALE_REPEATS)]
+            memory = {"rss_bytes": rss_bytes(proc.pid)}
+            if uses_redis:
+                memory["redis_used_memory"] = redis_used_memory()
+                memory["redis_keys"] = int(redis_command("DBSIZE"))
+            added = stored - previous["stored"] if previous else 0
+            for key, per_session in (("rss_bytes", "rss_per_session"),
+                                     ("redis_used_memory", "redis_per_session")):
+                if key in memory and added > 0:  # bytes per session added since the last level
+                    memory[per_session] = (memory[key] - previous[key]) / added
+            info = {"level": level, "stored": stored, "reached": stored >= level, **memory, "fill": fill}
+            for repeat, (base, run) in enumerate(pairs, 1):
+                rows.append({"system": s["name"], "workload": "5", "path": "/counter", "repeat": repeat,
+                             "server": "scaled", **info, **run, "vs_control": run["rps"] / base["rps"]})
+                rows.append({"system": s["name"], "workload": "5", "path": "/counter", "repeat": repeat,
+                             "server": "control", "level": level, "stored": SCALE_LEVELS[0], **base})
+            levels.append({**info, "rps": [round(run["rps"]) for _, run in pairs],
+                           "control_rps": [round(base["rps"]) for base, _ in pairs],
+                           "vs_control": [run["rps"] / base["rps"] for base, run in pairs],
+                           "non_2xx": sum(run["non_2xx"] + base["non_2xx"] for base, run in pairs)})
+            print(f"  workload 5 {s['name']:<22} {stored:>9} stored "
+                  + " ".join(f"{run['rps']:>7.0f} (control {base['rps']:.0f})" for base, run in pairs)
+                  + f" rps  RSS {memory['rss_bytes'] / 2**20:.0f} MiB"
+                  + (f" ({memory['rss_per_session']:.0f} B/session)" if "rss_per_session" in memory else "")
+                  + (f"  Redis {memory['redis_used_memory'] / 2**20:.0f} MiB"
+                     + (f" ({memory['redis_per_session']:.0f} B/session)" if "redis_per_session" in memory else "")
+                     if uses_redis else "")
+                  + (f"  fill {fill['created']} in {fill['seconds']:.1f}s" if fill else ""), flush=True)
+            previous = {"stored": stored, **memory}
+            if stored < level:
+                break
+    finally:
+        processes.stop(servers)
+        for redis_port in (REDIS_PORT, CONTROL_REDIS_PORT) if uses_redis else ():
+            redis_command("FLUSHALL", port=redis_port)
+    largest = levels[-1]
+    summary = {"status": "measured", "pool": SCALE_LEVELS[0], "levels": levels,
+               "fill_seconds": round(fill_spent, 1), "seconds": round(time.monotonic() - started, 1)}
+    if largest["stored"] < SCALE_LEVELS[-1]:
+        summary["why"] = (f"stopped at {largest['stored']} stored sessions: filling is limited to "
+                          f"SCALE_FILL_LIMIT={SCALE_FILL_LIMIT:g}s per system"
+                          + (f" ({largest['fill']['non_2xx']} non-2xx while filling)"
+                             if largest["fill"] and largest["fill"]["non_2xx"] else ""))
+    return rows, summary
+
+
+class PoolRuns:
+    """Workload 1 runs on the scale pool, each started at least SCALE_SETTLE seconds after the
+    previous one on the pool ended (the warm-up counts). wrk abandons its in-flight requests at
+    its deadline; satchel's store layer can then keep such a session's lease until the lease
+    expires (3 s by default), and a run started at once would stall on those sessions. The
+    other workloads get that pause from the interleaving."""
+
+    def __init__(self, port, cookies):
+        self.port, self.cookies, self.ended = port, cookies, time.monotonic()
+
+    def next(self):
+        time.sleep(max(0.0, self.ended + SCALE_SETTLE - time.monotonic()))
+        run = wrk(self.port, "/counter", self.cookies)
+        self.ended = time.monotonic()
+        return run
+
+
+def fill_store(port, count, seconds):
+    """Creates at least `count` sessions with cookie-less /counter requests (wrk/fill.lua), for
+    at most `seconds`; returns {"created" (2xx responses), "seconds", "rate", "non_2xx"}."""
+    if seconds < 1:
+        return {"created": 0, "seconds": 0.0, "rate": 0, "non_2xx": 0, "socket_errors": 0}
+    share = -(-count // WRK_THREADS)
+    argv = pinned(WRK_CPUS, ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{int(seconds)}s",
+                             "-s", str(BENCH / "wrk/fill.lua"), f"http://{HOST}:{port}/counter",
+                             "--", str(share)])
+    started = time.monotonic()
+    wrk_proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    filled, lines = 0, []
+    for line in wrk_proc.stdout:  # every thread prints FILLED when done; wrk sleeps out its -d
+        lines.append(line)
+        filled += line.startswith("FILLED")
+        if filled == WRK_THREADS:
+            wrk_proc.send_signal(signal.SIGINT)
+            filled = -1
+    if wrk_proc.wait(timeout=60) != 0:
+        raise RuntimeError(f"wrk (fill) exited {wrk_proc.returncode}: {wrk_proc.stderr.read()[-200:]}")
+    summary = next((l for l in lines if l.startswith("JSON ")), None)
+    if summary is None:
+        raise RuntimeError(f"wrk (fill) printed no summary: {''.join(lines)[-200:]!r}")
+    result = json.loads(summary[5:])
+    result["seconds"] = time.monotonic() - started
+    result["rate"] = round(result["created"] / result["seconds"])
+    return result
+
+
+def rss_bytes(pid):
+    """VmRSS of a process this harness started."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def redis_command(*args, port=REDIS_PORT):
+    """One command to one of the harness's Redis servers; its reply (simple or bulk string, or
+    integer)."""
+    request = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+    with socket.create_connection((HOST, port), timeout=30) as conn:
+        conn.sendall(request.encode())
+        reply = conn.makefile("rb")
+        kind, rest = reply.read(1), reply.readline().rstrip(b"\r\n")
+        if kind == b"-":
+            raise RuntimeError(f"redis {args[0]}: {rest.decode()}")
+        if kind == b"$":
+            return reply.read(int(rest)).decode()
+        return rest.decode()
+
+
+def redis_used_memory():
+    info = redis_command("INFO", "memory")
+    return int(next(l for l in info.splitlines() if l.startswith("used_memory:")).split(":")[1])
+
+
+def run_scale(systems, ready, processes, meta):
+    """Workload 5 on every selected ready system that lists it, one after the other, each on two
+    fresh servers (ports after the other systems'); the others are reported with the reason."""
+    rows = []
+    for index, s in enumerate(s for s in systems if "5" in s["workloads"] and ONLY.search(s["name"])):
+        if s["status"] != "ready":
+            meta["scale"][s["name"]] = {"status": "n/a", "why": "store not built yet"}
+        elif s not in ready or s["name"] in meta["failed"]:
+            meta["scale"][s["name"]] = {"status": "n/a", "why": "failed to start (see meta.json)"}
+        else:
+            try:
+                scale_rows, meta["scale"][s["name"]] = scale(s, BASE_PORT + len(ready) + 2 * index,
+                                                             processes)
+                rows += scale_rows
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                print(f"workload 5 on {s['name']} failed: {e}", file=sys.stderr)
+                meta["scale"][s["name"]] = {"status": "failed", "why": str(e)}
+    return rows
+
+
+def start_redis(processes, port=REDIS_PORT, label="redis"):
+    if not port_is_free(port):
+        raise RuntimeError(f"port {port} is taken; set REDIS_PORT")
+    argv = pinned(SERVER_CPUS, ["redis-server", "--bind", HOST, "--port", str(port),
                                 "--save", "", "--appendonly", "no"])
-    proc = processes.start("redis", argv)
+    proc = processes.start(label, argv)
 
     def pong():
-        with socket.create_connection((HOST, REDIS_PORT), timeout=1) as s:
+        with socket.create_connection((HOST, port), timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
 
-    wait_ready("redis", proc, pong)
+    wait_ready(label, proc, pong)
+
+
+def start_system(s, port, processes, label, places=None):
+    """Starts system `s` on `port` (its log: raw/LABEL.log; `places` overrides PLACES) and waits
+    for its no-session route; returns the process. RuntimeError if it does not come up."""
+    if not port_is_free(port):
+        raise RuntimeError(f"port {port} is taken; set BASE_PORT")
+    data = RAW / "data" / label
+    data.mkdir(parents=True, exist_ok=True)
+    argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **{**PLACES, **(places or {})}).split()
+    env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}
+    proc = processes.start(label, pinned(SERVER_CPUS, argv), env)
+    wait_ready(label, proc, lambda: get(port, s["ceiling"])[0] == 200)
+    return proc
 
 
 def start_servers(ready, processes, failed):
     ports = {}
     for index, s in enumerate(ready):
-        port = BASE_PORT + index
-        if not port_is_free(port):
-            raise RuntimeError(f"port {port} is taken; set BASE_PORT")
-        data = RAW / "data" / s["name"]
-        data.mkdir(parents=True, exist_ok=True)
-        argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **PLACES).split()
-        env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}
-        proc = processes.start(s["name"], pinned(SERVER_CPUS, argv), env)
+        if not port_is_free(BASE_PORT + index):
+            raise RuntimeError(f"port {BASE_PORT + index} is taken; set BASE_PORT")
         try:
-            wait_ready(s["name"], proc, lambda: get(port, s["ceiling"])[0] == 200)
-            ports[s["name"]] = port
+            start_system(s, BASE_PORT + index, processes, s["name"])
+            ports[s["name"]] = BASE_PORT + index
         except RuntimeError as e:
             print(f"skipping {s['name']}: {e}", file=sys.stderr)
             failed[s["name"]] = str(e)

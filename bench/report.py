@@ -16,6 +16,10 @@ WORKLOADS = {
     "4": "4 no session (ceiling)",
 }
 CEILING_RATIO_TARGET = 0.75
+SCALE_TARGET = 0.10  # workload 5: throughput at the largest level within ±10% of the 1k level's
+# satchel against tower-sessions: the full `satchel serve` app, then the library on bare axum
+# (the like-for-like comparison: both peers are a minimal axum app with the same routes).
+STORE_TARGETS = [("memory", "tower-sessions-memory", 1.3), ("redis", "tower-sessions-redis", 1.5)]
 
 
 def load(name, default):
@@ -31,8 +35,32 @@ def k(x):
     return f"{x / 1000:.1f}k" if x >= 1000 else f"{x:.0f}"
 
 
+def count(n):
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
+
+
 def us(ns):
     return f"{ns / 1000:.2f} µs"
+
+
+def scale_cells(level):
+    """One workload 5 level as table cells (see Report.scale_section)."""
+    def mib(x):
+        return "" if x is None else f"{x / 2**20:.0f} MiB"
+
+    def per(x):
+        return "" if x is None else f"{x:.0f} B"
+
+    fill = level.get("fill")
+    filled = (f"+{fill['created']:,} in {fill['seconds']:.1f} s ({k(fill['rate'])}/s)" if fill
+              else "pool only")
+    ratios = level["vs_control"]
+    return [f"{level['stored']:,}" + ("" if level["reached"] else " (level not reached)"),
+            " / ".join(k(r) for r in level["rps"]) + f" (**{k(median(level['rps']))}**)",
+            " / ".join(k(r) for r in level["control_rps"]),
+            f"**{median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})",
+            mib(level["rss_bytes"]), per(level.get("rss_per_session")),
+            mib(level.get("redis_used_memory")), per(level.get("redis_per_session")), filled]
 
 
 class Report:
@@ -101,6 +129,41 @@ class Report:
             lines.append(f"| {name} | {k(median(r['rps'] for r in runs))} | {non2xx} | {lost} |")
         return lines
 
+    def scale_section(self):
+        scale = self.meta.get("scale", {})
+        if not scale:
+            return ["Not run (WORKLOADS without 5)."]
+        levels = self.meta.get("scale_levels", [])
+        out = [f"Workload 1 (`/counter`, rotating over a pool of {levels[0] if levels else 1000:,} sessions) "
+               "on a fresh *scaled* server whose store holds that many sessions in all (the pool "
+               "included), filled between levels by cookie-less `/counter` requests (each one a new "
+               "session through the server's own create path). Beside it a fresh *control* server of "
+               "the same system (for Redis, on its own Redis) keeps only its pool; each of the "
+               f"{self.meta.get('scale_repeats', '?')} runs per level is a control run then a scaled "
+               "run, back to back, so *scaled / control* compares the level with the 1k-session store "
+               "under the same machine drift (at the 1k level it shows the noise between two identical "
+               "servers). RSS is the scaled server's VmRSS after the level's runs; bytes per session "
+               "are the growth since the previous level over the sessions added (a hash table grows by "
+               "doubling, so a level can catch a resize). For Redis stores, Redis's `used_memory` the "
+               "same way (the server's own RSS then stays flat).", ""]
+        rows = []
+        for name, info in scale.items():
+            if not info.get("levels"):
+                out.append(f"- {name}: {info['status']} ({info.get('why', '')})")
+                continue
+            rows += [f"| {name} | " + " | ".join(scale_cells(level)) + " |" for level in info["levels"]]
+            if info.get("why"):
+                rows.append(f"| {name} | {info['why']} | | | | | | | | |")
+        if rows:
+            out += ["| system | stored sessions | workload 1 req/s (runs, **median**) | control req/s "
+                    "| scaled / control (**median**, min–max) | server RSS | RSS per added session "
+                    "| Redis used_memory | Redis per added session | fill |",
+                    "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
+            out.append("Time per system (fill + runs + pool): "
+                       + ", ".join(f"{n} {i['seconds']:.0f} s (fill {i['fill_seconds']:.0f} s)"
+                                   for n, i in scale.items() if "seconds" in i) + ".")
+        return out
+
     def criterion(self):
         return self.codec.get("criterion", {})
 
@@ -145,14 +208,39 @@ class Report:
         lines.append(ratio_row("tower-sessions MemoryStore workload 1 / axum /plain (issue: 0.45–0.56)",
                                "tower-sessions-memory", "1", "tower-sessions-memory", "4"))
         lines.append(ratio_row("Flask cookie workload 1 / its /healthz", "flask-cookie", "1", "flask-cookie", "4"))
-        for store, peer, target in [("memory", "tower-sessions-memory", 1.3), ("redis", "tower-sessions-redis", 1.5)]:
-            lines.append(ratio_row(f"satchel {store} store workload 1 ≥ {target}× {peer}",
+        for store, peer, target in STORE_TARGETS:
+            lines.append(ratio_row(f"satchel serve, {store} store: workload 1 ≥ {target}× {peer}",
                                    f"satchel-{store}", "1", peer, "1", target))
+        for store, peer, target in STORE_TARGETS:
+            lines.append(ratio_row(f"satchel library on axum, {store} store: workload 1 ≥ {target}× {peer} "
+                                   "(library vs library)", f"satchel-lib-{store}", "1", peer, "1", target))
+        lines.append(ratio_row("satchel library sealed cookie workload 1 / its axum /plain",
+                               "satchel-lib-sealed", "1", "satchel-lib-sealed", "4"))
+        for store in ("memory", "redis"):
+            lines.append(ratio_row(f"satchel serve / satchel library, {store} store, workload 1 (the app's own cost)",
+                                   f"satchel-{store}", "1", f"satchel-lib-{store}", "1"))
         lines += [self.lost_row(name) for name, info in self.systems.items()
                   if name.startswith("satchel-") and info["sessions"] == "server"]
         lines += self.codec_target_lines()
-        lines.append("| workload 5: throughput within ±10% from 1k to 1M stored sessions "
-                     "| not measured (the scale runner is a hook only) | n/a |")
+        lines += self.scale_target_lines()
+        return lines
+
+    def scale_target_lines(self):
+        lines = []
+        for name, info in self.meta.get("scale", {}).items():
+            levels = info.get("levels", [])
+            if len(levels) < 2:
+                lines.append(f"| workload 5 ({name}): throughput within ±{SCALE_TARGET:.0%} from 1k to the "
+                             f"largest size | {info.get('why', 'not measured')} | n/a |")
+                continue
+            last = levels[-1]
+            ratio = median(last["vs_control"])
+            verdict = "met" if abs(ratio - 1) <= SCALE_TARGET else "missed"
+            lines.append(f"| workload 5 ({name}): throughput at largest level / at 1k = {ratio:.2f} "
+                         f"(target within ±{SCALE_TARGET:.0%}) | {ratio:.3f} ({min(last['vs_control']):.2f}–"
+                         f"{max(last['vs_control']):.2f}): {k(median(last['rps']))} req/s with "
+                         f"{last['stored']:,} stored vs {k(median(last['control_rps']))} on the 1k control, "
+                         f"paired runs; same-size noise at 1k: {median(levels[0]['vs_control']):.2f} | {verdict} |")
         return lines
 
     def lost_row(self, name):
@@ -202,16 +290,19 @@ class Report:
                f"Run {m.get('started')} – {m.get('finished')} on {m.get('cpus')} CPUs; {setting}. "
                f"Load average before: {load_before}; after: {load_after}. Everything on 127.0.0.1.", "",
                "## Throughput (requests/s: min / **median** / max)", "", *self.throughput_table(), "",
-               "Workload 4 is each server's own no-session route: `/healthz` for satchel and Flask, `/plain` "
-               "(an axum handler outside the session layer, i.e. plain axum) for the tower-sessions peer.", "",
+               "The `satchel-*` rows are the whole `satchel serve` app (metrics, request log, security "
+               "headers, CSRF, templates); the `satchel-lib-*` rows are the satchel library alone in a "
+               "minimal axum app with the tower-sessions peer's routes (`bench/peers/satchel-axum`), so "
+               "satchel-lib against tower-sessions is library against library.", "",
+               "Workload 4 is each server's own no-session route: `/healthz` for `satchel serve` and Flask, "
+               "`/plain` (an axum handler outside the session layer, i.e. plain axum) for the tower-sessions "
+               "and satchel-axum peers.", "",
                "## Workload 2: one hot session, 32 connections", "",
                "Lost updates = successful responses − increments the counter shows once in-flight requests "
                "have drained (a few below zero, at most the connection count, are requests wrk abandoned "
                "at its deadline that the server still applied).", "", *self.hot_table(), "",
-               "## Workload 5: scale", ""]
-        for name, s in m.get("scale", {}).items():
-            out.append(f"- {name}: {s['status']} ({s['why']})")
-        out += ["", "## Targets (ratios from this run)", "", *self.target_lines(), "",
+               "## Workload 5: scale", "", *self.scale_section(),
+               "", "## Targets (ratios from this run)", "", *self.target_lines(), "",
                 "## Codec micro-benchmarks (workload 6)", "", *self.codec_table(), "",
                 "![throughput chart](chart.svg)", ""]
         return "\n".join(out)
@@ -245,12 +336,38 @@ class Report:
                     parts.append(f'<text x="{left + 4}" y="{y + 12}" fill="gray">{self.why_missing(name, w)}</text>')
                 y += bar + gap
             y += 24
+        y = self.svg_scale(parts, y, dict(zip(names, colors)), top, (bar, gap, left, width))
         caption = (f"requests/s, median of {self.meta.get('repeats')} runs (line: min–max); "
                    "wrk on loopback, a shared 2-core machine")
         parts.append(f'<text x="10" y="{y}" fill="gray">{caption}</text>')
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{y + 10}" '
                 f'font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
                 + "\n".join(parts) + "\n</svg>\n")
+
+    def svg_scale(self, parts, y, colors, top, geometry):
+        """Workload 5's panel: the scaled server's req/s per level (median, line: min–max) and
+        its ratio to the paired control runs. Returns the next free y."""
+        bar, gap, left, width = geometry
+        scaled = {n: i["levels"] for n, i in self.meta.get("scale", {}).items() if i.get("levels")}
+        if not scaled:
+            return y
+        parts.append(f'<text x="10" y="{y}" font-weight="bold">Workload 5 scale: workload 1 with N sessions '
+                     'stored (× = scaled / paired 1k control)</text>')
+        y += 10
+        for name, levels in scaled.items():
+            for level in levels:
+                lo, mid, hi = (width * v / top for v in spread(level["rps"]))
+                parts.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{name} '
+                             f'{count(level["stored"])}</text>')
+                parts.append(f'<rect x="{left}" y="{y}" width="{mid:.1f}" height="{bar}" '
+                             f'fill="{colors.get(name, "#888888")}"/>')
+                parts.append(f'<line x1="{left + lo:.1f}" x2="{left + hi:.1f}" y1="{y + bar / 2}" '
+                             f'y2="{y + bar / 2}" stroke="black"/>')
+                parts.append(f'<text x="{left + max(mid, hi) + 6:.1f}" y="{y + 12}">{k(median(level["rps"]))} '
+                             f'({median(level["vs_control"]):.2f}×)</text>')
+                y += bar + gap
+            y += 8
+        return y + 16
 
 
 def main():

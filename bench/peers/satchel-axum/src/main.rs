@@ -1,0 +1,65 @@
+//! Benchmark peer: the tower-sessions peer's routes and responses on bare axum + the satchel
+//! library, plus `/plain`, a handler outside any session layer (the ceiling for this stack).
+//! Library against library, where `satchel serve` is the whole app (metrics, CSRF, headers).
+//!
+//! ```text
+//! SECRET_KEY=... satchel-axum-peer ADDR memory?max_sessions=N | redis://127.0.0.1:6390 | sealed | flask
+//! ```
+use axum::{routing::get, Router};
+use satchel::{store, CookieFormat, Session, SessionConfig, SessionLayer};
+
+async fn set_session(s: Session) -> &'static str {
+    s.insert("username", "Kimi");
+    s.insert("age", 25);
+    "Session data set!"
+}
+
+// `Session`, not `ReadOnlySession`: the same extractor as `satchel serve`'s handler, and the
+// tower-sessions peer's handler also loads the session as for writing.
+async fn get_session(s: Session) -> String {
+    let username: String = s.get_or("username", "Guest".to_owned());
+    let age: i64 = s.get_or("age", 0);
+    format!("Hello, {username}! Your age is {age}.")
+}
+
+async fn counter(s: Session) -> String {
+    let n = s.get_or::<i64>("n", 0).saturating_add(1);
+    s.insert("n", n);
+    n.to_string()
+}
+
+fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/set_session", get(set_session))
+        .route("/get_session", get(get_session))
+        .route("/counter", get(counter))
+        .layer(layer)
+        .route("/plain", get(|| async { "Hello, Guest! Your age is 0." }))
+}
+
+/// The layer for `kind`: `sealed` / `flask` cookie sessions, else a store URL.
+fn layer(kind: &str) -> SessionLayer {
+    let secret = std::env::var("SECRET_KEY").expect("SECRET_KEY in the environment");
+    let mut config = SessionConfig::default().with_secret_key(secret);
+    // wrk talks plain http on loopback (the tower-sessions peer's `with_secure(false)`).
+    config.cookie_secure = false;
+    let built = match kind {
+        "sealed" => SessionLayer::new(config),
+        "flask" => SessionLayer::new(SessionConfig {
+            format: CookieFormat::Flask,
+            ..config
+        }),
+        url => SessionLayer::with_store(config, store::store_from_url(url).expect("a store URL")),
+    };
+    built.expect("valid session settings")
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:5003".into());
+    let kind = args.next().unwrap_or_else(|| "memory".into());
+    let app = app(layer(&kind));
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
