@@ -95,14 +95,17 @@ pub(crate) struct WriteHold {
 }
 
 impl WriteHold {
-    /// Commits (fenced by the lease) and marks the hold settled whatever the outcome: a refused
-    /// or failed commit must not be followed by a release that could not succeed either.
+    /// Commits (fenced by the lease and releasing it).
     async fn commit(mut self, commit: Commit, now: u64) -> Result<bool, crate::store::StoreError> {
         self.renewal = None;
-        self.settled = true;
-        self.store
+        let committed = self
+            .store
             .commit(&self.hash, self.lease.token, commit, now)
-            .await
+            .await;
+        // Dropped before this point (the client went away mid-commit), or failed, the hold
+        // still releases: a release is fenced, so it is harmless if the commit did land.
+        self.settled = committed.is_ok();
+        committed
     }
 }
 
@@ -205,29 +208,38 @@ async fn open_write(
         .await
         .ok();
     let lease = Lease::new(options.lease_ttl);
+    // The hold exists before the first load: a request dropped while a load is in flight (the
+    // client went away) may own the lease already, and dropping the hold gives it back.
+    let mut hold = WriteHold {
+        store: backend.store.clone(),
+        hash,
+        lease,
+        renewal: None,
+        settled: true,
+        _local: local,
+    };
     let mut backoff = Duration::from_millis(2);
     loop {
-        match backend
+        hold.settled = false;
+        let loaded = backend
             .store
             .load(&hash, ctx.clock.now(), Some(&lease))
-            .await?
-        {
+            .await?;
+        match loaded {
             Loaded::Found(record) => {
-                let hold = WriteHold {
-                    store: backend.store.clone(),
-                    hash,
-                    lease,
-                    renewal: backend
-                        .renewals
-                        .as_ref()
-                        .map(|renewals| renewals.register(hash, lease)),
-                    settled: false,
-                    _local: local,
-                };
+                hold.renewal = backend
+                    .renewals
+                    .as_ref()
+                    .map(|renewals| renewals.register(hash, lease));
                 return Ok(found(Mode::Write, id, record, Some(hold)));
             }
-            Loaded::Missing => return Ok(Opened::fresh(Mode::Write)),
+            // The store keeps no lease on a missing session, and a busy one is not ours.
+            Loaded::Missing => {
+                hold.settled = true;
+                return Ok(Opened::fresh(Mode::Write));
+            }
             Loaded::Busy => {
+                hold.settled = true;
                 let jitter = rand::thread_rng().gen_range(0..=backoff.as_micros() as u64 / 2);
                 let pause = backoff + Duration::from_micros(jitter);
                 if Instant::now() + pause >= deadline {

@@ -13,7 +13,9 @@ use axum::{Extension, Router};
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use satchel::extract::ReadOnlySession;
-use satchel::store::{Store, StoreOptions};
+use satchel::store::{
+    Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture, StoreOptions,
+};
 use satchel::{Clock, LoginRequired, Session, SessionConfig, SessionLayer};
 use tokio::sync::oneshot;
 use tower::ServiceExt;
@@ -218,6 +220,93 @@ pub async fn hammer(app: &Arc<App>, cookie: &str, tasks: usize, rounds: usize) -
     totals
 }
 
+/// Where [`Stalling`] stops a writer's request for good.
+#[derive(Clone, Copy)]
+pub enum StallAt {
+    /// After the store took the lease and loaded the record.
+    Load,
+    /// Before the store sees the commit.
+    Commit,
+}
+
+/// The real store, except that once armed, one writer's request stops at `at` (it signals,
+/// then waits forever): what a client that goes away mid-request leaves behind.
+pub struct Stalling {
+    inner: Arc<dyn Store>,
+    at: StallAt,
+    armed: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Stalling {
+    pub fn new(inner: Arc<dyn Store>, at: StallAt) -> Self {
+        Stalling {
+            inner,
+            at,
+            armed: Mutex::new(None),
+        }
+    }
+
+    /// Arms the stall; the receiver fires when a request reaches it.
+    pub fn arm(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        *self.armed.lock().unwrap() = Some(tx);
+        rx
+    }
+
+    async fn stall_if(&self, at: StallAt) {
+        if std::mem::discriminant(&at) != std::mem::discriminant(&self.at) {
+            return;
+        }
+        let armed = self.armed.lock().unwrap().take();
+        if let Some(entered) = armed {
+            entered.send(()).unwrap();
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Store for Stalling {
+    fn load<'a>(
+        &'a self,
+        id: &'a IdHash,
+        now: u64,
+        lease: Option<&'a Lease>,
+    ) -> StoreFuture<'a, Loaded> {
+        Box::pin(async move {
+            let loaded = self.inner.load(id, now, lease).await?;
+            if lease.is_some() {
+                self.stall_if(StallAt::Load).await;
+            }
+            Ok(loaded)
+        })
+    }
+
+    fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
+        self.inner.create(id, record, now)
+    }
+
+    fn commit<'a>(
+        &'a self,
+        id: &'a IdHash,
+        token: LeaseToken,
+        commit: Commit,
+        now: u64,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.stall_if(StallAt::Commit).await;
+            self.inner.commit(id, token, commit, now).await
+        })
+    }
+
+    fn renew<'a>(&'a self, id: &'a IdHash, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        self.inner.renew(id, lease)
+    }
+
+    fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
+        self.inner.touch(id, idle_deadline, now)
+    }
+}
+
 pub mod behaviours {
     use super::*;
     use satchel::store::SessionId;
@@ -363,6 +452,42 @@ pub mod behaviours {
         assert_eq!((next.status, next.body.as_str()), (StatusCode::OK, "2"));
     }
 
+    pub async fn a_request_dropped_mid_load_gives_its_lease_back(store: Arc<dyn Store>) {
+        dropped_mid_request(store, StallAt::Load).await;
+    }
+
+    pub async fn a_request_dropped_mid_commit_gives_its_lease_back(store: Arc<dyn Store>) {
+        dropped_mid_request(store, StallAt::Commit).await;
+    }
+
+    /// A client goes away while its writer waits on the store; with a lease far longer than
+    /// the next writer's patience, only a release lets the next writer in.
+    async fn dropped_mid_request(store: Arc<dyn Store>, at: StallAt) {
+        let options = StoreOptions {
+            lease_ttl: Duration::from_secs(60),
+            lock_wait: Duration::from_secs(3),
+            ..StoreOptions::default()
+        };
+        let stalling = Arc::new(Stalling::new(store, at));
+        let app = Arc::new(app_with(
+            stalling.clone(),
+            config(),
+            options,
+            Clock::system(),
+        ));
+        let cookie = app.session().await;
+        let entered = stalling.arm();
+        let gone = tokio::spawn({
+            let (app, cookie) = (app.clone(), cookie.clone());
+            async move { app.get("/counter", Some(&cookie)).await }
+        });
+        entered.await.unwrap();
+        gone.abort();
+        assert!(gone.await.unwrap_err().is_cancelled());
+        let next = app.get("/counter", Some(&cookie)).await;
+        assert_eq!((next.status, next.body.as_str()), (StatusCode::OK, "2"));
+    }
+
     pub async fn unknown_ids_are_never_adopted(store: Arc<dyn Store>) {
         let app = app(store);
         let planted = SessionId::generate().encode();
@@ -481,6 +606,8 @@ macro_rules! layer_behaviours {
             a_late_commit_cannot_resurrect_a_rotated_id,
             a_renewed_lease_outlives_its_first_term,
             a_panicking_handler_releases_its_lease,
+            a_request_dropped_mid_load_gives_its_lease_back,
+            a_request_dropped_mid_commit_gives_its_lease_back,
             unknown_ids_are_never_adopted,
             the_cookie_carries_only_an_id,
             cycle_id_issues_a_new_id_and_kills_the_old,
