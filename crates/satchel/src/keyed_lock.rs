@@ -3,14 +3,13 @@
 //! Writers of different sessions never share a lock. Entries are removed when the last holder
 //! or waiter leaves, so the map holds only sessions in use.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use crate::store::IdHash;
+use crate::store::{IdHash, IdMap};
 
-type Entries = Arc<Mutex<HashMap<IdHash, Arc<AsyncMutex<()>>>>>;
+type Entries = Arc<Mutex<IdMap<Arc<AsyncMutex<()>>>>>;
 
 /// The keyed mutex.
 #[derive(Default)]

@@ -1,11 +1,10 @@
 //! [`MemoryStore`]: sessions in this process's memory, bounded.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use super::id_map::IdMap;
 use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
 use crate::codec::flask_json;
 use crate::Value;
@@ -59,33 +58,12 @@ pub struct MemoryStore {
     map: Mutex<Sessions>,
 }
 
-type IdMap<V> = HashMap<IdHash, V, BuildHasherDefault<IdHasher>>;
-
 /// Records and leases. Leases sit in a map of their own: only sessions with a writer in
 /// flight have one, so a stored session does not carry room for it.
 #[derive(Debug, Default)]
 struct Sessions {
     records: IdMap<Stored>,
     leases: IdMap<(LeaseToken, Instant)>,
-}
-
-/// The map's hasher: the key is already a SHA-256 output, so its bytes are a uniform hash.
-/// Only ids the server generated are ever inserted (lookups of a client's id insert nothing),
-/// so a client cannot choose keys that collide.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0; 8];
-        let n = bytes.len().min(8);
-        word[..n].copy_from_slice(&bytes[..n]);
-        self.0 ^= u64::from_le_bytes(word);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// A record as kept: the data as a sorted boxed slice, not the `BTreeMap` it is handed out as

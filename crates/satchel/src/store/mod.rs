@@ -62,12 +62,14 @@ use sha2::{Digest, Sha256};
 
 use crate::value::Dict;
 
+mod id_map;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
+pub(crate) use id_map::IdMap;
 pub use memory::{MemoryStore, MemoryStoreLimits};
 
 /// A session id: 256 random bits from the operating system's CSPRNG, base64url in the cookie.
