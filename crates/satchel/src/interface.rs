@@ -33,6 +33,8 @@ pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 /// What one layer shares with every request's session.
 pub(crate) struct Context {
     pub config: SessionConfig,
+    /// The session cookie's `Set-Cookie` text around its value, formatted once.
+    pub cookie_text: CookieText,
     pub backend: Backend,
     pub clock: Clock,
     pub stats: Arc<SessionStats>,
@@ -226,11 +228,13 @@ pub(crate) fn save_session(
         ctx.stats.count_oversized();
         return Err(SaveError::Oversized(pair_len));
     }
-    let mut cookie = base_cookie(config, value);
-    if permanent {
+    let header = if permanent {
+        let mut cookie = base_cookie(config, value);
         cookie.set_expires(expiry_time(stamp.expires_at));
-    }
-    let header = header_text(&cookie);
+        header_text(&cookie)
+    } else {
+        ctx.cookie_text.with_value(config, value)
+    };
     if header.len() > config.max_cookie_size {
         tracing::warn!(
             size = header.len(),
@@ -275,15 +279,63 @@ pub(crate) fn set_cookie(headers: &mut HeaderMap, cookie: Cookie<'_>) {
     append_set_cookie(headers, header_text(&cookie));
 }
 
+/// The session cookie's `Set-Cookie` text without an expiry, as the cookie crate writes it,
+/// cut once around the value: `name=` before it, the attributes after it. Each response then
+/// joins three strings instead of running the crate's formatter (most of what writing the
+/// header cost).
+pub(crate) struct CookieText {
+    /// `name=`, when the name needs no percent-encoding.
+    prefix: Option<String>,
+    /// `; HttpOnly; SameSite=Lax; Path=/`, and so on.
+    attributes: String,
+}
+
+impl CookieText {
+    pub fn new(config: &SessionConfig) -> Self {
+        let probe = base_cookie(config, String::new());
+        let text = header_text(&probe);
+        let prefix = format!("{}=", config.cookie_name);
+        let attributes = text.strip_prefix(&prefix).map(str::to_owned);
+        match attributes {
+            Some(attributes) if is_plain(&config.cookie_name) => CookieText {
+                prefix: Some(prefix),
+                attributes,
+            },
+            _ => CookieText {
+                prefix: None,
+                attributes: String::new(),
+            },
+        }
+    }
+
+    /// The `Set-Cookie` text for `value`, no expiry: the same bytes [`header_text`] gives.
+    pub fn with_value(&self, config: &SessionConfig, value: String) -> String {
+        match &self.prefix {
+            Some(prefix) if is_plain(&value) => {
+                let mut text =
+                    String::with_capacity(prefix.len() + value.len() + self.attributes.len());
+                text.push_str(prefix);
+                text.push_str(&value);
+                text.push_str(&self.attributes);
+                text
+            }
+            _ => header_text(&base_cookie(config, value)),
+        }
+    }
+}
+
+/// Whether percent-encoding leaves `text` as it is: base64url and `.`, what every session
+/// value satchel writes is made of.
+fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// The `Set-Cookie` text. Session values are base64url (with `.`), which percent-encoding
 /// leaves as they are, so the encoder (it formats byte by byte, more than the rest of the
 /// header costs) only runs for a name or value outside that alphabet.
 fn header_text(cookie: &Cookie<'_>) -> String {
-    let plain = |text: &str| {
-        text.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    };
-    if plain(cookie.name()) && plain(cookie.value()) {
+    if is_plain(cookie.name()) && is_plain(cookie.value()) {
         cookie.to_string()
     } else {
         cookie.encoded().to_string()
@@ -316,6 +368,26 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_preformatted_cookie_text_is_the_cookie_crates_whatever_the_settings() {
+        let mut configs = vec![SessionConfig::default(), SessionConfig::flask_defaults()];
+        configs.push(SessionConfig {
+            cookie_name: "__Host-sess ion".into(),
+            cookie_domain: Some("example.org".into()),
+            cookie_path: "/app".into(),
+            cookie_partitioned: true,
+            ..SessionConfig::default()
+        });
+        for config in &configs {
+            let text = CookieText::new(config);
+            for value in ["eyJhIjoxfQ.ZVPxAA.nyowvj9H-V4H7_VR0", "", "a b;c"] {
+                let made = text.with_value(config, value.to_owned());
+                let crate_made = base_cookie(config, value.to_owned()).encoded().to_string();
+                assert_eq!(made, crate_made, "{value:?} with {:?}", config.cookie_name);
+            }
+        }
+    }
 
     #[test]
     fn the_set_cookie_text_is_the_percent_encoded_one_whatever_the_value() {

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::codec::{CookieFormat, FlaskCodec, SealedCodec};
 use crate::config::{ConfigError, SessionConfig};
 use crate::error::plain_response;
+use crate::interface::CookieText;
 use crate::interface::{self, Backend, Context, SaveError};
 use crate::keyed_lock::KeyedLocks;
 use crate::renewal::Renewals;
@@ -139,6 +140,7 @@ impl SessionLayer {
     fn build(config: SessionConfig, backend: Backend, clock: Clock) -> Self {
         SessionLayer {
             ctx: Arc::new(Context {
+                cookie_text: CookieText::new(&config),
                 config,
                 backend,
                 clock,

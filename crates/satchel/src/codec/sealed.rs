@@ -2,6 +2,8 @@
 //! the client can neither read nor change it. The byte layout, the checks made when opening, and
 //! the usage bound of a key are documented on [`SealedCodec`], where rustdoc shows them.
 
+use std::cell::RefCell;
+
 use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce, Tag};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,9 +38,6 @@ const MIN_RAW_LEN: usize = PREFIX_LEN + TAG_LEN;
 /// How far in the future `issued_at` may be (clock skew between servers) before the cookie is
 /// refused.
 const MAX_CLOCK_SKEW_SECS: u64 = 60;
-/// The longest `raw` whose base64 fits in a cookie value: the buffer is allocated at this size
-/// once, so sealing any session that fits never reallocates.
-const MAX_RAW_LEN: usize = MAX_COOKIE_VALUE_LEN / 4 * 3;
 
 /// One key of the ring, ready to seal and open.
 #[derive(Clone)]
@@ -219,16 +218,23 @@ fn read_u64(bytes: &[u8], at: usize) -> u64 {
     u64::from_be_bytes(word)
 }
 
-impl Codec for SealedCodec {
-    fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError> {
+impl SealedCodec {
+    /// Seals `data` using `raw` (this thread's buffer) for the plaintext and ciphertext.
+    fn encode_into(
+        &self,
+        data: &Dict,
+        stamp: &Stamp,
+        raw: &mut Vec<u8>,
+    ) -> Result<String, EncodeError> {
         let key = self.current();
 
         // The header and timestamps go in front of the JSON in the same buffer: written first
         // as NUL placeholders (valid UTF-8), overwritten once the JSON is appended.
-        let mut text = String::with_capacity(MAX_RAW_LEN);
+        let mut text = String::from_utf8(std::mem::take(raw)).unwrap_or_default();
+        text.clear();
         text.extend(std::iter::repeat('\0').take(PREFIX_LEN));
         flask_json::write_dict(data, &mut text);
-        let mut raw = text.into_bytes();
+        *raw = text.into_bytes();
 
         raw[0] = VERSION;
         raw[1..1 + KEY_ID_LEN].copy_from_slice(&key.id);
@@ -251,12 +257,11 @@ impl Codec for SealedCodec {
         Ok(URL_SAFE_NO_PAD.encode(&raw))
     }
 
-    fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected> {
-        if value.len() > MAX_COOKIE_VALUE_LEN {
-            return Err(RejectReason::TooLarge.into());
-        }
-        let mut raw = URL_SAFE_NO_PAD
-            .decode(value)
+    /// Opens `value`, base64-decoded into `raw` (this thread's buffer).
+    fn decode_from(&self, value: &str, now: u64, raw: &mut Vec<u8>) -> Result<Decoded, Rejected> {
+        raw.clear();
+        URL_SAFE_NO_PAD
+            .decode_vec(value, raw)
             .map_err(|_| RejectReason::Malformed)?;
         if raw.len() < MIN_RAW_LEN || raw[0] != VERSION {
             return Err(RejectReason::Malformed.into());
@@ -308,6 +313,32 @@ impl Codec for SealedCodec {
             stamp,
             by_fallback_key: index != 0,
         })
+    }
+}
+
+/// Runs `f` with this thread's work buffer (or a fresh one if it is busy or gone): sealing and
+/// opening then allocate nothing but the cookie and the session they return.
+fn with_buffer<R>(mut f: impl FnMut(&mut Vec<u8>) -> R) -> R {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUFFER
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut buffer| f(&mut buffer)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| f(&mut Vec::new()))
+}
+
+impl Codec for SealedCodec {
+    fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError> {
+        with_buffer(|raw| self.encode_into(data, stamp, raw))
+    }
+
+    fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected> {
+        if value.len() > MAX_COOKIE_VALUE_LEN {
+            return Err(RejectReason::TooLarge.into());
+        }
+        with_buffer(|raw| self.decode_from(value, now, raw))
     }
 
     fn format(&self) -> CookieFormat {
