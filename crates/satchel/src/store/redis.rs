@@ -274,10 +274,13 @@ impl RedisStore {
         let connect = ConnectionManager::new_with_config(self.client.clone(), config);
         self.connection
             .get_or_try_init(|| async {
-                tokio::time::timeout(self.timeout, connect)
-                    .await
-                    .map_err(|_| StoreError::Timeout(self.timeout))?
-                    .map_err(unavailable)
+                tokio::time::timeout(self.timeout, async {
+                    let mut connection = connect.await.map_err(unavailable)?;
+                    check_version(&mut connection).await?;
+                    Ok(connection)
+                })
+                .await
+                .map_err(|_| StoreError::Timeout(self.timeout))?
             })
             .await
             .cloned()
@@ -551,6 +554,32 @@ fn record_ttl_ms(record: &Record, now: u64) -> u64 {
         .clamp(1, MAX_TTL_MS)
 }
 
+/// Refuses a server older than Redis 7.0, whose `SET` cannot take `NX` and `GET` together (the
+/// lease), with a message that says so instead of a syntax error on every write. A server that
+/// does not say its version (INFO renamed or restricted) is let through.
+async fn check_version(connection: &mut ConnectionManager) -> Result<(), StoreError> {
+    let info: Result<String, _> = redis::cmd("INFO")
+        .arg("server")
+        .query_async(connection)
+        .await;
+    match info.ok().as_deref().and_then(too_old_version) {
+        Some(version) => Err(StoreError::Config(format!(
+            "Redis {version} is too old: satchel's Redis store needs Redis 7.0 or newer"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The version in an `INFO server` reply, if it is below 7.
+fn too_old_version(info: &str) -> Option<String> {
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))?
+        .trim();
+    let major: u32 = version.split('.').next()?.parse().ok()?;
+    (major < 7).then(|| version.to_owned())
+}
+
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -633,8 +662,19 @@ impl Store for RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, encode, HEADER};
+    use super::{decode, encode, too_old_version, HEADER};
     use crate::store::{Record, StoreError};
+
+    #[test]
+    fn servers_before_redis_7_are_named_and_others_let_through() {
+        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:standalone\r\n");
+        assert_eq!(too_old_version(&info("6.2.14")), Some("6.2.14".into()));
+        assert_eq!(too_old_version(&info("5.0.7")), Some("5.0.7".into()));
+        assert_eq!(too_old_version(&info("7.0.15")), None);
+        assert_eq!(too_old_version(&info("8.4.0")), None);
+        assert_eq!(too_old_version("# Server\r\nuptime:3\r\n"), None);
+        assert_eq!(too_old_version(&info("garbage")), None);
+    }
 
     #[test]
     fn records_round_trip_through_the_string_layout() {
