@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
 use satchel::codec::{flask_json, Codec, Stamp};
-use satchel::{CookieFormat, FlaskCodec, KeyRing, SealedCodec};
+use satchel::{CookieFormat, KeyRing};
 
 use crate::usage_error;
 
@@ -99,10 +99,8 @@ fn codec(keys: &KeyArgs, fallbacks: &[String]) -> Result<Box<dyn Codec>, ExitCod
         ));
     };
     let ring = KeyRing::new(secret, fallbacks.iter().map(String::as_str));
-    Ok(match keys.format.into() {
-        CookieFormat::Sealed => Box::new(SealedCodec::new(&ring, &keys.name)),
-        CookieFormat::Flask => Box::new(FlaskCodec::new(&ring, keys.max_age)),
-    })
+    let format: CookieFormat = keys.format.into();
+    Ok(format.codec(&ring, &keys.name, keys.max_age))
 }
 
 fn decode(args: DecodeArgs) -> ExitCode {

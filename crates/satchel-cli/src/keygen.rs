@@ -1,13 +1,9 @@
-//! `satchel keygen`: a fresh secret key.
+//! Random tokens for the app (CSRF tokens, first-start passwords); `satchel keygen` prints the
+//! library's [`satchel::generate_secret_key`].
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-
-/// 32 bytes (256 bits) from the OS CSPRNG, base64url without padding (43 characters).
-pub fn new_secret_key() -> String {
-    random_token(32)
-}
 
 /// `len` bytes from the OS CSPRNG, base64url without padding.
 pub fn random_token(len: usize) -> String {
@@ -19,9 +15,9 @@ pub fn random_token(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn keys_are_256_bits_urlsafe_and_distinct() {
-        let a = super::new_secret_key();
-        let b = super::new_secret_key();
+    fn tokens_are_urlsafe_and_distinct() {
+        let a = super::random_token(32);
+        let b = super::random_token(32);
         assert_eq!(a.len(), 43);
         assert!(a
             .bytes()

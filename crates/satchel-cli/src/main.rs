@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Command::Key(command) => key_cmd::run(command),
         Command::Users(command) => users_cmd::run(command),
         Command::Keygen => {
-            println!("{}", keygen::new_secret_key());
+            println!("{}", satchel::generate_secret_key());
             ExitCode::SUCCESS
         }
     }

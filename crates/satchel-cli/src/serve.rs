@@ -16,7 +16,7 @@ use satchel::{SecretKey, SessionConfig, SessionLayer};
 use crate::app::users::{ensure_admin, Users};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
 use crate::cookie_cmd::Format;
-use crate::{key_cmd, keygen, usage_error};
+use crate::usage_error;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -63,7 +63,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
-    let metrics = match Metrics::install(layer.stats()) {
+    let metrics = match Metrics::install(layer.clone()) {
         Ok(metrics) => metrics,
         Err(message) => return usage_error(message),
     };
@@ -120,7 +120,10 @@ fn session_layer(store: &str, config: SessionConfig) -> Result<SessionLayer, Str
         return SessionLayer::new(config).map_err(|e| e.to_string());
     }
     let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
-    SessionLayer::with_store(config, store).map_err(|e| e.to_string())
+    SessionLayer::builder(config)
+        .store(store)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
@@ -161,7 +164,8 @@ fn audit_keys(config: &SessionConfig) -> Result<(), String> {
         .iter()
         .map(|k| ("a SECRET_KEY_FALLBACKS key", k));
     for (name, key) in current.chain(fallbacks) {
-        key_cmd::audit(key.as_bytes()).map_err(|reason| format!("{name} refused: {reason}"))?;
+        satchel::audit_secret_key(key.as_bytes())
+            .map_err(|reason| format!("{name} refused: {reason}"))?;
     }
     Ok(())
 }
@@ -186,7 +190,7 @@ fn production_cookie(config: &mut SessionConfig) -> Result<(), String> {
             config.cookie_name, config.cookie_name
         ));
     }
-    if config.cookie_domain.is_some() || config.cookie_path != "/" {
+    if config.cookie_domain.is_some() || config.effective_cookie_path() != "/" {
         return Err("a __Host- cookie must have no SESSION_COOKIE_DOMAIN and path /".into());
     }
     tracing::info!(cookie = %config.cookie_name, "production mode: Secure, __Host- cookie");
@@ -225,7 +229,7 @@ fn development_key(data_dir: &Path) -> Result<String, String> {
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let key = keygen::new_secret_key();
+    let key = satchel::generate_secret_key();
     write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::warn!(
         "no SECRET_KEY set: generated a development key in {} (set SECRET_KEY in production)",

@@ -3,8 +3,8 @@
 //! Every Flask session key has a field here, read from the environment by the same name
 //! (`SECRET_KEY`, `SESSION_COOKIE_SECURE`, …) or with Flask's `FLASK_` prefix
 //! (`FLASK_SECRET_KEY`, as `app.config.from_prefixed_env()` reads it), so a Flask app's
-//! environment works unchanged. satchel adds `SESSION_FORMAT`, `SESSION_IDLE_TIMEOUT` and
-//! `SESSION_ABSOLUTE_TIMEOUT`.
+//! environment works unchanged. satchel adds `SESSION_FORMAT`, `SESSION_IDLE_TIMEOUT`,
+//! `SESSION_ABSOLUTE_TIMEOUT` and `SESSION_NEW_TIMEOUT`.
 //!
 //! | key | field | [`SessionConfig::default`] | [`SessionConfig::flask_defaults`] |
 //! |---|---|---|---|
@@ -12,7 +12,8 @@
 //! | `SECRET_KEY_FALLBACKS` | `secret_key_fallbacks` | `[]` | `[]` |
 //! | `SESSION_COOKIE_NAME` | `cookie_name` | `session` | `session` |
 //! | `SESSION_COOKIE_DOMAIN` | `cookie_domain` | none (host-only) | none |
-//! | `SESSION_COOKIE_PATH` | `cookie_path` | `/` | `/` |
+//! | `SESSION_COOKIE_PATH` | `cookie_path` | none: `APPLICATION_ROOT` | none |
+//! | `APPLICATION_ROOT` | `application_root` | `/` | `/` |
 //! | `SESSION_COOKIE_HTTPONLY` | `cookie_httponly` | `true` | `true` |
 //! | `SESSION_COOKIE_SECURE` | `cookie_secure` | **`true`** | `false` |
 //! | `SESSION_COOKIE_SAMESITE` | `cookie_samesite` | **`Lax`** | none |
@@ -23,6 +24,7 @@
 //! | `SESSION_FORMAT` | `format` | **`sealed`** | `flask` |
 //! | `SESSION_IDLE_TIMEOUT` (seconds) | `idle_timeout` | none | none |
 //! | `SESSION_ABSOLUTE_TIMEOUT` (seconds) | `absolute_timeout` | none | none |
+//! | `SESSION_NEW_TIMEOUT` (seconds) | `new_session_timeout` | 30 minutes | 30 minutes |
 //!
 //! Values are parsed as Flask's `from_prefixed_env` would: JSON first (`true`, `604800`,
 //! `["old key"]`, `null`), else the plain string.
@@ -36,6 +38,10 @@ pub use cookie::SameSite;
 
 /// Flask's default `PERMANENT_SESSION_LIFETIME`: 31 days.
 pub const FLASK_PERMANENT_SESSION_LIFETIME: Duration = Duration::from_secs(31 * 24 * 3600);
+
+/// How long a server-side session created by one request waits for a second request:
+/// 30 minutes (see [`SessionConfig::new_session_timeout`]).
+pub const DEFAULT_NEW_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Session settings. Build one with [`SessionConfig::default`] (secure) or
 /// [`SessionConfig::flask_defaults`] (Flask 3.1's exact defaults), then set fields or read the
@@ -59,8 +65,12 @@ pub struct SessionConfig {
     pub cookie_name: String,
     /// `SESSION_COOKIE_DOMAIN`: `None` makes a host-only cookie.
     pub cookie_domain: Option<String>,
-    /// `SESSION_COOKIE_PATH`.
-    pub cookie_path: String,
+    /// `SESSION_COOKIE_PATH`: `None` uses [`application_root`](Self::application_root), as
+    /// Flask does.
+    pub cookie_path: Option<String>,
+    /// `APPLICATION_ROOT`: the path the app is mounted under; the cookie's path when
+    /// `SESSION_COOKIE_PATH` is not set.
+    pub application_root: String,
     /// `SESSION_COOKIE_HTTPONLY`: hide the cookie from JavaScript.
     pub cookie_httponly: bool,
     /// `SESSION_COOKIE_SECURE`: send the cookie over HTTPS only.
@@ -85,6 +95,11 @@ pub struct SessionConfig {
     /// `SESSION_ABSOLUTE_TIMEOUT`: a session older than this is refused however active it is.
     /// Needs the sealed format (the flask format does not carry the session's start).
     pub absolute_timeout: Option<Duration>,
+    /// `SESSION_NEW_TIMEOUT` (server-side stores): a session created by one request lives only
+    /// this long until a second request uses it; then it gets its full idle lifetime. A stream
+    /// of one-request visitors (crawlers, floods) thus leaves nothing behind for long. `None`
+    /// gives new sessions the full lifetime at once.
+    pub new_session_timeout: Option<Duration>,
 }
 
 impl Default for SessionConfig {
@@ -95,7 +110,8 @@ impl Default for SessionConfig {
             secret_key_fallbacks: Vec::new(),
             cookie_name: "session".to_owned(),
             cookie_domain: None,
-            cookie_path: "/".to_owned(),
+            cookie_path: None,
+            application_root: "/".to_owned(),
             cookie_httponly: true,
             cookie_secure: true,
             cookie_samesite: Some(SameSite::Lax),
@@ -106,6 +122,7 @@ impl Default for SessionConfig {
             format: CookieFormat::Sealed,
             idle_timeout: None,
             absolute_timeout: None,
+            new_session_timeout: Some(DEFAULT_NEW_SESSION_TIMEOUT),
         }
     }
 }
@@ -126,7 +143,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(key: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(key: &str, message: impl Into<String>) -> Self {
         ConfigError {
             key: key.to_owned(),
             message: message.into(),
@@ -167,7 +184,7 @@ impl SessionConfig {
     ///
     /// ```
     /// let c = satchel::SessionConfig::default().with_env().unwrap();
-    /// assert_eq!(c.cookie_path, "/");
+    /// assert_eq!(c.cookie_path, None);
     /// ```
     pub fn with_env(self) -> Result<Self, ConfigError> {
         self.with_vars(|name| std::env::var(name).ok())
@@ -208,9 +225,12 @@ impl SessionConfig {
         if let Some(domain) = vars.optional_string("SESSION_COOKIE_DOMAIN")? {
             self.cookie_domain = domain;
         }
+        if let Some(path) = vars.optional_string("SESSION_COOKIE_PATH")? {
+            self.cookie_path = path;
+        }
         vars.set(
-            &mut self.cookie_path,
-            "SESSION_COOKIE_PATH",
+            &mut self.application_root,
+            "APPLICATION_ROOT",
             EnvReader::string,
         )?;
         vars.set(
@@ -259,17 +279,17 @@ impl SessionConfig {
             "SESSION_ABSOLUTE_TIMEOUT",
             EnvReader::optional_seconds,
         )?;
+        vars.set(
+            &mut self.new_session_timeout,
+            "SESSION_NEW_TIMEOUT",
+            EnvReader::optional_seconds,
+        )?;
         Ok(self)
     }
 
     /// The key ring from `SECRET_KEY` and `SECRET_KEY_FALLBACKS`, after checking the settings
-    /// fit together. [`SessionLayer::new`](crate::SessionLayer::new) calls this.
-    ///
-    /// ```
-    /// assert!(satchel::SessionConfig::default().validate().is_err());
-    /// assert!(satchel::SessionConfig::default().with_secret_key("k").validate().is_ok());
-    /// ```
-    pub fn validate(&self) -> Result<KeyRing, ConfigError> {
+    /// fit together (the layer's builder calls this).
+    pub(crate) fn validate(&self) -> Result<KeyRing, ConfigError> {
         let key = self
             .secret_key
             .as_ref()
@@ -294,14 +314,23 @@ impl SessionConfig {
 
     /// Checks the cookie's own settings (name, path, domain, prefixes, SameSite): what a
     /// server-side session needs, which has no use for a key.
+    /// The path the session cookie is set for: `SESSION_COOKIE_PATH`, else `APPLICATION_ROOT`
+    /// (Flask's `get_cookie_path`).
     ///
     /// ```
-    /// let mut c = satchel::SessionConfig::default();
-    /// assert!(c.validate_cookie_settings().is_ok());
-    /// c.cookie_path = "no-slash".into();
-    /// assert!(c.validate_cookie_settings().is_err());
+    /// let mut config = satchel::SessionConfig::flask_defaults();
+    /// config.application_root = "/foo".into();
+    /// assert_eq!(config.effective_cookie_path(), "/foo");
+    /// config.cookie_path = Some("/bar".into());
+    /// assert_eq!(config.effective_cookie_path(), "/bar");
     /// ```
-    pub fn validate_cookie_settings(&self) -> Result<(), ConfigError> {
+    pub fn effective_cookie_path(&self) -> &str {
+        self.cookie_path
+            .as_deref()
+            .unwrap_or(&self.application_root)
+    }
+
+    pub(crate) fn validate_cookie_settings(&self) -> Result<(), ConfigError> {
         if self.cookie_name.is_empty() || !self.cookie_name.bytes().all(is_cookie_name_byte) {
             return Err(ConfigError::new(
                 "SESSION_COOKIE_NAME",
@@ -309,13 +338,15 @@ impl SessionConfig {
             ));
         }
         let attribute_ok = |v: &str| v.bytes().all(|b| b.is_ascii_graphic() && b != b';');
-        if !attribute_ok(&self.cookie_path) || !self.cookie_path.starts_with('/') {
+        let path = self.effective_cookie_path();
+        if !attribute_ok(path) || !path.starts_with('/') {
+            let key = match self.cookie_path {
+                Some(_) => "SESSION_COOKIE_PATH",
+                None => "APPLICATION_ROOT",
+            };
             return Err(ConfigError::new(
-                "SESSION_COOKIE_PATH",
-                format!(
-                    "{:?} is not a cookie path (it must start with /)",
-                    self.cookie_path
-                ),
+                key,
+                format!("{path:?} is not a cookie path (it must start with /)"),
             ));
         }
         if self
@@ -329,7 +360,7 @@ impl SessionConfig {
             ));
         }
         if self.cookie_name.starts_with("__Host-")
-            && (!self.cookie_secure || self.cookie_domain.is_some() || self.cookie_path != "/")
+            && (!self.cookie_secure || self.cookie_domain.is_some() || path != "/")
         {
             return Err(ConfigError::new(
                 "SESSION_COOKIE_NAME",

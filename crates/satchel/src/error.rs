@@ -1,8 +1,10 @@
-//! [`SessionError`]: why a request could not have its session. A bad cookie is never one of
-//! these (it is an empty session); a store that cannot answer is.
+//! Errors and the responses they become: [`SessionError`] (a request could not have its
+//! session) and `SaveError` (a response could not carry it). A bad cookie is never one of these
+//! (it is an empty session); a store that cannot answer is.
 
 use http::StatusCode;
 
+use crate::codec::{EncodeError, BROWSER_COOKIE_LIMIT};
 use crate::store::StoreError;
 
 /// Why a handler could not get its session. With the axum feature it is the `Session`
@@ -60,7 +62,7 @@ impl SessionError {
     }
 }
 
-pub(crate) fn store_status(error: &StoreError) -> StatusCode {
+fn store_status(error: &StoreError) -> StatusCode {
     match error {
         StoreError::TooLarge { .. } | StoreError::Corrupt(_) | StoreError::Config(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -71,7 +73,7 @@ pub(crate) fn store_status(error: &StoreError) -> StatusCode {
     }
 }
 
-pub(crate) fn store_body(error: &StoreError) -> &'static str {
+fn store_body(error: &StoreError) -> &'static str {
     match error {
         StoreError::Unavailable(_) | StoreError::Timeout(_) => {
             "503 Service Unavailable: the session store is not answering; try again shortly\n"
@@ -106,4 +108,40 @@ pub(crate) fn plain_response<B: From<&'static str>>(
         );
     }
     response
+}
+
+/// Why a response could not carry its session.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SaveError {
+    #[error(
+        "the session cookie would be {0} bytes (name=value), over the {BROWSER_COOKIE_LIMIT}-byte \
+         limit browsers keep; store less in the session or use a server-side store"
+    )]
+    Oversized(usize),
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The store refused the commit: the lease was lost, or the session ended meanwhile.
+    #[error("the session changed or ended while this request ran; its changes were not saved")]
+    Refused,
+    /// The store did not answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SaveError {
+    /// The response that replaces the handler's when its session could not be saved.
+    pub fn response<B: From<&'static str>>(&self) -> http::Response<B> {
+        match self {
+            SaveError::Oversized(_) | SaveError::Encode(_) => plain_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error: the session could not be saved (see the server log)\n",
+            ),
+            SaveError::Refused => plain_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503 Service Unavailable: the session changed or ended while this request ran, \
+                 so its changes were not saved; try again\n",
+            ),
+            SaveError::Store(e) => plain_response(store_status(e), store_body(e)),
+        }
+    }
 }

@@ -12,9 +12,9 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::access::Access;
 use crate::error::{plain_response, SessionError};
 use crate::session::Session;
-use crate::slot::Mode;
 use crate::value::{Dict, Value};
 
 /// The rejection when a handler asks for a [`Session`] on a route with no
@@ -44,14 +44,17 @@ impl IntoResponse for SessionError {
     }
 }
 
-/// The request's session, loaded in `mode` (the one slot every extractor shares).
-pub(crate) async fn session_from_parts(parts: &Parts, mode: Mode) -> Result<Session, SessionError> {
+/// The request's session, opened for `access` (the one slot every extractor shares).
+pub(crate) async fn session_from_parts(
+    parts: &Parts,
+    access: Access,
+) -> Result<Session, SessionError> {
     let session = parts
         .extensions
         .get::<Session>()
         .cloned()
         .ok_or(SessionError::LayerMissing)?;
-    session.load_slot(mode).await?;
+    session.open(access).await?;
     Ok(session)
 }
 
@@ -59,7 +62,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        session_from_parts(parts, Mode::Write).await
+        session_from_parts(parts, Access::Write).await
     }
 }
 
@@ -70,7 +73,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(session_from_parts(parts, Mode::Write).await.ok())
+        Ok(session_from_parts(parts, Access::Write).await.ok())
     }
 }
 
@@ -167,7 +170,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ReadOnlySession {
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        session_from_parts(parts, Mode::Read)
+        session_from_parts(parts, Access::Read)
             .await
             .map(ReadOnlySession)
     }
@@ -180,7 +183,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ReadOnlySession {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(session_from_parts(parts, Mode::Read)
+        Ok(session_from_parts(parts, Access::Read)
             .await
             .ok()
             .map(ReadOnlySession))

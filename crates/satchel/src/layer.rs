@@ -1,32 +1,34 @@
 //! [`SessionLayer`]: the tower middleware that opens the session before the handler and saves
-//! it after (the tower half of Flask's `SessionInterface`; the rules live in
-//! [`interface`](crate::interface)).
+//! it after. The request's cookies go into a [`Session`] in the request extensions, unread;
+//! after the handler, the layer hands the session to its backend's `save` (the backend
+//! abstraction is `backend.rs`). Built with [`SessionLayer::new`] or
+//! [`SessionLayer::builder`].
 //!
-//! Depends on `http` and `tower` only: any tower-based framework can use it. The session is put
-//! in the request extensions *undecoded*; it is decoded the first time a handler uses it, so
-//! routes that never touch the session pay nothing.
+//! Depends on `http` and `tower` only: any tower-based framework can use it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::Poll;
 
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::backend::{Backend, Shared};
 use crate::clock::Clock;
-use crate::codec::{CookieFormat, FlaskCodec, SealedCodec};
+use crate::codec::Codec;
 use crate::config::{ConfigError, SessionConfig};
-use crate::error::plain_response;
-use crate::interface::CookieText;
-use crate::interface::{self, Backend, Context, SaveError};
+use crate::cookie_session::{max_age_secs, CookieBackend};
+use crate::key_audit::audit_secret_key;
 use crate::keyed_lock::KeyedLocks;
 use crate::renewal::Renewals;
+use crate::request_cookie::RequestCookies;
 use crate::session::Session;
-use crate::slot::{self, StoreBackend};
-use crate::stats::SessionStats;
+use crate::set_cookie::CookieWriter;
+use crate::stats::{Counters, SessionStats};
 use crate::store::{Store, StoreOptions};
+use crate::store_session::StoreBackend;
 
 /// Adds a [`Session`] to every request and writes it back to the response.
 ///
@@ -40,133 +42,234 @@ use crate::store::{Store, StoreOptions};
 ///     n.to_string()
 /// }
 ///
-/// let config = SessionConfig::default().with_secret_key("a long secret from `satchel keygen`");
+/// let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
 /// let app: Router = Router::new()
 ///     .route("/counter", get(counter))
 ///     .layer(SessionLayer::new(config).expect("valid session settings"));
 /// ```
 #[derive(Clone)]
 pub struct SessionLayer {
-    ctx: Arc<Context>,
+    backend: Arc<dyn Backend>,
 }
 
 impl std::fmt::Debug for SessionLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let config = self.config();
         f.debug_struct("SessionLayer")
-            .field("format", &self.ctx.config.format)
-            .field("cookie_name", &self.ctx.config.cookie_name)
+            .field("format", &config.format)
+            .field("cookie_name", &config.cookie_name)
             .finish()
     }
 }
 
 impl SessionLayer {
-    /// Checks the settings and builds the cookie codec. No secret key, or settings that do not
-    /// fit together, is an error here, at startup, not at the first request.
+    /// Cookie sessions with these settings. No secret key, a key [`audit_secret_key`] refuses,
+    /// or settings that do not fit together are an error here, at startup, not at the first
+    /// request. For a store, a clock or a legacy key, use [`SessionLayer::builder`].
     ///
     /// ```
     /// use satchel::{SessionConfig, SessionLayer};
     /// assert!(SessionLayer::new(SessionConfig::default()).is_err());
-    /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key("k")).is_ok());
+    /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key("short")).is_err());
+    /// let key = satchel::generate_secret_key();
+    /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key(key)).is_ok());
     /// ```
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
-        Self::with_clock(config, Clock::system())
+        Self::builder(config).build()
     }
 
-    /// As [`SessionLayer::new`], with the time read from `clock` (tests move a manual clock
-    /// instead of sleeping).
-    ///
-    /// ```
-    /// use satchel::{Clock, SessionConfig, SessionLayer};
-    /// let (clock, hands) = Clock::manual(1_700_000_000);
-    /// let layer = SessionLayer::with_clock(SessionConfig::default().with_secret_key("k"), clock);
-    /// assert!(layer.is_ok());
-    /// ```
-    pub fn with_clock(config: SessionConfig, clock: Clock) -> Result<Self, ConfigError> {
-        let keys = config.validate()?;
-        let codec: Box<dyn crate::codec::Codec> = match config.format {
-            CookieFormat::Sealed => Box::new(SealedCodec::new(&keys, &config.cookie_name)),
-            CookieFormat::Flask => Box::new(FlaskCodec::new(&keys, Context::max_age_secs(&config))),
-        };
-        Ok(Self::build(config, Backend::Cookie(codec), clock))
-    }
-
-    /// Server-side sessions in `store`: the cookie then carries only a random session id.
-    /// `SECRET_KEY` is not needed for that (the id is unguessable, not signed); the cookie
-    /// settings still apply. Leases and waits take [`StoreOptions::default`].
+    /// A builder for a layer with more than settings: a store, a clock, lease options, or an
+    /// explicit acceptance of a weak legacy key.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use satchel::store::MemoryStore;
-    /// use satchel::{SessionConfig, SessionLayer};
+    /// use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
     ///
-    /// let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(MemoryStore::default()));
-    /// assert!(layer.is_ok());
+    /// let layer = SessionLayer::builder(SessionConfig::default())
+    ///     .store(Arc::new(MemoryStore::default()))
+    ///     .build()?;
+    /// # Ok::<(), satchel::ConfigError>(())
     /// ```
-    pub fn with_store(config: SessionConfig, store: Arc<dyn Store>) -> Result<Self, ConfigError> {
-        Self::with_store_options(config, store, StoreOptions::default(), Clock::system())
-    }
-
-    /// As [`SessionLayer::with_store`], with lease settings and a clock of your choosing.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use std::time::Duration;
-    /// use satchel::store::{MemoryStore, StoreOptions};
-    /// use satchel::{Clock, SessionConfig, SessionLayer};
-    ///
-    /// let options = StoreOptions { lock_wait: Duration::from_secs(2), ..StoreOptions::default() };
-    /// let (clock, _hands) = Clock::manual(1_700_000_000);
-    /// let store = Arc::new(MemoryStore::default());
-    /// assert!(SessionLayer::with_store_options(SessionConfig::default(), store, options, clock).is_ok());
-    /// ```
-    pub fn with_store_options(
-        config: SessionConfig,
-        store: Arc<dyn Store>,
-        options: StoreOptions,
-        clock: Clock,
-    ) -> Result<Self, ConfigError> {
-        config.validate_cookie_settings()?;
-        let backend = Backend::Store(StoreBackend {
-            renewals: options
-                .renew_leases
-                .then(|| Renewals::new(store.clone(), options.lease_ttl)),
-            store,
-            options,
-            locks: KeyedLocks::default(),
-        });
-        Ok(Self::build(config, backend, clock))
-    }
-
-    fn build(config: SessionConfig, backend: Backend, clock: Clock) -> Self {
-        SessionLayer {
-            ctx: Arc::new(Context {
-                cookie_text: CookieText::new(&config),
-                config,
-                backend,
-                clock,
-                stats: Arc::new(SessionStats::default()),
-            }),
+    pub fn builder(config: SessionConfig) -> SessionLayerBuilder {
+        SessionLayerBuilder {
+            config,
+            clock: Clock::system(),
+            store: None,
+            store_options: StoreOptions::default(),
+            allow_weak_key: false,
         }
     }
 
     /// The settings in use.
     ///
     /// ```
-    /// let layer = satchel::SessionLayer::new(satchel::SessionConfig::default().with_secret_key("k")).unwrap();
+    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// let layer = satchel::SessionLayer::new(config).unwrap();
     /// assert_eq!(layer.config().cookie_name, "session");
     /// ```
     pub fn config(&self) -> &SessionConfig {
-        &self.ctx.config
+        self.backend.shared().cookies.config()
     }
 
-    /// The layer's counters (rejected cookies by reason, oversized sessions).
+    /// A snapshot of the layer's counters (rejected cookies by reason, oversized sessions,
+    /// store failures).
     ///
     /// ```
-    /// let layer = satchel::SessionLayer::new(satchel::SessionConfig::default().with_secret_key("k")).unwrap();
+    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// let layer = satchel::SessionLayer::new(config).unwrap();
     /// assert_eq!(layer.stats().rejected_total(), 0);
     /// ```
-    pub fn stats(&self) -> Arc<SessionStats> {
-        self.ctx.stats.clone()
+    pub fn stats(&self) -> SessionStats {
+        self.backend.shared().counters.snapshot()
+    }
+}
+
+/// Builds a [`SessionLayer`]; from [`SessionLayer::builder`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use satchel::store::{MemoryStore, StoreOptions};
+/// use satchel::{Clock, SessionConfig, SessionLayer};
+///
+/// let (clock, _hands) = Clock::manual(1_700_000_000);
+/// let options = StoreOptions { lock_wait: Duration::from_secs(2), ..StoreOptions::default() };
+/// let layer = SessionLayer::builder(SessionConfig::default())
+///     .store(Arc::new(MemoryStore::default()))
+///     .store_options(options)
+///     .clock(clock)
+///     .build();
+/// assert!(layer.is_ok());
+/// ```
+#[must_use = "a builder does nothing until .build()"]
+pub struct SessionLayerBuilder {
+    config: SessionConfig,
+    clock: Clock,
+    store: Option<Arc<dyn Store>>,
+    store_options: StoreOptions,
+    allow_weak_key: bool,
+}
+
+impl std::fmt::Debug for SessionLayerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayerBuilder")
+            .field("store", &self.store.is_some())
+            .field("allow_weak_key", &self.allow_weak_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionLayerBuilder {
+    /// Server-side sessions in `store`: the cookie then carries only a random session id, and
+    /// `SECRET_KEY` is not needed (the id is unguessable, not signed); the cookie settings
+    /// still apply.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let layer = satchel::SessionLayer::builder(satchel::SessionConfig::default())
+    ///     .store(Arc::new(satchel::store::MemoryStore::default()))
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Lease and wait settings for a store (default: [`StoreOptions::default`]).
+    ///
+    /// ```
+    /// let builder = satchel::SessionLayer::builder(satchel::SessionConfig::default())
+    ///     .store_options(satchel::store::StoreOptions::default());
+    /// # let _ = builder;
+    /// ```
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store_options = options;
+        self
+    }
+
+    /// Reads the time from `clock` (tests move a manual clock instead of sleeping).
+    ///
+    /// ```
+    /// let (clock, _hands) = satchel::Clock::manual(1_700_000_000);
+    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// assert!(satchel::SessionLayer::builder(config).clock(clock).build().is_ok());
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Accepts a `SECRET_KEY` that [`audit_secret_key`] refuses (short, or publicly known), for
+    /// sharing sessions with a legacy Flask app whose key cannot change yet. Logs a warning once,
+    /// at build. Rotate the key as soon as you can: anyone who knows or guesses it can forge
+    /// sessions.
+    ///
+    /// ```
+    /// let config = satchel::SessionConfig::flask_defaults().with_secret_key("dev");
+    /// assert!(satchel::SessionLayer::new(config.clone()).is_err());
+    /// assert!(satchel::SessionLayer::builder(config).allow_weak_secret_key().build().is_ok());
+    /// ```
+    pub fn allow_weak_secret_key(mut self) -> Self {
+        self.allow_weak_key = true;
+        self
+    }
+
+    /// Checks the settings and builds the layer.
+    ///
+    /// ```
+    /// let built = satchel::SessionLayer::builder(satchel::SessionConfig::default()).build();
+    /// assert_eq!(built.unwrap_err().key, "SECRET_KEY");
+    /// ```
+    pub fn build(self) -> Result<SessionLayer, ConfigError> {
+        let backend: Arc<dyn Backend> = match self.store {
+            Some(store) => {
+                self.config.validate_cookie_settings()?;
+                let options = self.store_options;
+                Arc::new(StoreBackend {
+                    renewals: options
+                        .renew_leases
+                        .then(|| Renewals::new(store.clone(), options.lease_ttl)),
+                    store,
+                    options,
+                    locks: KeyedLocks::default(),
+                    shared: shared(self.config, self.clock),
+                })
+            }
+            None => {
+                let keys = self.config.validate()?;
+                if let Err(weak) = audit_secret_key(keys.current().as_bytes()) {
+                    if !self.allow_weak_key {
+                        return Err(ConfigError::new(
+                            "SECRET_KEY",
+                            format!(
+                                "{weak} (to keep a legacy Flask app's key for now, build the \
+                                 layer with .allow_weak_secret_key())"
+                            ),
+                        ));
+                    }
+                    tracing::warn!(reason = %weak, "SECRET_KEY is weak; accepted because allow_weak_secret_key() was set");
+                }
+                let codec: Box<dyn Codec> = self.config.format.codec(
+                    &keys,
+                    &self.config.cookie_name,
+                    max_age_secs(&self.config),
+                );
+                Arc::new(CookieBackend {
+                    codec,
+                    shared: shared(self.config, self.clock),
+                })
+            }
+        };
+        Ok(SessionLayer { backend })
+    }
+}
+
+fn shared(config: SessionConfig, clock: Clock) -> Shared {
+    Shared {
+        cookies: CookieWriter::new(config),
+        clock,
+        counters: Counters::default(),
     }
 }
 
@@ -176,7 +279,7 @@ impl<S> Layer<S> for SessionLayer {
     fn layer(&self, inner: S) -> Self::Service {
         SessionService {
             inner,
-            ctx: self.ctx.clone(),
+            backend: self.backend.clone(),
         }
     }
 }
@@ -185,7 +288,7 @@ impl<S> Layer<S> for SessionLayer {
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    ctx: Arc<Context>,
+    backend: Arc<dyn Backend>,
 }
 
 impl<S> std::fmt::Debug for SessionService<S> {
@@ -205,56 +308,29 @@ where
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let session = Session::pending(
-            self.ctx.clone(),
-            interface::cookie_headers(request.headers()),
-        );
+        let cookies = RequestCookies::from_headers(request.headers());
+        let session = Session::unopened(self.backend.clone(), cookies);
         request.extensions_mut().insert(session.clone());
         // The clone that was polled ready serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let ctx = self.ctx.clone();
+        let backend = self.backend.clone();
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            // Committed when the response head is built, before the body streams.
-            if let Some(state) = session.take_loaded_state() {
-                let headers = response.headers_mut();
-                let saved = match &ctx.backend {
-                    Backend::Cookie(codec) => {
-                        interface::save_session(&ctx, codec.as_ref(), state, headers)
-                    }
-                    Backend::Store(backend) => slot::save(&ctx, backend, state, headers).await,
-                };
+            // Saved when the response head is built, before the body streams.
+            if let Some(state) = session.finish().await {
+                let saved = backend.save(state, response.headers_mut()).finish().await;
                 if let Err(error) = saved {
                     tracing::error!(%error, "could not save the session");
-                    response = save_error_response(&error);
+                    response = error.response();
                 }
             }
             Ok(response)
         })
-    }
-}
-
-/// The response that replaces the handler's when its session could not be saved.
-fn save_error_response<B: From<&'static str>>(error: &SaveError) -> Response<B> {
-    use http::StatusCode;
-    match error {
-        SaveError::Oversized(_) | SaveError::Encode(_) => plain_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "500 Internal Server Error: the session could not be saved (see the server log)\n",
-        ),
-        SaveError::Refused => plain_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "503 Service Unavailable: the session changed or ended while this request ran, so \
-             its changes were not saved; try again\n",
-        ),
-        SaveError::Store(e) => {
-            plain_response(crate::error::store_status(e), crate::error::store_body(e))
-        }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Flask keeps per-user state in `session`, a dict stored in a signed cookie. satchel is that
 //! system in Rust: a [`SessionLayer`] opens the session before your handler and saves it after
-//! (Flask's `open_session` / `save_session`, in [`interface`]); the [`Session`] extractor hands
-//! your handler a dict with Flask's API, synchronous after extraction.
+//! (Flask's `open_session` / `save_session`); the [`Session`] extractor hands your handler a dict
+//! with Flask's API, synchronous after extraction. `docs/architecture.md` follows one request
+//! through the code, file by file.
 //!
 //! # Quick start: the Flask tutorial's routes
 //!
@@ -35,7 +36,8 @@
 //!
 //! # fn main() -> Result<(), satchel::ConfigError> {
 //! // In an app: SessionConfig::default().with_env()? reads SECRET_KEY and Flask's other keys.
-//! let config = SessionConfig::default().with_secret_key("a long random key from `satchel keygen`");
+//! // A long random key: `satchel keygen` prints one; SessionLayer refuses short or known keys.
+//! let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
 //! let app: Router = Router::new()
 //!     .route("/set_session", get(set_session))
 //!     .route("/get_session", get(get_session))
@@ -54,7 +56,7 @@
 //! - **Flask cookie** ([`FlaskCodec`], [`SessionConfig::flask_defaults`]): byte-compatible with
 //!   Flask 3.1's signed cookies, so a Flask app sharing `SECRET_KEY` reads the same sessions —
 //!   and logins, through [`login()`] (Flask-Login's keys) and [`flash()`] (Flask's `_flashes`).
-//! - **Server-side** ([`SessionLayer::with_store`], [`store`]): the cookie holds only a random
+//! - **Server-side** ([`SessionLayerBuilder::store`], [`store`]): the cookie holds only a random
 //!   id; the data lives in memory or Redis. Concurrent writers of one session never lose an
 //!   update (a fenced lease per session), and a store outage is a 503, never an empty session
 //!   saved over the real one.
@@ -63,7 +65,9 @@
 //! use std::sync::Arc;
 //! use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
 //!
-//! let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(MemoryStore::default()))
+//! let layer = SessionLayer::builder(SessionConfig::default())
+//!     .store(Arc::new(MemoryStore::default()))
+//!     .build()
 //!     .expect("valid settings");
 //! ```
 //!
@@ -82,35 +86,48 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
+mod backend;
 mod clock;
 pub mod codec;
 mod config;
+mod cookie_session;
 mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod flash;
-pub mod interface;
+mod key_audit;
 mod keyed_lock;
 mod keys;
 mod layer;
 pub mod login;
 mod renewal;
+mod request_cookie;
+mod save_rules;
 mod session;
-mod slot;
+mod session_state;
+mod set_cookie;
 mod stats;
 pub mod store;
+mod store_session;
+mod store_slot;
 pub mod value;
 
 pub use clock::{Clock, ManualClock};
-pub use codec::{CookieFormat, FlaskCodec, SealedCodec};
-pub use config::{ConfigError, SameSite, SessionConfig, FLASK_PERMANENT_SESSION_LIFETIME};
+pub use codec::{CookieFormat, FlaskCodec, SealedCodec, BROWSER_COOKIE_LIMIT};
+pub use config::{
+    ConfigError, SameSite, SessionConfig, DEFAULT_NEW_SESSION_TIMEOUT,
+    FLASK_PERMANENT_SESSION_LIFETIME,
+};
 pub use error::SessionError;
 pub use flash::{flash, take_flashes, Flash};
+pub use key_audit::{audit_secret_key, generate_secret_key, WeakKey, MIN_SECRET_KEY_LEN};
 pub use keys::{KeyRing, SecretKey};
-pub use layer::{SessionLayer, SessionService};
+pub use layer::{SessionLayer, SessionLayerBuilder, SessionService};
 #[cfg(feature = "axum")]
 pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
-pub use session::{Session, SessionTimes, PERMANENT_KEY};
+pub use session::{Session, SessionTimes};
+pub use session_state::PERMANENT_KEY;
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

@@ -371,7 +371,7 @@ mod guard {
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
             // The same slot as a `Session` extractor in the same handler: one load, one lock.
-            let session = crate::extract::session_from_parts(parts, crate::slot::Mode::Write)
+            let session = crate::extract::session_from_parts(parts, crate::access::Access::Write)
                 .await
                 .map_err(IntoResponse::into_response)?;
             let Some(user_id) = current_user_id(&session) else {
@@ -414,7 +414,8 @@ mod guard {
         }
 
         fn app(login_url: Option<&'static str>) -> Router {
-            let config = SessionConfig::default().with_secret_key("a test key for the login guard");
+            let config = SessionConfig::default()
+                .with_secret_key("a test key for the login guard, long enough");
             let router = Router::new()
                 .route("/private", get(guarded))
                 .route("/sign_in", get(sign_in))

@@ -5,22 +5,24 @@
 //! writes set [`Session::modified`] (the response then carries a new cookie). Clones share one
 //! session: every extractor in a request sees the same data.
 //!
-//! With a server-side store the extractor first loads the session (async: the store's round
-//! trip, and for a writer its lock and lease: see `slot.rs`); the calls stay sync.
+//! The session is opened (its cookie read) once, by whoever first needs it: the extractor (an
+//! async step: with a store, the load and for a writer its lock and lease), or the first dict
+//! call on a cookie session. Which backend opens it is the layer's business: a session holds
+//! the backend as a trait object and never asks which one it is.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::access::Access;
+use crate::backend::{Backend, Step};
 use crate::codec::EncodeError;
 use crate::error::SessionError;
-use crate::interface::{self, Context};
-use crate::slot::{self, Mode, StoreSlot};
+use crate::request_cookie::RequestCookies;
+use crate::session_state::{Origin, SessionState, PERMANENT_KEY};
 use crate::value::{self, Dict, Value, ValueError};
-
-/// The key Flask stores the permanent flag under.
-pub const PERMANENT_KEY: &str = "_permanent";
 
 /// When a session began, when its cookie was issued, and when it expires — as the request
 /// found it (before this response refreshes anything).
@@ -59,46 +61,14 @@ pub struct Session {
 
 #[derive(Default)]
 struct Inner {
-    ctx: Option<Arc<Context>>,
-    state: Mutex<State>,
-    /// Store sessions: serialises the (async) load, so the slot is loaded and locked once
-    /// however many extractors ask.
-    loading: tokio::sync::Mutex<()>,
-}
-
-/// What the layer reads back after the handler ran.
-#[derive(Default)]
-pub(crate) struct State {
-    /// Raw cookie values not decoded yet (lazy: decoded at first use).
-    pub pending: Option<Vec<http::HeaderValue>>,
-    pub data: Dict,
-    pub accessed: bool,
-    pub modified: bool,
-    /// Issue a fresh cookie even if nothing changed (fallback key, `cycle_id`).
-    pub reissue: bool,
-    /// When the session began, if it came from a cookie or record that says so.
-    pub created_at: Option<u64>,
-    /// Cookie sessions: the times the verified cookie carried.
-    pub stamp: Option<crate::codec::Stamp>,
-    /// Cookie sessions: the verified cookie itself, for a refresh without changes.
-    pub source: Option<crate::interface::CookieSource>,
-    /// Store sessions: what the load found and holds (`None` until loaded).
-    pub store: Option<StoreSlot>,
-    /// A store session was used before any extractor loaded it (logged once).
-    unloaded_use_logged: bool,
-}
-
-impl State {
-    fn read(&mut self) -> &Dict {
-        self.accessed = true;
-        &self.data
-    }
-
-    fn write(&mut self) -> &mut Dict {
-        self.accessed = true;
-        self.modified = true;
-        &mut self.data
-    }
+    backend: Option<Arc<dyn Backend>>,
+    cookies: RequestCookies,
+    state: Mutex<SessionState>,
+    /// Serialises opening, so the session is loaded (and locked) once however many extractors
+    /// ask.
+    opening: tokio::sync::Mutex<()>,
+    /// A store session was used before any extractor opened it (logged once).
+    unopened_use_logged: AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -113,51 +83,47 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// A session bound to a layer's context with cookies still to decode.
-    pub(crate) fn pending(ctx: Arc<Context>, cookies: Vec<http::HeaderValue>) -> Self {
+    /// A session served by `backend`, its cookies still unread.
+    pub(crate) fn unopened(backend: Arc<dyn Backend>, cookies: RequestCookies) -> Self {
         Session {
             inner: Arc::new(Inner {
-                ctx: Some(ctx),
-                state: Mutex::new(State {
-                    pending: Some(cookies),
-                    ..State::default()
-                }),
-                loading: tokio::sync::Mutex::default(),
+                backend: Some(backend),
+                cookies,
+                state: Mutex::new(SessionState::unopened()),
+                ..Inner::default()
             }),
         }
     }
 
-    fn raw_lock(&self) -> MutexGuard<'_, State> {
+    fn raw_lock(&self) -> MutexGuard<'_, SessionState> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The state, decoding the cookie first if no one has yet. A store session is loaded by
-    /// its (async) extractor; used before that, it reads as empty and is never saved.
-    fn lock(&self) -> MutexGuard<'_, State> {
+    /// The state, opening it first if no one has and the backend can without I/O (a cookie
+    /// session). A store session must be opened by its (async) extractor; used before that, it
+    /// reads as empty and is never saved.
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
         let mut state = self.raw_lock();
-        if state.pending.is_some() {
-            match self.inner.ctx.as_deref().map(|ctx| (ctx, ctx.codec())) {
-                Some((ctx, Some(codec))) => {
-                    let cookies = state.pending.take().unwrap_or_default();
-                    interface::open_session(ctx, codec, &cookies, &mut state);
+        if let (Origin::Unopened, Some(backend)) = (&state.origin, &self.inner.backend) {
+            match backend.open(&self.inner.cookies, Access::Write) {
+                Step::Ready(Ok(opened)) => *state = opened,
+                Step::Ready(Err(_)) | Step::Pending(_) => {
+                    if !self.inner.unopened_use_logged.swap(true, Ordering::Relaxed) {
+                        tracing::error!(
+                            "a store session was used before being loaded: take it with the \
+                             Session extractor (or call Session::load); this use sees an empty \
+                             session that is never saved"
+                        );
+                    }
                 }
-                Some((_, None)) if !state.unloaded_use_logged => {
-                    state.unloaded_use_logged = true;
-                    tracing::error!(
-                        "a store session was used before being loaded: take it with the Session \
-                         extractor (or call Session::load); this use sees an empty session that \
-                         is never saved"
-                    );
-                }
-                _ => {}
             }
         }
         state
     }
 
-    /// Loads a store session for writing: the keyed lock, the lease and the record, once per
-    /// request (the [`Session`] extractor calls this; call it yourself only without axum).
-    /// Cookie sessions and detached sessions need no loading: `Ok` at once.
+    /// Loads the session for writing: with a store, the keyed lock, the lease and the record,
+    /// once per request (the [`Session`] extractor calls this; call it yourself only without
+    /// axum). Cookie sessions and detached sessions need no I/O: `Ok` at once.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -166,55 +132,51 @@ impl Session {
     /// # });
     /// ```
     pub async fn load(&self) -> Result<(), SessionError> {
-        self.load_slot(Mode::Write).await
+        self.open(Access::Write).await
     }
 
-    /// Loads a store session in `mode` unless it already is (in that mode or for writing).
-    pub(crate) async fn load_slot(&self, mode: Mode) -> Result<(), SessionError> {
-        let Some(ctx) = self.inner.ctx.clone() else {
+    /// Opens the session for `access` unless it already is (for that or for writing).
+    pub(crate) async fn open(&self, access: Access) -> Result<(), SessionError> {
+        let Some(backend) = &self.inner.backend else {
             return Ok(());
         };
-        let Some(backend) = ctx.store() else {
+        let _serial = self.inner.opening.lock().await;
+        if self.raw_lock().origin.serves(access) {
             return Ok(());
-        };
-        let _serial = self.inner.loading.lock().await;
-        let id = {
-            let state = self.raw_lock();
-            match &state.store {
-                Some(slot) if slot.mode >= mode => return Ok(()),
-                Some(slot) => slot.id.clone(),
-                None => slot::cookie_id(&ctx.config, state.pending.as_deref().unwrap_or_default()),
-            }
-        };
-        let opened = slot::open(&ctx, backend, id, mode).await?;
-        let mut state = self.raw_lock();
-        state.pending = None;
-        match opened.record {
-            Some(record) => {
-                state.data = record.data;
-                state.created_at = Some(record.created_at);
-            }
-            None => {
-                state.data.clear();
-                state.created_at = None;
-            }
         }
-        state.store = Some(opened.slot);
+        let opened = backend.open(&self.inner.cookies, access).finish().await?;
+        let mut state = self.raw_lock();
+        let accessed = state.accessed;
+        *state = opened;
+        state.accessed = accessed;
         Ok(())
     }
 
-    /// The state as it stands, for the layer's save step: `None` if the session was never
-    /// loaded (the handler did not use it, so there is nothing to save).
-    pub(crate) fn take_loaded_state(&self) -> Option<State> {
-        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.pending.is_some() {
+    /// The state for the layer's save step, opened for a refresh if the handler never opened
+    /// it: `None` when there is nothing to save (a detached session, no cookie, or a session
+    /// Flask's rules would not refresh).
+    pub(crate) async fn finish(&self) -> Option<SessionState> {
+        let backend = self.inner.backend.as_ref()?;
+        let state = std::mem::take(&mut *self.raw_lock());
+        if !matches!(state.origin, Origin::Unopened) {
+            return Some(state);
+        }
+        let config = backend.shared().cookies.config();
+        if self.inner.cookies.is_empty() || !crate::save_rules::refresh_untouched(config) {
             return None;
         }
-        Some(std::mem::take(&mut *state))
-    }
-
-    pub(crate) fn context(&self) -> Option<&Arc<Context>> {
-        self.inner.ctx.as_ref()
+        match backend
+            .open(&self.inner.cookies, Access::Read)
+            .finish()
+            .await
+        {
+            Ok(opened) => Some(opened),
+            Err(error) => {
+                // The handler did without its session; the refresh can wait for the next one.
+                tracing::warn!(%error, "could not open an untouched session to refresh it");
+                None
+            }
+        }
     }
 
     /// The value under `key` as a `T`, or `None` if it is missing or is not a `T`
@@ -438,10 +400,9 @@ impl Session {
     /// assert_eq!(session.get::<bool>("_permanent"), Some(true));
     /// ```
     pub fn permanent(&self) -> bool {
-        self.lock()
-            .read()
-            .get(PERMANENT_KEY)
-            .is_some_and(Value::is_truthy)
+        let mut state = self.lock();
+        state.read();
+        state.is_permanent()
     }
 
     /// Makes the session permanent or not (stored as `_permanent`, like Flask).
@@ -499,19 +460,22 @@ impl Session {
     /// ```
     pub fn times(&self) -> Option<SessionTimes> {
         let state = self.lock();
-        if let Some(stamp) = state.stamp {
-            return Some(SessionTimes {
-                created_at: stamp.created_at,
-                issued_at: Some(stamp.issued_at),
-                expires_at: stamp.expires_at,
-            });
+        match &state.origin {
+            Origin::Cookie(Some(origin)) => Some(SessionTimes {
+                created_at: origin.stamp.created_at,
+                issued_at: Some(origin.stamp.issued_at),
+                expires_at: origin.stamp.expires_at,
+            }),
+            Origin::Store(slot) => {
+                let (idle, absolute) = slot.deadlines?;
+                Some(SessionTimes {
+                    created_at: state.created_at?,
+                    issued_at: None,
+                    expires_at: idle.min(absolute),
+                })
+            }
+            _ => None,
         }
-        let (idle, absolute) = state.store.as_ref()?.deadlines?;
-        Some(SessionTimes {
-            created_at: state.created_at?,
-            issued_at: None,
-            expires_at: idle.min(absolute),
-        })
     }
 
     /// Starts a new session identity while keeping the data: call it at login, so a session
@@ -535,17 +499,14 @@ impl Session {
     /// handler can check it against the 4096-byte browser limit before storing more.
     ///
     /// ```
-    /// use satchel::{SessionConfig, SessionLayer};
     /// // A detached session has no codec to measure with:
     /// assert!(satchel::Session::default().encoded_len().is_err());
     /// ```
     pub fn encoded_len(&self) -> Result<usize, EncodeError> {
-        let ctx = self
-            .context()
-            .cloned()
-            .ok_or_else(|| EncodeError("the session is not attached to a SessionLayer".into()))?;
-        let state = self.lock();
-        interface::encode_cookie(&ctx, &state)
-            .map(|value| ctx.config.cookie_name.len() + 1 + value.len())
+        let backend =
+            self.inner.backend.as_ref().ok_or_else(|| {
+                EncodeError("the session is not attached to a SessionLayer".into())
+            })?;
+        backend.cookie_len(&self.lock())
     }
 }

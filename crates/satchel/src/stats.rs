@@ -1,20 +1,15 @@
-//! Counters the layer keeps: cookies rejected (by reason) and sessions too large for a cookie.
+//! What a layer counts: cookies rejected (by reason), sessions too large for a cookie, writers
+//! turned away busy, store failures and refused commits. The layer keeps [`Counters`]; users
+//! read a [`SessionStats`] snapshot from
+//! [`SessionLayer::stats`](crate::SessionLayer::stats).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::codec::RejectReason;
 
-/// Counts kept by one [`SessionLayer`](crate::SessionLayer); read them for metrics.
-///
-/// ```
-/// use satchel::codec::RejectReason;
-/// let stats = satchel::SessionStats::default();
-/// stats.count_rejected(RejectReason::Tampered);
-/// assert_eq!(stats.rejected(RejectReason::Tampered), 1);
-/// assert_eq!(stats.rejected_total(), 1);
-/// ```
+/// The live counters of one layer (crate-private: only the layer counts).
 #[derive(Debug, Default)]
-pub struct SessionStats {
+pub(crate) struct Counters {
     rejected: [AtomicU64; RejectReason::ALL.len()],
     oversized: AtomicU64,
     busy: AtomicU64,
@@ -22,18 +17,61 @@ pub struct SessionStats {
     commit_refused: AtomicU64,
 }
 
-impl SessionStats {
-    /// Counts one refused cookie.
-    ///
-    /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// stats.count_rejected(satchel::codec::RejectReason::Expired);
-    /// assert_eq!(stats.rejected(satchel::codec::RejectReason::Expired), 1);
-    /// ```
-    pub fn count_rejected(&self, reason: RejectReason) {
+impl Counters {
+    pub fn rejected(&self, reason: RejectReason) {
         self.rejected[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn oversized(&self) {
+        self.oversized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn busy(&self) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn store_error(&self) {
+        self.store_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn commit_refused(&self) {
+        self.commit_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts as they stand.
+    pub fn snapshot(&self) -> SessionStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        SessionStats {
+            rejected: self.rejected.each_ref().map(read),
+            oversized: read(&self.oversized),
+            busy: read(&self.busy),
+            store_errors: read(&self.store_errors),
+            commit_refused: read(&self.commit_refused),
+        }
+    }
+}
+
+/// A snapshot of one [`SessionLayer`](crate::SessionLayer)'s counts, for metrics. Take a new
+/// one with [`SessionLayer::stats`](crate::SessionLayer::stats) each time you report.
+///
+/// ```
+/// use satchel::{codec::RejectReason, SessionConfig, SessionLayer};
+/// let layer = SessionLayer::new(SessionConfig::default().with_secret_key(satchel::generate_secret_key()))?;
+/// let stats = layer.stats();
+/// assert_eq!(stats.rejected(RejectReason::Tampered), 0);
+/// assert_eq!(stats.rejected_total(), 0);
+/// # Ok::<(), satchel::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    rejected: [u64; RejectReason::ALL.len()],
+    oversized: u64,
+    busy: u64,
+    store_errors: u64,
+    commit_refused: u64,
+}
+
+impl SessionStats {
     /// How many cookies were refused for `reason`.
     ///
     /// ```
@@ -41,7 +79,7 @@ impl SessionStats {
     /// assert_eq!(stats.rejected(satchel::codec::RejectReason::Malformed), 0);
     /// ```
     pub fn rejected(&self, reason: RejectReason) -> u64 {
-        self.rejected[reason as usize].load(Ordering::Relaxed)
+        self.rejected[reason as usize]
     }
 
     /// How many cookies were refused, for any reason.
@@ -50,18 +88,7 @@ impl SessionStats {
     /// assert_eq!(satchel::SessionStats::default().rejected_total(), 0);
     /// ```
     pub fn rejected_total(&self) -> u64 {
-        RejectReason::ALL.iter().map(|&r| self.rejected(r)).sum()
-    }
-
-    /// Counts one session that was too large to send as a cookie.
-    ///
-    /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// stats.count_oversized();
-    /// assert_eq!(stats.oversized(), 1);
-    /// ```
-    pub fn count_oversized(&self) {
-        self.oversized.fetch_add(1, Ordering::Relaxed);
+        self.rejected.iter().sum()
     }
 
     /// How many responses failed because their session was too large for a cookie.
@@ -70,66 +97,66 @@ impl SessionStats {
     /// assert_eq!(satchel::SessionStats::default().oversized(), 0);
     /// ```
     pub fn oversized(&self) -> u64 {
-        self.oversized.load(Ordering::Relaxed)
+        self.oversized
     }
 
-    /// Counts one of the writers turned away with a 503 because another request held the session past the wait.
-    ///
-    /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// stats.count_busy();
-    /// assert_eq!(stats.busy(), 1);
-    /// ```
-    pub fn count_busy(&self) {
-        self.busy.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// How many writers turned away with a 503 because another request held the session past the wait.
+    /// How many writers were turned away with a 503 because another request held the session
+    /// past the wait.
     ///
     /// ```
     /// assert_eq!(satchel::SessionStats::default().busy(), 0);
     /// ```
     pub fn busy(&self) -> u64 {
-        self.busy.load(Ordering::Relaxed)
+        self.busy
     }
 
-    /// Counts one of the store calls that failed (unavailable, timed out, full, corrupt); each is a 503 or 500.
-    ///
-    /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// stats.count_store_error();
-    /// assert_eq!(stats.store_errors(), 1);
-    /// ```
-    pub fn count_store_error(&self) {
-        self.store_errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// How many store calls that failed (unavailable, timed out, full, corrupt); each is a 503 or 500.
+    /// How many store calls failed (unavailable, timed out, full, corrupt); each is a 503 or
+    /// 500.
     ///
     /// ```
     /// assert_eq!(satchel::SessionStats::default().store_errors(), 0);
     /// ```
     pub fn store_errors(&self) -> u64 {
-        self.store_errors.load(Ordering::Relaxed)
+        self.store_errors
     }
 
-    /// Counts one of the commits the store refused because the lease was lost or the session ended meanwhile (each a 503).
-    ///
-    /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// stats.count_commit_refused();
-    /// assert_eq!(stats.commit_refused(), 1);
-    /// ```
-    pub fn count_commit_refused(&self) {
-        self.commit_refused.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// How many commits the store refused because the lease was lost or the session ended meanwhile (each a 503).
+    /// How many commits the store refused because the lease was lost or the session ended
+    /// meanwhile (each a 503).
     ///
     /// ```
     /// assert_eq!(satchel::SessionStats::default().commit_refused(), 0);
     /// ```
     pub fn commit_refused(&self) -> u64 {
-        self.commit_refused.load(Ordering::Relaxed)
+        self.commit_refused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_holds_the_counts_at_the_time_it_was_taken() {
+        let counters = Counters::default();
+        counters.rejected(RejectReason::Tampered);
+        counters.rejected(RejectReason::Expired);
+        counters.oversized();
+        counters.busy();
+        counters.store_error();
+        counters.commit_refused();
+        let before = counters.snapshot();
+        counters.rejected(RejectReason::Tampered);
+        assert_eq!(before.rejected(RejectReason::Tampered), 1);
+        assert_eq!(before.rejected_total(), 2);
+        assert_eq!(
+            (
+                before.oversized(),
+                before.busy(),
+                before.store_errors(),
+                before.commit_refused()
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(counters.snapshot().rejected(RejectReason::Tampered), 2);
     }
 }

@@ -89,7 +89,10 @@ struct Harness {
 
 fn harness(config: SessionConfig) -> Harness {
     let (clock, hands) = Clock::manual(START);
-    let layer = SessionLayer::with_clock(config, clock).expect("valid config");
+    let layer = SessionLayer::builder(config)
+        .clock(clock)
+        .build()
+        .expect("valid config");
     Harness {
         app: routes().layer(layer.clone()),
         layer,
@@ -211,7 +214,7 @@ async fn the_sealed_cookie_does_not_show_the_data() {
 async fn emptied_session_gets_a_deleting_cookie_with_the_same_flags() {
     let mut config = secure();
     config.cookie_domain = Some("example.com".into());
-    config.cookie_path = "/app".into();
+    config.cookie_path = Some("/app".into());
     let h = harness(config);
     let pair = h.get("/set", &[]).await.cookie_pair();
     let reply = h.get("/clear", &[&pair]).await;
@@ -392,11 +395,13 @@ async fn expired_cookie_gives_an_empty_session() {
 
 #[tokio::test]
 async fn cookie_under_a_fallback_key_is_reissued_under_the_current_key() {
-    let old = harness(SessionConfig::default().with_secret_key("the old key, retired"));
+    let old = harness(
+        SessionConfig::default().with_secret_key("the old key, retired after the rotation"),
+    );
     let old_pair = old.get("/set", &[]).await.cookie_pair();
 
     let mut config = secure();
-    config.secret_key_fallbacks = vec!["the old key, retired".into()];
+    config.secret_key_fallbacks = vec!["the old key, retired after the rotation".into()];
     let h = harness(config);
     let reply = h.get("/get", &[&old_pair]).await;
     assert_eq!(reply.body, "Kimi/25");

@@ -78,7 +78,12 @@ pub fn app_with(
     options: StoreOptions,
     clock: Clock,
 ) -> App {
-    let layer = SessionLayer::with_store_options(config, store, options, clock).unwrap();
+    let layer = SessionLayer::builder(config)
+        .store(store)
+        .store_options(options)
+        .clock(clock)
+        .build()
+        .unwrap();
     let gate = Gate::default();
     let router = Router::new()
         .route("/counter", get(counter))

@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use satchel::store::{Lease, Loaded, Record, RedisStore, SessionId, Store, StoreOptions};
-use satchel::{Clock, Session, SessionConfig, SessionLayer};
+use satchel::{Session, SessionConfig, SessionLayer};
 
 use common::{http_get, redis_url};
 
@@ -86,7 +86,11 @@ fn counter_app(store: Arc<dyn Store>) -> Router {
         ..SessionConfig::default()
     };
     let options = StoreOptions::default();
-    let layer = SessionLayer::with_store_options(config, store, options, Clock::system()).unwrap();
+    let layer = SessionLayer::builder(config)
+        .store(store)
+        .store_options(options)
+        .build()
+        .unwrap();
     Router::new()
         .route(
             "/counter",

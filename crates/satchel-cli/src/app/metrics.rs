@@ -3,14 +3,13 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use satchel::codec::RejectReason;
-use satchel::SessionStats;
+use satchel::SessionLayer;
 
 /// A thread's metric handles by (method, route, status).
 type RequestHandles = HashMap<(Method, &'static str, u16), (Counter, Histogram)>;
@@ -19,7 +18,8 @@ type RequestHandles = HashMap<(Method, &'static str, u16), (Counter, Histogram)>
 #[derive(Clone)]
 pub struct Metrics {
     handle: Option<PrometheusHandle>,
-    stats: Arc<SessionStats>,
+    /// The layer whose counters are reported (a fresh snapshot at each render).
+    layer: Option<SessionLayer>,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -28,7 +28,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 impl Metrics {
     /// Installs the process-wide recorder (once per process: `satchel serve` calls it at start).
-    pub fn install(stats: Arc<SessionStats>) -> Result<Self, String> {
+    pub fn install(layer: SessionLayer) -> Result<Self, String> {
         let handle = PrometheusBuilder::new()
             .set_buckets(LATENCY_BUCKETS)
             .and_then(PrometheusBuilder::install_recorder)
@@ -59,7 +59,7 @@ impl Metrics {
         });
         Ok(Metrics {
             handle: Some(handle),
-            stats,
+            layer: Some(layer),
         })
     }
 
@@ -67,7 +67,7 @@ impl Metrics {
     pub fn disabled() -> Self {
         Metrics {
             handle: None,
-            stats: Arc::default(),
+            layer: None,
         }
     }
 
@@ -99,11 +99,16 @@ impl Metrics {
 
     /// The Prometheus text.
     pub fn render(&self) -> String {
+        let stats = self
+            .layer
+            .as_ref()
+            .map(SessionLayer::stats)
+            .unwrap_or_default();
         for reason in RejectReason::ALL {
             metrics::counter!("satchel_cookies_rejected_total", "reason" => reason.as_str())
-                .absolute(self.stats.rejected(reason));
+                .absolute(stats.rejected(reason));
         }
-        metrics::counter!("satchel_sessions_oversized_total").absolute(self.stats.oversized());
+        metrics::counter!("satchel_sessions_oversized_total").absolute(stats.oversized());
         self.handle
             .as_ref()
             .map_or_else(String::new, PrometheusHandle::render)

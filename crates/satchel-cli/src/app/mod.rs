@@ -10,11 +10,9 @@
 //! | [`csrf`] | the login form's CSRF token |
 //! | [`throttle`] | failed-login throttle (429) |
 //! | [`metrics`] | Prometheus text |
-//! | [`pyrepr`] | values as Python prints them, for `/session` |
 
 pub mod csrf;
 pub mod metrics;
-pub mod pyrepr;
 pub mod routes;
 pub mod templates;
 pub mod throttle;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::templates::{render, DashboardPage, LoginPage, SessionPage};
 use super::users::{UserError, MAX_NAME_LEN, MAX_PASSWORD_LEN};
-use super::{csrf, pyrepr, AppState};
+use super::{csrf, AppState};
 
 pub async fn set_session(session: Session) -> &'static str {
     session.insert("username", "Kimi");
@@ -212,7 +212,7 @@ pub async fn session_page(State(app): State<AppState>, session: Session) -> Resp
     let entries = session
         .to_dict()
         .iter()
-        .map(|(key, value): (&String, &Value)| (key.clone(), pyrepr::repr(value)))
+        .map(|(key, value): (&String, &Value)| (key.clone(), satchel::value::python_repr(value)))
         .collect::<Vec<_>>();
     let cookie_size = if entries.is_empty() {
         "no cookie (empty session)".to_owned()

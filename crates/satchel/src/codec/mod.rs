@@ -16,7 +16,16 @@ mod sealed;
 pub use flask::FlaskCodec;
 pub use sealed::SealedCodec;
 
+use crate::keys::KeyRing;
 use crate::value::Dict;
+
+/// Browsers drop a cookie whose name and value together exceed this (RFC 6265bis): the layer
+/// refuses to send such a session rather than let it vanish.
+///
+/// ```
+/// assert_eq!(satchel::BROWSER_COOKIE_LIMIT, 4096);
+/// ```
+pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 
 /// Cookie values longer than this are refused before any work is done: no browser sends a
 /// cookie whose name and value exceed 4096 bytes (RFC 6265bis), so no cookie satchel issued is
@@ -155,6 +164,24 @@ pub enum CookieFormat {
     Sealed,
     /// Flask/itsdangerous signed cookies.
     Flask,
+}
+
+impl CookieFormat {
+    /// The codec for this format: sealed cookies bound to `cookie_name`; flask cookies refused
+    /// past `max_age_secs` (Flask's `PERMANENT_SESSION_LIFETIME`), as Flask does.
+    ///
+    /// ```
+    /// use satchel::{CookieFormat, KeyRing};
+    /// let keys = KeyRing::new(satchel::generate_secret_key(), [""; 0]);
+    /// let codec = CookieFormat::Flask.codec(&keys, "session", 3600);
+    /// assert_eq!(codec.format(), CookieFormat::Flask);
+    /// ```
+    pub fn codec(self, keys: &KeyRing, cookie_name: &str, max_age_secs: u64) -> Box<dyn Codec> {
+        match self {
+            CookieFormat::Sealed => Box::new(SealedCodec::new(keys, cookie_name)),
+            CookieFormat::Flask => Box::new(FlaskCodec::new(keys, max_age_secs)),
+        }
+    }
 }
 
 impl std::str::FromStr for CookieFormat {

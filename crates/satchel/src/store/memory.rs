@@ -49,7 +49,7 @@ impl Default for MemoryStoreLimits {
 /// use satchel::{SessionConfig, SessionLayer};
 ///
 /// let store = MemoryStore::with_limits(MemoryStoreLimits { max_sessions: 1_000, ..Default::default() });
-/// let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(store));
+/// let layer = SessionLayer::builder(SessionConfig::default()).store(Arc::new(store)).build();
 /// assert!(layer.is_ok());
 /// ```
 #[derive(Debug, Default)]

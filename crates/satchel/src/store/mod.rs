@@ -18,7 +18,7 @@
 //! }
 //!
 //! let store = store::store_from_url("memory")?; // or "redis://127.0.0.1:6379" (feature `redis`)
-//! let layer = SessionLayer::with_store(SessionConfig::default(), store).expect("valid settings");
+//! let layer = SessionLayer::builder(SessionConfig::default()).store(store).build().expect("valid settings");
 //! let app: Router = Router::new().route("/counter", get(counter)).layer(layer);
 //! # Ok::<(), satchel::store::StoreError>(())
 //! ```

@@ -136,7 +136,7 @@ return 1
 /// use satchel::{SessionConfig, SessionLayer};
 ///
 /// let store = RedisStore::open("redis://127.0.0.1:6379")?.with_prefix("myapp:session:");
-/// let layer = SessionLayer::with_store(SessionConfig::default(), Arc::new(store));
+/// let layer = SessionLayer::builder(SessionConfig::default()).store(Arc::new(store)).build();
 /// # Ok::<(), satchel::store::StoreError>(())
 /// ```
 pub struct RedisStore {

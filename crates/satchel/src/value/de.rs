@@ -11,8 +11,8 @@ use serde::de::{
 use serde::ser::{Serialize, Serializer};
 use serde::{forward_to_deserialize_any, Deserialize};
 
-use super::ser::from_u128;
 use super::wrappers::{KindRef, BIGINT, BYTES, DATETIME, MARKUP, TUPLE, UUID, VALUE};
+use super::{from_u128, unexpected};
 use super::{
     BigInt, Dict, FlaskBytes, FlaskDateTime, FlaskMarkup, FlaskTuple, FlaskUuid, Value, ValueError,
 };
@@ -40,25 +40,6 @@ use super::{
 /// ```
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, ValueError> {
     T::deserialize(v)
-}
-
-/// How a value is named in an error message ("invalid type: {this}, expected …").
-pub(super) fn unexpected(v: &Value) -> Unexpected<'_> {
-    match v {
-        Value::Null => Unexpected::Other("null"),
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Int(n) => Unexpected::Signed(*n),
-        Value::BigInt(_) => Unexpected::Other("big integer"),
-        Value::Float(f) => Unexpected::Float(*f),
-        Value::Str(s) => Unexpected::Str(s),
-        Value::List(_) => Unexpected::Seq,
-        Value::Dict(_) => Unexpected::Map,
-        Value::Tuple(_) => Unexpected::Other("tuple"),
-        Value::Bytes(b) => Unexpected::Bytes(b),
-        Value::Markup(_) => Unexpected::Other("Markup string"),
-        Value::Uuid(_) => Unexpected::Other("UUID"),
-        Value::DateTime(_) => Unexpected::Other("datetime"),
-    }
 }
 
 /// The reserved newtype name of a Flask kind (see `wrappers.rs`), `None` for plain data.

@@ -11,14 +11,18 @@
 
 mod de;
 mod error;
+mod python_repr;
 mod ser;
 mod wrappers;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::Unexpected;
+
 pub use de::from_value;
 pub use error::ValueError;
+pub use python_repr::python_repr;
 pub use ser::to_value;
 pub use wrappers::{FlaskBytes, FlaskDateTime, FlaskMarkup, FlaskTuple, FlaskUuid};
 
@@ -194,6 +198,33 @@ impl std::str::FromStr for BigInt {
 impl fmt::Display for BigInt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// How a value is named in an error message ("invalid type: {this}, expected …").
+fn unexpected(v: &Value) -> Unexpected<'_> {
+    match v {
+        Value::Null => Unexpected::Other("null"),
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Int(n) => Unexpected::Signed(*n),
+        Value::BigInt(_) => Unexpected::Other("big integer"),
+        Value::Float(f) => Unexpected::Float(*f),
+        Value::Str(s) => Unexpected::Str(s),
+        Value::List(_) => Unexpected::Seq,
+        Value::Dict(_) => Unexpected::Map,
+        Value::Tuple(_) => Unexpected::Other("tuple"),
+        Value::Bytes(b) => Unexpected::Bytes(b),
+        Value::Markup(_) => Unexpected::Other("Markup string"),
+        Value::Uuid(_) => Unexpected::Other("UUID"),
+        Value::DateTime(_) => Unexpected::Other("datetime"),
+    }
+}
+
+/// An integer [`Value`] from a `u128`: `Int` when it fits `i64`, else `BigInt`.
+fn from_u128(n: u128) -> Value {
+    match i128::try_from(n) {
+        Ok(n) => Value::from(n),
+        Err(_) => Value::BigInt(BigInt(n.to_string())),
     }
 }
 

@@ -3,8 +3,8 @@
 use serde::de::Error as _;
 use serde::ser::{self, Impossible, Serialize};
 
-use super::de::unexpected;
 use super::wrappers::{expecting, IntText, Kind, BIGINT, BYTES, DATETIME, MARKUP, TUPLE, UUID};
+use super::{from_u128, unexpected};
 use super::{BigInt, Dict, FlaskDateTime, FlaskUuid, Value, ValueError};
 
 /// Converts any `Serialize` type to a [`Value`].
@@ -36,14 +36,6 @@ use super::{BigInt, Dict, FlaskDateTime, FlaskUuid, Value, ValueError};
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, ValueError> {
     v.serialize(ValueSerializer)
-}
-
-/// An integer [`Value`] from a `u128`: `Int` when it fits `i64`, else `BigInt`.
-pub(super) fn from_u128(n: u128) -> Value {
-    match i128::try_from(n) {
-        Ok(n) => Value::from(n),
-        Err(_) => Value::BigInt(BigInt(n.to_string())),
-    }
 }
 
 /// `content`, or `{variant: content}` for an enum variant.

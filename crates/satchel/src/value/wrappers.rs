@@ -21,7 +21,7 @@ use serde::ser::{Serialize, Serializer};
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use super::de::unexpected;
+use super::unexpected;
 use super::{BigInt, Value, ValueError};
 
 /// Newtype name of a [`FlaskTuple`]: its content is a sequence.

@@ -48,9 +48,6 @@ pub const MAX_DEPTH: usize = 128;
 /// `max_str_digits`), so a cookie holding one is a 500 in Flask and malformed here.
 const MAX_INT_DIGITS: usize = 4300;
 
-/// The keys Flask's serializer registers; a one-key object with one of them is a tagged value.
-const TAGS: [&str; 6] = [" di", " t", " b", " m", " u", " d"];
-
 /// The text is not JSON as Python reads it, or holds a tag Flask could not load.
 ///
 /// ```
@@ -66,12 +63,9 @@ pub struct JsonError {
     pub position: usize,
 }
 
-pub(super) fn is_tag(key: &str) -> bool {
-    key.starts_with(' ') && TAGS.contains(&key)
-}
-
 mod date;
 mod parse;
+mod tags;
 mod untag;
 mod write;
 

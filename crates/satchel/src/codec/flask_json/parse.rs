@@ -1,9 +1,10 @@
 //! The reader: Python's `json.loads`, untagging objects as it goes.
 
+use super::tags::is_tag;
 use super::untag::{
     untag_bytes, untag_datetime, untag_dict, untag_markup, untag_tuple, untag_uuid,
 };
-use super::{is_tag, JsonError, MAX_DEPTH, MAX_INT_DIGITS};
+use super::{JsonError, MAX_DEPTH, MAX_INT_DIGITS};
 use crate::value::{BigInt, Dict, Value};
 /// One whole JSON text: a value and nothing after it but whitespace.
 pub(super) fn document(text: &str) -> Result<Value, JsonError> {

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use time::{OffsetDateTime, UtcOffset};
 
-use super::is_tag;
+use super::tags::is_tag;
 use crate::value::{Dict, Value};
 
 pub(super) fn write_value(v: &Value, out: &mut String) {

@@ -1,12 +1,21 @@
-//! Session values written as Python's `repr` writes them, for the `/session` page: a Flask
-//! developer sees `(1, 'two')` and `b'\x00'` as the Flask app would print them.
+//! Values written as Python's `repr` writes them: a Flask developer reading a session (the
+//! tutorial app's `/session` page, `satchel cookie decode`) sees `(1, 'two')` and `b'\x00'` as
+//! the Flask app would print them.
 
 use std::fmt::Write;
 
-use satchel::Value;
+use super::Value;
 
 /// `repr(value)` as Python prints the value Flask would load from the cookie.
-pub fn repr(value: &Value) -> String {
+///
+/// ```
+/// use satchel::value::{python_repr, FlaskTuple};
+/// use satchel::Value;
+/// let pair = Value::from(FlaskTuple(vec![1.into(), "two".into()]));
+/// assert_eq!(python_repr(&pair), "(1, 'two')");
+/// assert_eq!(python_repr(&Value::Bool(true)), "True");
+/// ```
+pub fn python_repr(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value);
     out
@@ -139,24 +148,24 @@ fn write_bytes(out: &mut String, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::repr;
-    use satchel::Value;
+    use super::python_repr;
+    use super::Value;
 
     #[test]
     fn values_print_as_python_prints_them() {
         let tuple = Value::Tuple(vec![1.into(), "two".into()]);
-        assert_eq!(repr(&tuple), "(1, 'two')");
-        assert_eq!(repr(&Value::Tuple(vec![1.into()])), "(1,)");
+        assert_eq!(python_repr(&tuple), "(1, 'two')");
+        assert_eq!(python_repr(&Value::Tuple(vec![1.into()])), "(1,)");
         assert_eq!(
-            repr(&Value::Bytes(b"\x00\xffbytes'".to_vec())),
+            python_repr(&Value::Bytes(b"\x00\xffbytes'".to_vec())),
             r#"b"\x00\xffbytes'""#
         );
-        assert_eq!(repr(&Value::from("it's")), r#""it's""#);
+        assert_eq!(python_repr(&Value::from("it's")), r#""it's""#);
         assert_eq!(
-            repr(&Value::List(vec![Value::Null, true.into()])),
+            python_repr(&Value::List(vec![Value::Null, true.into()])),
             "[None, True]"
         );
-        assert_eq!(repr(&Value::Float(2.5)), "2.5");
-        assert_eq!(repr(&Value::Float(f64::NAN)), "nan");
+        assert_eq!(python_repr(&Value::Float(2.5)), "2.5");
+        assert_eq!(python_repr(&Value::Float(f64::NAN)), "nan");
     }
 }

@@ -1,0 +1,72 @@
+//! The one backend abstraction: Flask's `SessionInterface` as two methods. A backend *opens* the
+//! session a request's cookie names and *saves* it into the response. Two implement it: the
+//! cookie backend (`cookie_session.rs`: the data is in the cookie) and the store backend
+//! (`store_session.rs`: the cookie holds an id, the data is in a [`Store`](crate::store::Store)).
+//! The layer calls `save`, the [`Session`](crate::Session) calls `open`; neither knows which
+//! backend it has.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::HeaderMap;
+
+use crate::access::Access;
+use crate::clock::Clock;
+use crate::codec::EncodeError;
+use crate::error::{SaveError, SessionError};
+use crate::request_cookie::RequestCookies;
+use crate::session_state::SessionState;
+use crate::set_cookie::CookieWriter;
+use crate::stats::Counters;
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A backend step: done at once (a cookie backend: no I/O), or a future to await (a store's
+/// round trip). Callers that cannot wait (a sync dict call) take `Ready` and drop `Pending`
+/// unpolled, which runs none of it.
+pub(crate) enum Step<'a, T> {
+    Ready(T),
+    Pending(BoxFuture<'a, T>),
+}
+
+impl<T> Step<'_, T> {
+    pub async fn finish(self) -> T {
+        match self {
+            Step::Ready(value) => value,
+            Step::Pending(future) => future.await,
+        }
+    }
+}
+
+/// What every backend of one layer shares: the cookie writer (and the settings), the clock,
+/// the counters.
+pub(crate) struct Shared {
+    pub cookies: CookieWriter,
+    pub clock: Clock,
+    pub counters: Counters,
+}
+
+/// Where sessions live.
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// The session the request's cookie names, opened for `access`; a new, empty one when there
+    /// is none, or it does not verify, or the store does not know it. Errors only when the
+    /// store cannot answer.
+    fn open<'a>(
+        &'a self,
+        cookies: &'a RequestCookies,
+        access: Access,
+    ) -> Step<'a, Result<SessionState, SessionError>>;
+
+    /// Applies Flask's save rules: writes (or deletes) the session and sets the response's
+    /// cookie headers.
+    fn save<'a>(
+        &'a self,
+        state: SessionState,
+        headers: &'a mut HeaderMap,
+    ) -> Step<'a, Result<(), SaveError>>;
+
+    /// The length of the `name=value` pair the session's cookie would have if sent now.
+    fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError>;
+
+    fn shared(&self) -> &Shared;
+}

@@ -1,0 +1,434 @@
+//! Where a store is called: the store backend opens a server-side session (the cookie holds a
+//! [`SessionId`]; the data is in a [`Store`]) and saves it back.
+//!
+//! A session is opened in one of two ways, once per request, whichever extractors ask for it:
+//! - **Read** ([`ReadOnlySession`](crate::extract::ReadOnlySession)): one `load`, no lock, no
+//!   lease; the save step at most `touch`es the idle deadline.
+//! - **Write** ([`Session`](crate::Session)): the in-process keyed mutex, then `load` with a
+//!   lease in one round trip, retried with backoff until `lock_wait` runs out (then 503 busy);
+//!   the lease is renewed while the handler runs (one task per layer, `renewal.rs`),
+//!   committed (fenced by its token) when the response head is built, and released by a spawned
+//!   task if the request is dropped without committing (handler error or panic). A refused
+//!   commit turns the response into a 503: a write that did not happen is never reported as a
+//!   success.
+//!
+//! Expiry: a record lives until the earlier of its idle deadline (`SESSION_IDLE_TIMEOUT`, by
+//! default `PERMANENT_SESSION_LIFETIME`, pushed forward by use) and its absolute deadline
+//! (`SESSION_ABSOLUTE_TIMEOUT` after the session began). A session created by one request gets
+//! only `SESSION_NEW_TIMEOUT` (30 minutes) until a second request uses it, so one-request
+//! visitors leave nothing behind for long. To spare a write per request, the idle deadline is
+//! pushed forward only once a tenth of the idle timeout has passed since the last push: a
+//! session may die up to that much earlier than a per-request refresh would allow.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+use rand::Rng;
+use tokio::time::Instant;
+
+use crate::access::Access;
+use crate::backend::{Backend, Shared, Step};
+use crate::codec::EncodeError;
+use crate::config::SessionConfig;
+use crate::error::{SaveError, SessionError};
+use crate::keyed_lock::KeyedLocks;
+use crate::renewal::Renewals;
+use crate::request_cookie::RequestCookies;
+use crate::save_rules::{decide, Keep, SaveAction};
+use crate::session_state::{Origin, SessionState};
+use crate::store::{Commit, Loaded, Record, SessionId, Store, StoreOptions};
+use crate::store_slot::{StoreSlot, WriteHold};
+use crate::value::Dict;
+
+/// Sessions in a store: what a layer with a store shares with every request.
+pub(crate) struct StoreBackend {
+    pub shared: Shared,
+    pub store: Arc<dyn Store>,
+    pub options: StoreOptions,
+    pub locks: KeyedLocks,
+    /// Renews the leases of long-running writers; `None` when renewal is off.
+    pub renewals: Option<Renewals>,
+}
+
+/// A loaded session's state.
+fn opened(slot: StoreSlot, record: Option<Record>) -> SessionState {
+    let (data, created_at) = match record {
+        Some(record) => (record.data, Some(record.created_at)),
+        None => (Dict::default(), None),
+    };
+    SessionState {
+        data,
+        created_at,
+        origin: Origin::Store(slot),
+        ..SessionState::default()
+    }
+}
+
+fn found(access: Access, id: SessionId, record: Record, hold: Option<WriteHold>) -> SessionState {
+    let slot = StoreSlot {
+        access,
+        id: Some(id),
+        deadlines: Some((record.idle_deadline, record.absolute_deadline)),
+        hold,
+    };
+    opened(slot, Some(record))
+}
+
+fn fresh(access: Access) -> SessionState {
+    opened(StoreSlot::fresh(access), None)
+}
+
+/// The idle timeout (seconds) for store sessions: `SESSION_IDLE_TIMEOUT`, else
+/// `PERMANENT_SESSION_LIFETIME`.
+fn idle_secs(config: &SessionConfig) -> u64 {
+    config
+        .idle_timeout
+        .unwrap_or(config.permanent_session_lifetime)
+        .as_secs()
+}
+
+/// The record to store for `data` at `now`, for a session that began at `created_at`.
+fn record(config: &SessionConfig, data: Dict, created_at: u64, now: u64) -> Record {
+    let absolute = config
+        .absolute_timeout
+        .map_or(u64::MAX, |t| created_at.saturating_add(t.as_secs()));
+    let idle = now.saturating_add(idle_secs(config)).min(absolute);
+    Record::new(data, created_at, idle, absolute)
+}
+
+/// Whether the idle deadline is due to be pushed forward (see the module docs).
+fn refresh_due(config: &SessionConfig, deadlines: (u64, u64), now: u64) -> bool {
+    let idle = idle_secs(config);
+    let wanted = now.saturating_add(idle).min(deadlines.1);
+    wanted > deadlines.0.saturating_add((idle / 10).max(1))
+}
+
+/// What the save step did, for the cookie.
+enum Outcome {
+    Nothing,
+    /// The session lives on under `id` until `expires_at`; `new` when the id is new to the
+    /// browser (created or rotated), so the cookie must be sent.
+    Live {
+        id: SessionId,
+        expires_at: u64,
+        new: bool,
+    },
+    Deleted,
+}
+
+impl StoreBackend {
+    fn config(&self) -> &SessionConfig {
+        self.shared.cookies.config()
+    }
+
+    fn now(&self) -> u64 {
+        self.shared.clock.now()
+    }
+
+    /// Loads the session under `id` (if any) for `access`. Failures are traced and counted.
+    async fn load(
+        &self,
+        id: Option<SessionId>,
+        access: Access,
+    ) -> Result<SessionState, SessionError> {
+        let Some(id) = id else {
+            return Ok(fresh(access));
+        };
+        let opened = match access {
+            Access::Read => self.load_read(id).await,
+            Access::Write => self.load_write(id).await,
+        };
+        if let Err(error) = &opened {
+            match error {
+                SessionError::Busy => self.shared.counters.busy(),
+                _ => self.shared.counters.store_error(),
+            }
+            tracing::warn!(%error, "could not open the session");
+        }
+        opened
+    }
+
+    async fn load_read(&self, id: SessionId) -> Result<SessionState, SessionError> {
+        match self.store.load(&id.hash(), self.now(), None).await? {
+            Loaded::Found(record) => Ok(found(Access::Read, id, record, None)),
+            Loaded::Missing | Loaded::Busy => Ok(fresh(Access::Read)),
+        }
+    }
+
+    async fn load_write(&self, id: SessionId) -> Result<SessionState, SessionError> {
+        let options = &self.options;
+        let deadline = Instant::now() + options.lock_wait;
+        let hash = id.hash();
+        // The keyed mutex only spares the store from polling; the lease is the guarantee. A
+        // holder may keep the mutex past its lease (a stuck handler whose renewals fail), so
+        // waiting for the mutex is bounded by the lease time too: past it, ask the store.
+        let local_wait = deadline.min(Instant::now() + options.lease_ttl);
+        let local = tokio::time::timeout_at(local_wait, self.locks.lock(hash))
+            .await
+            .ok();
+        let lease = crate::store::Lease::new(options.lease_ttl);
+        // The hold exists before the first load: a request dropped while a load is in flight
+        // (the client went away) may own the lease already, and dropping the hold gives it back.
+        let mut hold = WriteHold {
+            store: self.store.clone(),
+            hash,
+            lease,
+            renewal: None,
+            settled: true,
+            _local: local,
+        };
+        let mut backoff = Duration::from_millis(2);
+        loop {
+            hold.settled = false;
+            let loaded = self.store.load(&hash, self.now(), Some(&lease)).await?;
+            match loaded {
+                Loaded::Found(record) => {
+                    hold.renewal = self
+                        .renewals
+                        .as_ref()
+                        .map(|renewals| renewals.register(hash, lease));
+                    return Ok(found(Access::Write, id, record, Some(hold)));
+                }
+                // The store keeps no lease on a missing session, and a busy one is not ours.
+                Loaded::Missing => {
+                    hold.settled = true;
+                    return Ok(fresh(Access::Write));
+                }
+                Loaded::Busy => {
+                    hold.settled = true;
+                    let jitter = rand::thread_rng().gen_range(0..=backoff.as_micros() as u64 / 2);
+                    let pause = backoff + Duration::from_micros(jitter);
+                    if Instant::now() + pause >= deadline {
+                        return Err(SessionError::Busy);
+                    }
+                    tokio::time::sleep(pause).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// The save rules for a store session: commit (fenced) or create, then the cookie.
+    async fn write(
+        &self,
+        mut state: SessionState,
+        headers: &mut HeaderMap,
+    ) -> Result<(), SaveError> {
+        let action = decide(&state, self.config(), headers);
+        let Origin::Store(slot) = std::mem::take(&mut state.origin) else {
+            return Ok(());
+        };
+        let now = self.now();
+        let StoreSlot {
+            access,
+            id,
+            deadlines,
+            hold,
+        } = slot;
+        let outcome = match (hold, action) {
+            (Some(hold), action) => self.commit(hold, id, deadlines, state, action, now).await?,
+            (None, SaveAction::Nothing | SaveAction::Delete) => Outcome::Nothing,
+            (None, SaveAction::Keep(_)) if access == Access::Read => {
+                self.touch(id, deadlines, now).await
+            }
+            (None, SaveAction::Keep(keep)) => self.create(state, keep, now).await?,
+        };
+        let keep = match action {
+            SaveAction::Keep(keep) => Some(keep),
+            _ => None,
+        };
+        self.set_cookie(outcome, keep, headers)
+    }
+
+    async fn commit(
+        &self,
+        hold: WriteHold,
+        id: Option<SessionId>,
+        deadlines: Option<(u64, u64)>,
+        state: SessionState,
+        action: SaveAction,
+        now: u64,
+    ) -> Result<Outcome, SaveError> {
+        let config = self.config();
+        let created_at = state.created_at.unwrap_or(now);
+        let due = deadlines.is_some_and(|d| refresh_due(config, d, now));
+        let (commit, outcome) = match action {
+            SaveAction::Delete => (Commit::Delete, Outcome::Deleted),
+            SaveAction::Keep(_) if state.reissue => {
+                let new_id = SessionId::generate();
+                let record = record(config, state.data, created_at, now);
+                let outcome = Outcome::Live {
+                    id: new_id.clone(),
+                    expires_at: record.expires_at(),
+                    new: true,
+                };
+                let commit = Commit::Rotate {
+                    new_id: new_id.hash(),
+                    record,
+                };
+                (commit, outcome)
+            }
+            SaveAction::Keep(_) if state.modified || due => {
+                let record = record(config, state.data, created_at, now);
+                let outcome = match id {
+                    Some(id) => Outcome::Live {
+                        id,
+                        expires_at: record.expires_at(),
+                        new: false,
+                    },
+                    None => Outcome::Nothing,
+                };
+                (Commit::Save(record), outcome)
+            }
+            SaveAction::Keep(_) | SaveAction::Nothing => (Commit::Release, Outcome::Nothing),
+        };
+        let committed = hold.commit(commit, now).await.inspect_err(|error| {
+            self.shared.counters.store_error();
+            tracing::error!(%error, "could not commit the session");
+        })?;
+        if !committed {
+            self.shared.counters.commit_refused();
+            tracing::warn!(
+                "session commit refused: its lease was lost or the session ended meanwhile"
+            );
+            return Err(SaveError::Refused);
+        }
+        Ok(outcome)
+    }
+
+    async fn touch(
+        &self,
+        id: Option<SessionId>,
+        deadlines: Option<(u64, u64)>,
+        now: u64,
+    ) -> Outcome {
+        let (Some(id), Some(deadlines)) = (id, deadlines) else {
+            return Outcome::Nothing;
+        };
+        if !refresh_due(self.config(), deadlines, now) {
+            return Outcome::Nothing;
+        }
+        let wanted = now.saturating_add(idle_secs(self.config()));
+        match self.store.touch(&id.hash(), wanted, now).await {
+            Ok(()) => Outcome::Live {
+                id,
+                expires_at: wanted.min(deadlines.1),
+                new: false,
+            },
+            Err(error) => {
+                self.shared.counters.store_error();
+                tracing::warn!(%error, "could not refresh a session's idle deadline");
+                Outcome::Nothing
+            }
+        }
+    }
+
+    /// Files a new session under a fresh id. Until a second request uses it, the record lives
+    /// only `new_session_timeout`; the cookie's Expires (permanent sessions) is the full one, so
+    /// a visitor who does come back keeps the cookie the promoted record matches.
+    async fn create(
+        &self,
+        state: SessionState,
+        keep: Keep,
+        now: u64,
+    ) -> Result<Outcome, SaveError> {
+        if !keep.changed {
+            return Ok(Outcome::Nothing);
+        }
+        let config = self.config();
+        let mut record = record(config, state.data, now, now);
+        let expires_at = record.expires_at();
+        if let Some(first) = config.new_session_timeout {
+            let short = now.saturating_add(first.as_secs().max(1));
+            record.idle_deadline = record.idle_deadline.min(short);
+        }
+        let id = SessionId::generate();
+        let created = self
+            .store
+            .create(&id.hash(), &record, now)
+            .await
+            .inspect_err(|error| {
+                self.shared.counters.store_error();
+                tracing::error!(%error, "could not create the session");
+            })?;
+        if !created {
+            // 256 random bits collided: the generator is broken, refuse rather than adopt.
+            return Err(SaveError::Refused);
+        }
+        Ok(Outcome::Live {
+            id,
+            expires_at,
+            new: true,
+        })
+    }
+
+    /// The cookie an outcome calls for: the id for a new or rotated session, the same id again
+    /// for a refreshed permanent session (with its new Expires), the deleting cookie after a
+    /// delete.
+    fn set_cookie(
+        &self,
+        outcome: Outcome,
+        keep: Option<Keep>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), SaveError> {
+        match (outcome, keep) {
+            (Outcome::Nothing, _) => Ok(()),
+            (Outcome::Deleted, _) => {
+                self.shared.cookies.delete(headers);
+                Ok(())
+            }
+            (Outcome::Live { .. }, None) => Ok(()),
+            (
+                Outcome::Live {
+                    id,
+                    expires_at,
+                    new,
+                },
+                Some(keep),
+            ) => {
+                if !(new || keep.refresh) {
+                    return Ok(());
+                }
+                let expires = keep.expires(expires_at);
+                self.shared
+                    .cookies
+                    .write(headers, id.encode(), expires, &self.shared.counters)
+            }
+        }
+    }
+}
+
+impl Backend for StoreBackend {
+    fn open<'a>(
+        &'a self,
+        cookies: &'a RequestCookies,
+        access: Access,
+    ) -> Step<'a, Result<SessionState, SessionError>> {
+        let name = self.config().cookie_name.as_str();
+        let id = cookies
+            .values(name)
+            .iter()
+            .find_map(|value| SessionId::parse(value.as_str()));
+        Step::Pending(Box::pin(self.load(id, access)))
+    }
+
+    fn save<'a>(
+        &'a self,
+        state: SessionState,
+        headers: &'a mut HeaderMap,
+    ) -> Step<'a, Result<(), SaveError>> {
+        Step::Pending(Box::pin(self.write(state, headers)))
+    }
+
+    fn cookie_len(&self, _state: &SessionState) -> Result<usize, EncodeError> {
+        Ok(self
+            .shared
+            .cookies
+            .pair_len(&SessionId::generate().encode()))
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}

@@ -1,0 +1,76 @@
+//! What a server-side session holds while its request runs: the id the browser presented, the
+//! record's deadlines, and for a writer the lease ([`WriteHold`]) that fences its commit.
+
+use std::sync::Arc;
+
+use crate::access::Access;
+use crate::keyed_lock::KeyedGuard;
+use crate::renewal::Registration;
+use crate::store::{Commit, IdHash, Lease, SessionId, Store, StoreError};
+
+/// A store session as opened for one request.
+pub(crate) struct StoreSlot {
+    pub access: Access,
+    /// The live session's id; `None` for a new session (no id until it is first saved).
+    pub id: Option<SessionId>,
+    /// The loaded record's idle and absolute deadlines.
+    pub deadlines: Option<(u64, u64)>,
+    /// The lease, when opened for writing an existing session.
+    pub hold: Option<WriteHold>,
+}
+
+impl StoreSlot {
+    /// A session the store does not have (no cookie, an unknown id, or a reader's miss).
+    pub fn fresh(access: Access) -> Self {
+        StoreSlot {
+            access,
+            id: None,
+            deadlines: None,
+            hold: None,
+        }
+    }
+}
+
+/// A held lease: renewed in the background, released on drop unless committed.
+pub(crate) struct WriteHold {
+    pub store: Arc<dyn Store>,
+    pub hash: IdHash,
+    pub lease: Lease,
+    pub renewal: Option<Registration>,
+    /// True once the store holds no lease of ours (committed, released, or never taken).
+    pub settled: bool,
+    pub _local: Option<KeyedGuard>,
+}
+
+impl WriteHold {
+    /// Commits (fenced by the lease and releasing it).
+    pub async fn commit(mut self, commit: Commit, now: u64) -> Result<bool, StoreError> {
+        self.renewal = None;
+        let committed = self
+            .store
+            .commit(&self.hash, self.lease.token, commit, now)
+            .await;
+        // Dropped before this point (the client went away mid-commit), or failed, the hold
+        // still releases: a release is fenced, so it is harmless if the commit did land.
+        self.settled = committed.is_ok();
+        committed
+    }
+}
+
+impl Drop for WriteHold {
+    fn drop(&mut self) {
+        self.renewal = None;
+        if self.settled {
+            return;
+        }
+        let (store, hash, token) = (self.store.clone(), self.hash, self.lease.token);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                // `now` only matters to commits that write a record; a release writes none.
+                if let Err(error) = store.commit(&hash, token, Commit::Release, 0).await {
+                    tracing::warn!(%error, session = ?hash, "could not release a session lease; it expires by itself");
+                }
+            });
+        }
+    }
+}
