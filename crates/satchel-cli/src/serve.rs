@@ -86,8 +86,9 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
     };
     let bound = listener.local_addr().unwrap_or(addr);
     println!("satchel listening on http://{bound}");
+    println!("open http://{bound}/ in a browser: the home page walks Flask's session tutorial");
     let _ = std::io::stdout().flush();
-    tracing::info!("serving the tutorial app on http://{bound} (open it in a browser)");
+    tracing::info!("serving the tutorial app on http://{bound}");
     let service =
         crate::app::router(layer, state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
