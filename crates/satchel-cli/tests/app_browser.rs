@@ -2,7 +2,8 @@
 //! WebDriver walks the tutorial app's home page (set → get → delete → clear → counter, the
 //! panel checked after each), logs in with a wrong then the right password and "keep me signed
 //! in", checks the cookie's expiry in the browser's own cookie jar and its flags, reaches the
-//! dashboard, looks at `/session`, logs out and sees the flash once. Screenshots of each step
+//! dashboard, looks at `/session`, logs out and sees the flash once, and finds its way home
+//! from the 404 page. Screenshots of each step
 //! go to `target/screenshots/` (printed at the end; `failure.png` when a step fails).
 
 mod common;
@@ -237,7 +238,20 @@ async fn journey(client: &Client, base: &str) -> Step {
         .goto(&format!("{base}/dashboard"))
         .await
         .map_err(fail("open /dashboard"))?;
-    wait_for_path(client, "/login").await
+    wait_for_path(client, "/login").await?;
+
+    // An unknown address is a page with a way home.
+    client
+        .goto(&format!("{base}/no-such-page"))
+        .await
+        .map_err(fail("open /no-such-page"))?;
+    let status = text_of(client, "#status").await?;
+    if status != "404 Not Found" {
+        return Err(format!("the 404 page says {status:?}"));
+    }
+    screenshot(client, "not-found").await?;
+    click(client, "#home").await?;
+    wait_for_path(client, "/").await
 }
 
 fn unix_now() -> i64 {
@@ -368,6 +382,7 @@ async fn chromium_walks_the_tutorial_then_logs_in_remembered_and_out() {
         "dashboard",
         "session",
         "logged-out",
+        "not-found",
     ] {
         assert!(screenshots_dir().join(format!("{page}.png")).is_file());
     }
