@@ -1,4 +1,4 @@
-//! The `satchel` command: the seed's web app (`satchel serve`, `satchel users add`), cookie
+//! The `satchel` command: the tutorial app (`satchel serve`, `satchel users add`), cookie
 //! decode/encode, keygen and `satchel key audit`.
 #![forbid(unsafe_code)]
 
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the seed's web app (http://127.0.0.1:5000 by default).
+    /// Run the tutorial app: Flask's session tutorial, live (open http://127.0.0.1:5000/).
     Serve(serve::ServeArgs),
     /// Decode or encode session cookies.
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! `satchel serve`: the seed's app on http://127.0.0.1:5000.
+//! `satchel serve`: the tutorial app on http://127.0.0.1:5000.
 //!
 //! Startup does, in order: settings (flags, then Flask's keys from the environment), the secret
 //! key (SECRET_KEY, else `--secret-key-file`, else in development a generated key kept in the
@@ -9,14 +9,22 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
+use satchel::store::Store;
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
+use crate::app::guards::MetricsAccess;
 use crate::app::users::{ensure_admin, Users};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
 use crate::cookie_cmd::Format;
 use crate::usage_error;
+
+/// `PERMANENT_SESSION_LIFETIME` unless the environment sets it: the tutorial's 7 days (Flask's
+/// own default is 31).
+pub const TUTORIAL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -40,6 +48,10 @@ pub struct ServeArgs {
     /// cookie name prefix (so serve it behind HTTPS).
     #[arg(long)]
     production: bool,
+    /// A bearer token for `/metrics`: when set, `/metrics` answers only requests with
+    /// `Authorization: Bearer TOKEN` (from any address); when not, only loopback clients.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -74,8 +86,9 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
     };
     let bound = listener.local_addr().unwrap_or(addr);
     println!("satchel listening on http://{bound}");
+    println!("open http://{bound}/ in a browser: the home page walks Flask's session tutorial");
     let _ = std::io::stdout().flush();
-    tracing::info!("serving the seed's app on http://{bound}");
+    tracing::info!("serving the tutorial app on http://{bound}");
     let service =
         crate::app::router(layer, state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
@@ -92,7 +105,7 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
 /// Everything that can fail before listening, as one readable message.
 fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
-    let layer = session_layer(&args.store, config.clone())?;
+    let (layer, store) = session_layer(&args.store, config.clone())?;
     let users = Users::open(&args.data_dir)?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
     match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
@@ -110,20 +123,42 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         throttle: Throttle::default(),
         metrics: Metrics::disabled(),
         hashing: crate::app::hashing_slots(),
+        store,
+        metrics_access: MetricsAccess::new(args.metrics_token.clone()),
+        key_source: key_source(args),
     };
     Ok((layer, app))
 }
 
-/// The session layer for `--store`: cookie sessions, or a server-side store.
-fn session_layer(store: &str, config: SessionConfig) -> Result<SessionLayer, String> {
+/// The session layer for `--store`: cookie sessions, or a server-side store (returned too,
+/// for the readiness probe).
+fn session_layer(
+    store: &str,
+    config: SessionConfig,
+) -> Result<(SessionLayer, Option<Arc<dyn Store>>), String> {
     if store == "cookie" {
-        return SessionLayer::new(config).map_err(|e| e.to_string());
+        return Ok((SessionLayer::new(config).map_err(|e| e.to_string())?, None));
     }
     let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
-    SessionLayer::builder(config)
-        .store(store)
+    let layer = SessionLayer::builder(config)
+        .store(store.clone())
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok((layer, Some(store)))
+}
+
+/// Where the secret key comes from, as the home page says it.
+fn key_source(args: &ServeArgs) -> String {
+    if env_is_set("SECRET_KEY") {
+        "from SECRET_KEY".to_owned()
+    } else if args.secret_key_file.is_some() {
+        "from --secret-key-file".to_owned()
+    } else {
+        format!(
+            "generated for development in {}",
+            args.data_dir.join("secret_key").display()
+        )
+    }
 }
 
 fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
@@ -132,6 +167,9 @@ fn config(args: &ServeArgs) -> Result<SessionConfig, String> {
         .map_err(|e| e.to_string())?;
     if let Some(format) = args.format {
         config.format = format.into();
+    }
+    if !env_is_set("PERMANENT_SESSION_LIFETIME") {
+        config.permanent_session_lifetime = TUTORIAL_LIFETIME;
     }
     if config.secret_key.is_none() {
         config.secret_key = Some(match &args.secret_key_file {

@@ -1,13 +1,16 @@
 //! A real browser: headless Chromium (Debian `chromium` + `chromium-driver`) driven over
-//! WebDriver logs in with a wrong then the right password, reaches the dashboard, looks at
-//! `/session`, logs out and sees the flash once, and checks the session cookie's flags.
-//! Screenshots of each page go to `target/screenshots/` (and `failure.png` when a step fails).
+//! WebDriver walks the tutorial app's home page (set → get → delete → clear → counter, the
+//! panel checked after each), logs in with a wrong then the right password and "keep me signed
+//! in", checks the cookie's expiry in the browser's own cookie jar and its flags, reaches the
+//! dashboard, looks at `/session`, logs out and sees the flash once, and finds its way home
+//! from the 404 page. Screenshots of each step
+//! go to `target/screenshots/` (printed at the end; `failure.png` when a step fails).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{spawn_listening, temp_dir, KillOnDrop, Server, ADMIN_PASSWORD};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -81,7 +84,23 @@ async fn text_of(client: &Client, css: &str) -> Result<String, String> {
     element.text().await.map_err(fail(css))
 }
 
-async fn submit_login(client: &Client, base: &str, user: &str, password: &str) -> Step {
+async fn click(client: &Client, css: &str) -> Step {
+    client
+        .find(Locator::Css(css))
+        .await
+        .map_err(fail(css))?
+        .click()
+        .await
+        .map_err(fail(css))
+}
+
+async fn submit_login(
+    client: &Client,
+    base: &str,
+    user: &str,
+    password: &str,
+    remember: bool,
+) -> Step {
     client
         .goto(&format!("{base}/login"))
         .await
@@ -91,18 +110,77 @@ async fn submit_login(client: &Client, base: &str, user: &str, password: &str) -
         field.clear().await.map_err(fail(css))?;
         field.send_keys(value).await.map_err(fail(css))?;
     }
+    if remember {
+        click(client, "#remember").await?;
+    }
+    click(client, "#submit").await
+}
+
+/// Clicks a home-page control and checks the answer and the panel on the page it leads back
+/// to: `answer` in the answer box, each of `shown` in the panel, none of `gone`.
+async fn control(client: &Client, css: &str, answer: &str, shown: &[&str], gone: &[&str]) -> Step {
+    click(client, css).await?;
+    let said = text_of(client, "aside .answer").await?;
+    if !said.ends_with(answer) {
+        return Err(format!(
+            "{css}: the answer box says {said:?}, not {answer:?}"
+        ));
+    }
+    let panel = text_of(client, "aside").await?;
+    if let Some(missing) = shown.iter().find(|s| !panel.contains(*s)) {
+        return Err(format!("{css}: the panel lacks {missing:?}: {panel}"));
+    }
+    if let Some(stale) = gone.iter().find(|s| panel.contains(*s)) {
+        return Err(format!("{css}: the panel still shows {stale:?}: {panel}"));
+    }
+    Ok(())
+}
+
+/// The home page: every tutorial control in turn, a screenshot after each.
+async fn tutorial_walk(client: &Client, base: &str) -> Step {
+    client.goto(base).await.map_err(fail("open /"))?;
+    if text_of(client, "#empty").await? != "The session is empty." {
+        return Err("a first visit should show an empty session".into());
+    }
+    screenshot(client, "home-1-empty").await?;
+    control(client, "#set", "Session data set!", &["'Kimi'", "25"], &[]).await?;
+    screenshot(client, "home-2-set").await?;
+    let greeting = "Hello, Kimi! Your age is 25.";
+    control(client, "#get", greeting, &["'Kimi'"], &[]).await?;
+    screenshot(client, "home-3-get").await?;
+    let deleted = "Session data deleted!";
+    control(client, "#delete", deleted, &["age"], &["'Kimi'"]).await?;
+    screenshot(client, "home-4-delete").await?;
+    let cleared = "All session data cleared!";
+    control(
+        client,
+        "#clear",
+        cleared,
+        &["The session is empty."],
+        &["age"],
+    )
+    .await?;
+    screenshot(client, "home-5-clear").await?;
+    control(client, "#counter", "1", &["n", "1"], &[]).await?;
+    control(client, "#counter", "2", &["n", "2"], &[]).await?;
+    control(client, "#set", "Session data set!", &["'Kimi'", "n"], &[]).await?;
+    // The README's picture: the whole page with a session in it.
     client
-        .find(Locator::Css("#submit"))
+        .set_window_size(1280, 1700)
         .await
-        .map_err(fail("#submit"))?
-        .click()
+        .map_err(fail("resize"))?;
+    client.goto(base).await.map_err(fail("open /"))?;
+    screenshot(client, "home-6-counter").await?;
+    client
+        .set_window_size(1024, 768)
         .await
-        .map_err(fail("submit"))
+        .map_err(fail("resize"))
 }
 
 async fn journey(client: &Client, base: &str) -> Step {
+    tutorial_walk(client, base).await?;
     // A wrong password: the form again, with the error.
-    submit_login(client, base, "admin", "not the password").await?;
+    submit_login(client, base, "admin", "not the password", false).await?;
     let error = text_of(client, "#error").await?;
     if error != "Invalid credentials!" {
         return Err(format!("expected the credentials error, got {error:?}"));
@@ -114,8 +192,10 @@ async fn journey(client: &Client, base: &str) -> Step {
         .await
         .map_err(fail("open /login"))?;
     screenshot(client, "login").await?;
-    submit_login(client, base, "admin", ADMIN_PASSWORD).await?;
+    let before = unix_now();
+    submit_login(client, base, "admin", ADMIN_PASSWORD, true).await?;
     wait_for_path(client, "/dashboard").await?;
+    check_permanent_expiry(client, before, unix_now()).await?;
     let heading = text_of(client, "h1").await?;
     let user = text_of(client, "#user").await?;
     if heading != "Welcome to the dashboard!" || user != "admin" {
@@ -138,13 +218,7 @@ async fn journey(client: &Client, base: &str) -> Step {
         .goto(&format!("{base}/dashboard"))
         .await
         .map_err(fail("open /dashboard"))?;
-    client
-        .find(Locator::Css("#logout"))
-        .await
-        .map_err(fail("#logout"))?
-        .click()
-        .await
-        .map_err(fail("logout"))?;
+    click(client, "#logout").await?;
     wait_for_path(client, "/login").await?;
     let flash = text_of(client, ".flash").await?;
     if flash != "You have been logged out." {
@@ -164,7 +238,49 @@ async fn journey(client: &Client, base: &str) -> Step {
         .goto(&format!("{base}/dashboard"))
         .await
         .map_err(fail("open /dashboard"))?;
-    wait_for_path(client, "/login").await
+    wait_for_path(client, "/login").await?;
+
+    // An unknown address is a page with a way home.
+    client
+        .goto(&format!("{base}/no-such-page"))
+        .await
+        .map_err(fail("open /no-such-page"))?;
+    let status = text_of(client, "#status").await?;
+    if status != "404 Not Found" {
+        return Err(format!("the 404 page says {status:?}"));
+    }
+    screenshot(client, "not-found").await?;
+    click(client, "#home").await?;
+    wait_for_path(client, "/").await
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// "Keep me signed in": the browser's own cookie jar holds the session cookie until the login
+/// time plus 7 days (the tutorial's PERMANENT_SESSION_LIFETIME). The login (and the
+/// dashboard's refresh) happened between `before` and `after`, in whole seconds, so the bound
+/// is exact.
+async fn check_permanent_expiry(client: &Client, before: i64, after: i64) -> Step {
+    const SEVEN_DAYS: i64 = 7 * 24 * 3600;
+    let cookies = client.get_all_cookies().await.map_err(fail("cookies"))?;
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "session")
+        .ok_or_else(|| format!("no session cookie in {cookies:?}"))?;
+    let expires = session
+        .expires_datetime()
+        .map(|t| t.unix_timestamp())
+        .ok_or_else(|| format!("the remembered login's cookie has no expiry: {session:?}"))?;
+    if !(before + SEVEN_DAYS..=after + SEVEN_DAYS).contains(&expires) {
+        return Err(format!(
+            "the jar keeps the cookie until {expires}, not login + 7 days ({before}..={after} + {SEVEN_DAYS})"
+        ));
+    }
+    Ok(())
 }
 
 /// The session cookie is HttpOnly (and invisible to scripts), SameSite=Lax, host-only, path /.
@@ -202,7 +318,7 @@ async fn check_cookie_flags(client: &Client) -> Step {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chromium_logs_in_reaches_the_dashboard_and_logs_out() {
+async fn chromium_walks_the_tutorial_then_logs_in_remembered_and_out() {
     let Some((browser, driver)) = chromium() else {
         return;
     };
@@ -255,12 +371,20 @@ async fn chromium_logs_in_reaches_the_dashboard_and_logs_out() {
     }
     client.close().await.expect("the browser closes");
     for page in [
+        "home-1-empty",
+        "home-2-set",
+        "home-3-get",
+        "home-4-delete",
+        "home-5-clear",
+        "home-6-counter",
         "login-failed",
         "login",
         "dashboard",
         "session",
         "logged-out",
+        "not-found",
     ] {
         assert!(screenshots_dir().join(format!("{page}.png")).is_file());
     }
+    println!("screenshots: {}", screenshots_dir().display());
 }

@@ -1,7 +1,9 @@
 //! Live interop with a real Flask app using real Flask-Login (both from PyPI, in the test
 //! venv) sharing SECRET_KEY with `satchel serve --format flask`: a login on either is honoured
 //! by the other's protected page, and values set by one (tuples, bytes, flashes) are read back
-//! unchanged by the other. Not circular: the Flask side is Flask's and Flask-Login's own code.
+//! unchanged by the other, and a permanent login made by satchel ("keep me signed in") is
+//! permanent for Flask too and lives exactly PERMANENT_SESSION_LIFETIME there. Not circular:
+//! the Flask side is Flask's and Flask-Login's own code.
 
 mod common;
 
@@ -13,13 +15,31 @@ use common::{
 };
 
 const FLASK_APP: &str = r#"
-import sys
+import sys, time
+from datetime import timedelta
+import itsdangerous
 from flask import Flask, session, request, flash, get_flashed_messages
 from flask_login import LoginManager, UserMixin, login_user, logout_user, login_required, current_user, login_fresh
 from werkzeug.serving import make_server
 
 app = Flask(__name__)
 app.secret_key = sys.argv[1]
+# The tutorial's lifetime, as `satchel serve` uses it by default.
+app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=7)
+
+# A movable clock for itsdangerous's age check (Flask refuses a cookie older than
+# PERMANENT_SESSION_LIFETIME by it), so a test can look a week ahead without waiting.
+CLOCK_OFFSET = [0]
+itsdangerous.TimestampSigner.get_timestamp = lambda self: int(time.time()) + CLOCK_OFFSET[0]
+
+@app.get("/advance/<int:seconds>")
+def advance(seconds):
+    CLOCK_OFFSET[0] = seconds
+    return "ok"
+
+@app.get("/permanent_state")
+def permanent_state():
+    return f"permanent={session.permanent} user={session.get('_user_id')}"
 login_manager = LoginManager(app)
 login_manager.login_view = "login"
 
@@ -145,15 +165,18 @@ fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
     );
 }
 
-#[test]
-fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
-    let Some(peers) = start() else { return };
+/// Logs in on satchel's form as admin (with the interop user agent), optionally with "keep me
+/// signed in".
+fn satchel_login(peers: &Peers, remember: bool) -> Response {
     let (cookie, token) = peers.satchel.login_form(None);
-    let body = format!(
+    let mut body = format!(
         "username=admin&password={}&csrf_token={token}",
         common::form_encode(ADMIN_PASSWORD)
     );
-    let response = request(
+    if remember {
+        body.push_str("&remember=1");
+    }
+    request(
         peers.satchel.addr,
         "POST",
         "/login",
@@ -163,7 +186,13 @@ fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
             ("Cookie", &cookie),
         ],
         body.as_bytes(),
-    );
+    )
+}
+
+#[test]
+fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
+    let Some(peers) = start() else { return };
+    let response = satchel_login(&peers, false);
     assert_eq!(response.status, 303, "{}", response.text());
     let cookie = session_cookie(&response);
     let protected = get(peers.flask, "/protected", Some(&cookie));
@@ -228,4 +257,57 @@ fn values_made_by_satchel_are_read_by_flask_and_flashes_go_both_ways() {
     assert!(page.text().contains("Hello from Flask"), "{}", page.text());
     let cookie = session_cookie(&page);
     assert_eq!(get(peers.flask, "/flashes", Some(&cookie)).text(), "[]");
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The `Expires` of the session `Set-Cookie`, as unix seconds.
+fn expires(response: &Response) -> Option<i64> {
+    let set = response.set_cookie("session")?;
+    cookie::Cookie::parse(set.to_owned())
+        .ok()?
+        .expires_datetime()
+        .map(|t| t.unix_timestamp())
+}
+
+#[test]
+fn a_permanent_satchel_login_is_permanent_for_flask_for_exactly_its_lifetime() {
+    const WEEK: i64 = 7 * 24 * 3600;
+    let Some(peers) = start() else { return };
+    let before = unix_now();
+    let login = satchel_login(&peers, true);
+    let after = unix_now();
+    assert_eq!(login.status, 303, "{}", login.text());
+    let satchel_expires = expires(&login).expect("a permanent cookie has Expires");
+    assert!((before + WEEK..=after + WEEK).contains(&satchel_expires));
+    let cookie = session_cookie(&login);
+
+    // Flask reads `_permanent` and re-issues the cookie with its own Expires: the same week.
+    let read = get(peers.flask, "/permanent_state", Some(&cookie));
+    assert_eq!(read.text(), "permanent=True user=admin");
+    let flask_expires = expires(&read).expect("Flask refreshes a permanent session");
+    assert!(
+        (satchel_expires..=unix_now() + WEEK).contains(&flask_expires),
+        "Flask's Expires {flask_expires} vs satchel's {satchel_expires}"
+    );
+
+    // The satchel cookie itself: still valid for Flask a minute before the week is up, and
+    // refused (an empty session) a minute after.
+    assert_eq!(
+        get(peers.flask, &format!("/advance/{}", WEEK - 60), None).text(),
+        "ok"
+    );
+    let late = get(peers.flask, "/permanent_state", Some(&cookie));
+    assert_eq!(late.text(), "permanent=True user=admin");
+    assert_eq!(
+        get(peers.flask, &format!("/advance/{}", WEEK + 60), None).text(),
+        "ok"
+    );
+    let expired = get(peers.flask, "/permanent_state", Some(&cookie));
+    assert_eq!(expired.text(), "permanent=False user=None");
 }

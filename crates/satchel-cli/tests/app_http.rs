@@ -296,7 +296,7 @@ fn failed_logins_are_throttled_with_429() {
 fn responses_that_set_cookies_are_private_and_vary_on_cookie() {
     let server = Server::start(&[], &[]);
     let response = server.get("/set_session", None);
-    assert_eq!(response.header("cache-control"), Some("private"));
+    assert_eq!(response.header("cache-control"), Some("private, no-store"));
     assert!(response
         .headers_named("vary")
         .iter()

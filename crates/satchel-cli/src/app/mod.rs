@@ -1,10 +1,15 @@
-//! The seed's web app: every example of the Flask session tutorial, as routes, plus a real
-//! login (users in SQLite, argon2 hashes, CSRF, a failed-login throttle) kept the way
-//! Flask-Login keeps it, flash messages as Flask keeps them, `/session` and `/metrics`.
+//! The tutorial app: every example of the Flask session tutorial, as routes, walked in order
+//! by the home page `/` with a live view of the session; plus a real login (users in SQLite,
+//! argon2 hashes, CSRF, a failed-login throttle) kept the way Flask-Login keeps it, flash
+//! messages as Flask keeps them, `/session`, the probes `/healthz` and `/readyz`, and `/metrics`.
 //!
 //! | module | what |
 //! |---|---|
-//! | [`routes`] | the handlers |
+//! | [`routes`] | the tutorial's handlers, login, logout, probes |
+//! | [`home`] | the home page `/` and the permanent-session control |
+//! | [`panel`] | what the pages show about the current session |
+//! | [`errors`] | error responses as pages (HTML or plain text, by `Accept`) |
+//! | [`guards`] | same-origin checks, the early body-size check, who may read `/metrics` |
 //! | [`templates`] | the HTML pages (askama) |
 //! | [`users`] | the user table |
 //! | [`csrf`] | the login form's CSRF token |
@@ -12,7 +17,11 @@
 //! | [`metrics`] | Prometheus text |
 
 pub mod csrf;
+pub mod errors;
+pub mod guards;
+pub mod home;
 pub mod metrics;
+pub mod panel;
 pub mod routes;
 pub mod templates;
 pub mod throttle;
@@ -23,12 +32,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use satchel::login::ClientAddr;
+use satchel::store::Store;
 use satchel::{SessionConfig, SessionLayer};
 
 /// Largest request body accepted (the login form is a few hundred bytes).
@@ -46,6 +57,12 @@ pub struct App {
     /// Password checks in flight at once (argon2 takes ~19 MiB and tens of ms each: unbounded,
     /// a burst of logins would exhaust memory).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// The server-side store (`None`: cookie sessions), for `/readyz` and the security view.
+    pub store: Option<Arc<dyn Store>>,
+    /// Who may read `/metrics`.
+    pub metrics_access: guards::MetricsAccess,
+    /// Where the secret key came from, as the home page says it ("from SECRET_KEY").
+    pub key_source: String,
 }
 
 /// How many password checks may run at once: one per core.
@@ -69,6 +86,7 @@ impl AppState {
 
 /// The routes of the table (paths and texts are fixed).
 const ROUTES: &[&str] = &[
+    "/",
     "/set_session",
     "/get_session",
     "/delete_session",
@@ -78,7 +96,9 @@ const ROUTES: &[&str] = &[
     "/dashboard",
     "/logout",
     "/session",
+    "/permanent",
     "/healthz",
+    "/readyz",
     "/metrics",
 ];
 
@@ -86,21 +106,38 @@ const ROUTES: &[&str] = &[
 pub fn router(layer: SessionLayer, state: AppState) -> Router {
     use routes::*;
     Router::new()
-        .route("/set_session", get(set_session))
+        .route("/", get(home::home))
+        .route("/set_session", changes_state(set_session))
         .route("/get_session", get(get_session))
-        .route("/delete_session", get(delete_session))
-        .route("/clear_session", get(clear_session))
-        .route("/counter", get(counter))
+        .route("/delete_session", changes_state(delete_session))
+        .route("/clear_session", changes_state(clear_session))
+        .route("/counter", changes_state(counter))
+        .route("/permanent", axum::routing::post(home::permanent))
         .route("/login", get(login_form).post(login_submit))
         .route("/dashboard", get(dashboard))
-        .route("/logout", get(logout).post(logout))
+        .route("/logout", changes_state(logout).post(logout))
         .route("/session", get(session_page))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(layer)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Before the body is read (so before hyper sends `100 Continue`).
+        .layer(middleware::from_fn(guards::refuse_oversized_bodies))
+        .layer(middleware::from_fn(errors::error_pages))
         .layer(middleware::from_fn(observe))
         .with_state(state)
+}
+
+/// A GET route that changes the session (the tutorial's routes do). HEAD, which axum would
+/// otherwise answer by running the GET handler, gets [`routes::head_without_effect`]: HEAD is
+/// a safe method and must change nothing.
+fn changes_state<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    get(handler).head(routes::head_without_effect)
 }
 
 /// Runs around every request: records the client address for the login identifier, logs one
@@ -138,6 +175,7 @@ async fn observe(mut request: Request, next: Next) -> Response {
     }
     metrics::Metrics::request(&method, route, status, elapsed);
     let headers = response.headers_mut();
+    guards::no_store_when_session_dependent(headers);
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -1,53 +1,128 @@
-//! The handlers: the tutorial's session routes, then login, dashboard, logout and `/session`.
+//! The handlers: the tutorial's session routes, then login, dashboard, logout, `/session` and
+//! the probes.
+//!
+//! The tutorial's routes answer with the tutorial's texts. Called from the home page
+//! (`?from=home`), they flash that text instead and send the browser back to the home page's
+//! part, where the session panel shows what changed.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use satchel::login::{is_fresh, ClientAddr, LoginRequired, SessionIdentifier};
-use satchel::{Session, Value};
+use satchel::store::SessionId;
+use satchel::{Session, PERMANENT_KEY};
 use serde::Deserialize;
 
+use super::guards::same_origin;
+use super::panel::{words, Panel};
 use super::templates::{render, DashboardPage, LoginPage, SessionPage};
 use super::users::{UserError, MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use super::{csrf, AppState};
 
-pub async fn set_session(session: Session) -> &'static str {
+/// How long `/readyz` waits for the store.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The flash category of a route's answer shown on the home page.
+pub const ANSWER: &str = "answer";
+
+/// A tutorial route's answer: its text, or (called from the home page) the text flashed and
+/// a redirect back to the home page's `part`.
+fn answer(session: &Session, query: &RawQuery, route: &str, part: u8, text: String) -> Response {
+    let from_home = query
+        .0
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "from=home"));
+    if !from_home {
+        return text.into_response();
+    }
+    satchel::flash(session, ANSWER, &format!("GET {route} answered: {text}"));
+    Redirect::to(&format!("/#part-{part}")).into_response()
+}
+
+pub async fn set_session(session: Session, query: RawQuery) -> Response {
     session.insert("username", "Kimi");
     session.insert("age", 25);
-    "Session data set!"
+    let text = "Session data set!".to_owned();
+    answer(&session, &query, "/set_session", 2, text)
 }
 
-pub async fn get_session(session: Session) -> String {
+pub async fn get_session(session: Session, query: RawQuery) -> Response {
     let username: String = session.get_or("username", "Guest".to_owned());
     let age: i64 = session.get_or("age", 0);
-    format!("Hello, {username}! Your age is {age}.")
+    let text = format!("Hello, {username}! Your age is {age}.");
+    answer(&session, &query, "/get_session", 2, text)
 }
 
-pub async fn delete_session(session: Session) -> &'static str {
+pub async fn delete_session(session: Session, query: RawQuery) -> Response {
     session.remove("username");
-    "Session data deleted!"
+    let text = "Session data deleted!".to_owned();
+    answer(&session, &query, "/delete_session", 3, text)
 }
 
-pub async fn clear_session(session: Session) -> &'static str {
+pub async fn clear_session(session: Session, query: RawQuery) -> Response {
     session.clear();
-    "All session data cleared!"
+    let text = "All session data cleared!".to_owned();
+    answer(&session, &query, "/clear_session", 3, text)
 }
 
-pub async fn counter(session: Session) -> String {
+pub async fn counter(session: Session, query: RawQuery) -> Response {
     let n = session.get_or::<i64>("n", 0).saturating_add(1);
     session.insert("n", n);
-    n.to_string()
+    answer(&session, &query, "/counter", 2, n.to_string())
 }
 
+/// HEAD on a route whose GET changes the session: the headers of its plain-text answer, no
+/// body, and no change (HEAD is a safe method; a link prefetcher or monitor sending HEAD must
+/// not count a visit or log anyone out).
+pub async fn head_without_effect() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        "",
+    )
+        .into_response()
+}
+
+/// Liveness: the process answers. Touches no session and no store.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-pub async fn metrics(State(app): State<AppState>) -> Response {
+/// Readiness: the session store answers (a load of a random id, which finds nothing), within
+/// [`READY_TIMEOUT`]. Cookie sessions have no store: always ready.
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    let Some(store) = &app.store else {
+        return "ok: cookie sessions, no store to check".into_response();
+    };
+    let probe = SessionId::generate().hash();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let outcome = tokio::time::timeout(READY_TIMEOUT, store.load(&probe, now, None)).await;
+    let reason = match outcome {
+        Ok(Ok(_)) => return "ok: the session store answers".into_response(),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
+    };
+    tracing::warn!(%reason, "readiness check failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: the session store is not answering (see the server log)\n",
+    )
+        .into_response()
+}
+
+pub async fn metrics(State(app): State<AppState>, client: Client, headers: HeaderMap) -> Response {
+    if let Err(refused) = app.metrics_access.check(client.addr, &headers) {
+        return refused.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -75,18 +150,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-fn login_page(session: &Session, status: StatusCode, username: &str, error: bool) -> Response {
+fn login_page(
+    app: &AppState,
+    session: &Session,
+    status: StatusCode,
+    username: &str,
+    error: bool,
+) -> Response {
     let page = LoginPage {
         flashes: satchel::take_flashes(session),
         csrf_token: csrf::token(session),
         username: username.to_owned(),
         error: error.then_some("Invalid credentials!"),
+        lifetime: words(app.config.permanent_session_lifetime),
     };
     render(status, &page)
 }
 
-pub async fn login_form(session: Session) -> Response {
-    login_page(&session, StatusCode::OK, "", false)
+pub async fn login_form(State(app): State<AppState>, session: Session) -> Response {
+    login_page(&app, &session, StatusCode::OK, "", false)
 }
 
 /// Every field optional, so a missing one is this handler's 400 or 403, not a parse error.
@@ -95,6 +177,8 @@ pub struct LoginForm {
     username: Option<String>,
     password: Option<String>,
     csrf_token: Option<String>,
+    /// "Keep me signed in": any value makes the session permanent.
+    remember: Option<String>,
 }
 
 pub async fn login_submit(
@@ -147,13 +231,18 @@ pub async fn login_submit(
         app.throttle.succeeded(&username, client.addr);
         satchel::login(&session, &username, &client.ident);
         csrf::rotate(&session);
+        if form.remember.is_some() {
+            session.set_permanent(true);
+        } else {
+            session.remove(PERMANENT_KEY);
+        }
         tracing::info!(user = ?username, "logged in");
         return Redirect::to("/dashboard").into_response();
     }
     app.throttle.failed(&username, client.addr);
     metrics::counter!("satchel_login_failures_total").increment(1);
     tracing::info!(user = ?username, addr = ?client.addr, "login failed");
-    login_page(&session, StatusCode::UNAUTHORIZED, &username, true)
+    login_page(&app, &session, StatusCode::UNAUTHORIZED, &username, true)
 }
 
 /// Runs a user-table call off the async threads (argon2 is slow on purpose); a failure is
@@ -197,52 +286,24 @@ pub async fn dashboard(State(app): State<AppState>, login: LoginRequired) -> Res
     render(StatusCode::OK, &page)
 }
 
-pub async fn logout(session: Session) -> Redirect {
+/// GET (the tutorial's route) and POST. Neither carries a CSRF token, so both must come from
+/// this site's own pages: see [`same_origin`].
+pub async fn logout(headers: HeaderMap, session: Session) -> Response {
+    if let Err(refused) = same_origin(&headers) {
+        return refused.into_response();
+    }
     if let Some(user) = satchel::logout(&session) {
         tracing::info!(%user, "logged out");
     }
     session.clear();
     satchel::flash(&session, "info", "You have been logged out.");
-    Redirect::to("/login")
+    Redirect::to("/login").into_response()
 }
 
 pub async fn session_page(State(app): State<AppState>, session: Session) -> Response {
-    let config = &app.config;
-    let times = session.times();
-    let entries = session
-        .to_dict()
-        .iter()
-        .map(|(key, value): (&String, &Value)| (key.clone(), satchel::value::python_repr(value)))
-        .collect::<Vec<_>>();
-    let cookie_size = if entries.is_empty() {
-        "no cookie (empty session)".to_owned()
-    } else {
-        match session.encoded_len() {
-            Ok(len) => format!("{len} bytes (name=value; browsers keep up to 4096)"),
-            Err(error) => format!("cannot encode: {error}"),
-        }
-    };
-    let time = |t: Option<u64>| t.map_or_else(|| "—".to_owned(), format_time);
     let page = SessionPage {
         flashes: Vec::new(),
-        format: config.format.to_string(),
-        cookie_name: config.cookie_name.clone(),
-        cookie_size,
-        issued: time(times.and_then(|t| t.issued_at)),
-        created: time(times.map(|t| t.created_at)),
-        expires: time(times.map(|t| t.expires_at)),
-        entries,
+        panel: Panel::new(&session, &app.config, app.store.is_some()),
     };
     render(StatusCode::OK, &page)
-}
-
-fn format_time(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }

@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use satchel::Flash;
 
+use super::panel::{Exposure, Panel};
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
@@ -12,6 +14,8 @@ pub struct LoginPage {
     pub csrf_token: String,
     pub username: String,
     pub error: Option<&'static str>,
+    /// `PERMANENT_SESSION_LIFETIME` in words, for "keep me signed in".
+    pub lifetime: String,
 }
 
 #[derive(Template)]
@@ -26,13 +30,35 @@ pub struct DashboardPage {
 #[template(path = "session.html")]
 pub struct SessionPage {
     pub flashes: Vec<Flash>,
-    pub format: String,
-    pub cookie_name: String,
-    pub cookie_size: String,
-    pub issued: String,
-    pub created: String,
-    pub expires: String,
-    pub entries: Vec<(String, String)>,
+    pub panel: Panel,
+}
+
+/// The home page: the tutorial's six parts and the session panel.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    /// The answers of the routes just called from this page.
+    pub flashes: Vec<Flash>,
+    pub panel: Panel,
+    pub exposure: Exposure,
+    pub user: Option<String>,
+    /// Where the secret key came from, as a phrase ("from SECRET_KEY").
+    pub key_source: String,
+    pub fallbacks: usize,
+    pub httponly: bool,
+    pub samesite: String,
+    /// Whether Secure is on, and why it is off in development.
+    pub secure_reason: String,
+}
+
+/// A 4xx or 5xx as a page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub flashes: Vec<Flash>,
+    /// `404 Not Found`.
+    pub heading: String,
+    pub detail: String,
 }
 
 /// Renders `page` with `status`; a template error is a logged 500, never a panic.

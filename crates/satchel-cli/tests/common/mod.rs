@@ -389,3 +389,11 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
         pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
+
+/// A Redis URL on a loopback port nothing listens on: a store that is down.
+pub fn down_redis_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("redis://127.0.0.1:{port}")
+}

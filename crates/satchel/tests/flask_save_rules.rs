@@ -1,0 +1,229 @@
+//! Flask's save rules, response by response, against REAL Flask 3.1.
+//!
+//! `flask_save_rules.py` (next to this file) runs a few scenarios through a Flask app's test
+//! client and prints the `Set-Cookie` and `Vary` headers of every response. Each scenario runs
+//! here through a `SessionLayer` in the flask format with the same settings and routes, and
+//! each response must carry what Flask's did: a cookie or none, its Path, an Expires or none,
+//! and `Vary: Cookie` or not. A step that sends a cookie sends Flask's own, so both sides read
+//! the same session. Nothing expected is written here: it all comes from Flask when the test
+//! runs.
+//!
+//! Needs a Python with Flask (see `flask_conformance.rs`); without one the test says how to
+//! enable it and passes, unless `CI` is set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use cookie::Cookie;
+use http::{header, Request};
+use satchel::{Session, SessionConfig, SessionLayer};
+use serde_json::Value as Json;
+use tower::ServiceExt;
+
+const KEY: &str = "a long conformance secret key for the save rules";
+
+fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("SATCHEL_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+        PathBuf::from,
+    );
+    let works = Command::new(&python)
+        .args(["-c", "import flask"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        return Some(python);
+    }
+    let how =
+        "python3 -m venv .venv && .venv/bin/pip install 'flask==3.1.*' (or set SATCHEL_PYTHON)";
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {} cannot import Flask: {how}",
+        python.display()
+    );
+    println!("skipping Flask save rules: no Python with Flask; run {how}");
+    None
+}
+
+fn flask_scenarios(python: &Path) -> Vec<Json> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flask_save_rules.py");
+    let out = Command::new(python).arg(script).arg(KEY).output().unwrap();
+    assert!(
+        out.status.success(),
+        "flask_save_rules.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: Json = serde_json::from_slice(&out.stdout).unwrap();
+    parsed["scenarios"].as_array().unwrap().clone()
+}
+
+/// The scenario's Flask settings, as satchel's.
+fn config(flask: &Json) -> SessionConfig {
+    let mut config = SessionConfig::flask_defaults().with_secret_key(KEY);
+    for (key, value) in flask.as_object().unwrap() {
+        match key.as_str() {
+            "APPLICATION_ROOT" => config.application_root = value.as_str().unwrap().into(),
+            "SESSION_COOKIE_PATH" => config.cookie_path = Some(value.as_str().unwrap().into()),
+            "SESSION_REFRESH_EACH_REQUEST" => {
+                config.refresh_each_request = value.as_bool().unwrap();
+            }
+            other => panic!("the test does not map Flask's {other} yet"),
+        }
+    }
+    config
+}
+
+/// The routes of `flask_save_rules.py`.
+fn app(config: SessionConfig) -> Router {
+    Router::new()
+        .route(
+            "/set",
+            get(|s: Session| async move {
+                s.insert("n", 1);
+                "set"
+            }),
+        )
+        .route(
+            "/set_permanent",
+            get(|s: Session| async move {
+                s.set_permanent(true);
+                s.insert("n", 1);
+                "set"
+            }),
+        )
+        .route("/untouched", get(|| async { "untouched" }))
+        .route(
+            "/read",
+            get(|s: Session| async move { format!("{:?}", s.get::<i64>("n")) }),
+        )
+        .layer(SessionLayer::new(config).unwrap())
+}
+
+/// What a response said about the session cookie, in the terms Flask's and satchel's can be
+/// compared in (the values and the exact Expires differ with the signing time).
+#[derive(Debug, PartialEq)]
+struct Said {
+    cookie: Option<CookieShape>,
+    varies_on_cookie: bool,
+}
+
+#[derive(Debug, PartialEq)]
+struct CookieShape {
+    path: Option<String>,
+    has_expires: bool,
+    http_only: Option<bool>,
+    deleted: bool,
+}
+
+fn shape(set_cookie: &[String]) -> Option<CookieShape> {
+    let header = set_cookie.iter().find(|h| h.starts_with("session="))?;
+    let cookie = Cookie::parse(header.clone()).unwrap();
+    Some(CookieShape {
+        path: cookie.path().map(str::to_owned),
+        has_expires: cookie.expires().is_some(),
+        http_only: cookie.http_only(),
+        deleted: cookie.value().is_empty(),
+    })
+}
+
+fn varies(vary: &[String]) -> bool {
+    vary.iter()
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("cookie"))
+}
+
+fn strings(v: &Json) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn every_response_says_what_flasks_says_about_the_session_cookie() {
+    let Some(python) = python() else { return };
+    let scenarios = flask_scenarios(&python);
+    assert!(scenarios.len() >= 7, "the script ran its scenarios");
+    for scenario in &scenarios {
+        let name = scenario["name"].as_str().unwrap();
+        let config = config(&scenario["config"]);
+        let lifetime = config.permanent_session_lifetime;
+        let router = app(config);
+        // The cookie Flask's previous response set: both sides read the same session.
+        let mut flask_cookie: Option<String> = None;
+        for step in scenario["steps"].as_array().unwrap() {
+            let path = step["path"].as_str().unwrap();
+            let flask_set = strings(&step["set_cookie"]);
+            let flask = Said {
+                cookie: shape(&flask_set),
+                varies_on_cookie: varies(&strings(&step["vary"])),
+            };
+            let mut request = Request::get(path);
+            if step["cookie_sent"].as_bool().unwrap() {
+                let value = flask_cookie.as_deref().expect("a cookie to send");
+                request = request.header(header::COOKIE, format!("session={value}"));
+            }
+            let before = now();
+            let response = router
+                .clone()
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let after = now();
+            let ours_set: Vec<String> = response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            let ours_vary: Vec<String> = response
+                .headers()
+                .get_all(header::VARY)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            let ours = Said {
+                cookie: shape(&ours_set),
+                varies_on_cookie: varies(&ours_vary),
+            };
+            assert_eq!(ours, flask, "{name}, {path}: satchel vs Flask");
+            // A refreshed permanent cookie expires a lifetime from now, as Flask's does.
+            if let Some(header) = ours_set.iter().find(|h| h.contains("Expires=")) {
+                let expires = Cookie::parse(header.clone())
+                    .unwrap()
+                    .expires_datetime()
+                    .unwrap()
+                    .unix_timestamp() as u64;
+                let lifetime = lifetime.as_secs();
+                assert!(
+                    (before + lifetime..=after + lifetime).contains(&expires),
+                    "{name}, {path}: Expires {expires} is not now + {lifetime}"
+                );
+            }
+            if let Some(cookie) = flask_set.iter().find(|h| h.starts_with("session=")) {
+                let value = cookie.split(';').next().unwrap()["session=".len()..].to_owned();
+                flask_cookie = Some(value);
+            }
+        }
+    }
+    // The scenarios cover both rules the layer once missed.
+    let names: Vec<_> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"application_root_sets_the_path"));
+    assert!(names.contains(&"permanent_refreshed_on_untouched_route"));
+}
