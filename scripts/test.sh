@@ -12,5 +12,7 @@ if ! "$venv/bin/python" -c 'import flask, itsdangerous, flask_login' 2>/dev/null
 fi
 export SATCHEL_PYTHON="$PWD/$venv/bin/python"
 
+# The example programs, as plain binaries: tests/examples.rs runs them end to end.
+cargo build -p satchel --examples --all-features
 cargo test --workspace --all-targets --all-features
 cargo test --workspace --doc --all-features

@@ -31,8 +31,14 @@ struct HashMapStore(Mutex<HashMap<IdHash, Entry>>);
 impl HashMapStore {
     /// Runs `step` under the lock; the lock is never held across an await, so every method is
     /// atomic and the futures are ready at once.
-    fn with<T>(&self, step: impl FnOnce(&mut HashMap<IdHash, Entry>) -> T) -> Result<T, StoreError> {
-        let mut map = self.0.lock().map_err(|_| StoreError::Unavailable("poisoned".into()))?;
+    fn with<T>(
+        &self,
+        step: impl FnOnce(&mut HashMap<IdHash, Entry>) -> T,
+    ) -> Result<T, StoreError> {
+        let mut map = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Unavailable("poisoned".into()))?;
         Ok(step(&mut map))
     }
 }
@@ -44,13 +50,20 @@ fn held_by_other(entry: &Entry, token: Option<LeaseToken>) -> bool {
 }
 
 impl Store for HashMapStore {
-    fn load<'a>(&'a self, id: &'a IdHash, now: u64, lease: Option<&'a Lease>) -> StoreFuture<'a, Loaded> {
+    fn load<'a>(
+        &'a self,
+        id: &'a IdHash,
+        now: u64,
+        lease: Option<&'a Lease>,
+    ) -> StoreFuture<'a, Loaded> {
         Box::pin(async move {
             self.with(|map| {
                 if map.get(id).is_some_and(|e| e.record.is_expired(now)) {
                     map.remove(id);
                 }
-                let Some(entry) = map.get_mut(id) else { return Loaded::Missing };
+                let Some(entry) = map.get_mut(id) else {
+                    return Loaded::Missing;
+                };
                 if let Some(lease) = lease {
                     if held_by_other(entry, None) {
                         return Loaded::Busy;
@@ -62,35 +75,67 @@ impl Store for HashMapStore {
         })
     }
 
-    fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, _now: u64) -> StoreFuture<'a, bool> {
+    fn create<'a>(
+        &'a self,
+        id: &'a IdHash,
+        record: &'a Record,
+        _now: u64,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.with(|map| {
                 if map.contains_key(id) {
                     return false;
                 }
-                map.insert(*id, Entry { record: record.clone(), lease: None });
+                map.insert(
+                    *id,
+                    Entry {
+                        record: record.clone(),
+                        lease: None,
+                    },
+                );
                 true
             })
         })
     }
 
-    fn commit<'a>(&'a self, id: &'a IdHash, token: LeaseToken, commit: Commit, _now: u64) -> StoreFuture<'a, bool> {
+    fn commit<'a>(
+        &'a self,
+        id: &'a IdHash,
+        token: LeaseToken,
+        commit: Commit,
+        _now: u64,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             self.with(|map| {
                 // The fence: only the lease's holder, and only while it holds it.
                 let ours = map.get(id).is_some_and(|e| {
-                    e.lease.is_some_and(|(holder, until)| holder == token && until > Instant::now())
+                    e.lease
+                        .is_some_and(|(holder, until)| holder == token && until > Instant::now())
                 });
                 if !ours {
                     return false;
                 }
                 match commit {
-                    Commit::Save(record) => map.insert(*id, Entry { record, lease: None }).is_some(),
+                    Commit::Save(record) => map
+                        .insert(
+                            *id,
+                            Entry {
+                                record,
+                                lease: None,
+                            },
+                        )
+                        .is_some(),
                     Commit::Delete => map.remove(id).is_some(),
                     Commit::Release => map.get_mut(id).map(|e| e.lease = None).is_some(),
                     Commit::Rotate { new_id, record } => {
                         map.remove(id);
-                        map.insert(new_id, Entry { record, lease: None });
+                        map.insert(
+                            new_id,
+                            Entry {
+                                record,
+                                lease: None,
+                            },
+                        );
                         true
                     }
                 }

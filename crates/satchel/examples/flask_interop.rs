@@ -20,7 +20,9 @@ use satchel::{current_user_id, login, logout, Session, SessionConfig, SessionLay
 async fn log_in(session: Session, Path(user): Path<String>) -> String {
     // Flask-Login's `_user_id` and `_fresh`, and a new session identity (fixation defence).
     login(&session, &user, &SessionIdentifier::new(None, None));
-    format!("logged in as {user}; a Flask app with the same SECRET_KEY sees current_user = {user}\n")
+    format!(
+        "logged in as {user}; a Flask app with the same SECRET_KEY sees current_user = {user}\n"
+    )
 }
 
 async fn whoami(session: Session) -> String {
@@ -40,7 +42,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Flask's defaults, byte for byte (flask format, no SameSite, Secure off), then the env.
     let mut config = SessionConfig::flask_defaults().with_env()?;
     if config.secret_key.is_none() {
-        eprintln!("no SECRET_KEY set: using a key made for this run; give the Flask app the same one");
+        eprintln!(
+            "no SECRET_KEY set: using a key made for this run; give the Flask app the same one"
+        );
         config = config.with_secret_key(satchel::generate_secret_key());
     }
     let app = Router::new()

@@ -36,7 +36,7 @@ async fn log_in(session: Session, Query(who): Query<Who>) -> Result<Redirect, St
         return Err(page(&session, "log in with /login?user=NAME\n"));
     };
     login(&session, &user, &SessionIdentifier::new(None, None));
-    flash(&session, "success", format!("Welcome back, {user}!"));
+    flash(&session, "success", &format!("Welcome back, {user}!"));
     Ok(Redirect::to("/dashboard"))
 }
 
