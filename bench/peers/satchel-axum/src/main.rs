@@ -49,7 +49,9 @@ fn layer(kind: &str) -> SessionLayer {
             format: CookieFormat::Flask,
             ..config
         }),
-        url => SessionLayer::with_store(config, store::store_from_url(url).expect("a store URL")),
+        url => SessionLayer::builder(config)
+            .store(store::store_from_url(url).expect("a store URL"))
+            .build(),
     };
     built.expect("valid session settings")
 }
