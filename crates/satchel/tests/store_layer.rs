@@ -571,6 +571,38 @@ pub mod behaviours {
         assert_eq!(app.n(&cookie).await, 0);
     }
 
+    /// A one-request visitor's session lives `new_session_timeout`; one that comes back is
+    /// promoted to the full idle lifetime by its second request (a read or a write).
+    pub async fn a_one_request_session_expires_soon_unless_it_returns(store: Arc<dyn Store>) {
+        let (clock, hands) = Clock::manual(START);
+        let mut config = config();
+        config.new_session_timeout = Some(Duration::from_secs(120));
+        let app = app_with(store, config, StoreOptions::default(), clock);
+        let gone = app.session().await;
+        let back_by_read = app.session().await;
+        let back_by_write = app.session().await;
+        hands.advance(60);
+        assert_eq!(app.n(&back_by_read).await, 1);
+        assert_eq!(app.get("/counter", Some(&back_by_write)).await.body, "2");
+        hands.advance(61); // 121 s after the first request: past the new-session timeout
+        assert_eq!(
+            app.n(&gone).await,
+            0,
+            "a visitor who never came back is gone"
+        );
+        hands.advance(300); // 421 s: within the 600 s idle timeout of the second request
+        assert_eq!(
+            app.n(&back_by_read).await,
+            1,
+            "a returning reader was promoted"
+        );
+        assert_eq!(
+            app.n(&back_by_write).await,
+            2,
+            "a returning writer was promoted"
+        );
+    }
+
     pub async fn absolute_timeout_expires_even_busy_sessions(store: Arc<dyn Store>) {
         let (clock, hands) = Clock::manual(START);
         let mut config = config();
@@ -620,6 +652,7 @@ macro_rules! layer_behaviours {
             extractors_in_one_handler_share_one_slot,
             a_login_guard_and_a_session_share_one_slot,
             idle_timeout_expires_unused_sessions,
+            a_one_request_session_expires_soon_unless_it_returns,
             absolute_timeout_expires_even_busy_sessions,
         );
     };
