@@ -67,46 +67,13 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 const NUMBER: usize = 40;
 
 /// KEYS: lease, record, [new record]. ARGV: token, op, [value, ttl ms].
-const COMMIT: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-local op = ARGV[2]
-if op == 's' then
-  if redis.call('SET', KEYS[2], ARGV[3], 'XX', 'PX', ARGV[4]) then return 1 end
-  return 0
-elseif op == 'd' then
-  return redis.call('DEL', KEYS[2])
-elseif op == 'r' then
-  if redis.call('DEL', KEYS[2]) == 0 then return 0 end
-  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
-  return 1
-end
-return redis.call('EXISTS', KEYS[2])
-";
+const COMMIT: &str = include_str!("redis_scripts/commit.lua");
 
 /// KEYS: lease. ARGV: token, ttl ms.
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-";
+const RENEW: &str = include_str!("redis_scripts/renew.lua");
 
 /// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms.
-const TOUCH: &str = r"
-local header = redis.call('GETRANGE', KEYS[1], 0, 59)
-local idle = tonumber(string.sub(header, 21, 40))
-local abs = tonumber(string.sub(header, 41, 60))
-if #header < 60 or not idle or not abs then return 0 end
-local wanted = ARGV[1]
-if tonumber(wanted) > abs then wanted = string.sub(header, 41, 60) end
-local new = tonumber(wanted)
-local now = tonumber(ARGV[2])
-if new <= idle or new <= now then return 0 end
-redis.call('SETRANGE', KEYS[1], 20, wanted)
-local ttl = math.min((new - now) * 1000, tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
-return 1
-";
+const TOUCH: &str = include_str!("redis_scripts/touch.lua");
 
 /// Sessions in Redis, shared by every process that points at one Redis.
 ///
