@@ -3,12 +3,14 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
+use rand::TryRng as _;
 
 /// `len` bytes from the OS CSPRNG, base64url without padding.
 pub fn random_token(len: usize) -> String {
     let mut bytes = vec![0u8; len];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random generator failed");
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -26,7 +26,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use flate2::write::{ZlibDecoder, ZlibEncoder};
 use flate2::Compression;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::{Rng as _, TryRng as _};
 use satchel::codec::{flask_json, Codec, Stamp};
 use satchel::value::Dict;
 use satchel::{FlaskCodec, KeyRing, SealedCodec, Value};
@@ -230,14 +230,14 @@ fn nonces(c: &mut Criterion) {
     group.bench_function("thread_rng_12_bytes", |b| {
         b.iter(|| {
             let mut nonce = [0u8; 12];
-            rand::thread_rng().fill_bytes(&mut nonce);
+            rand::rng().fill_bytes(&mut nonce);
             nonce
         })
     });
     group.bench_function("os_rng_12_bytes", |b| {
         b.iter(|| {
             let mut nonce = [0u8; 12];
-            rand::rngs::OsRng.fill_bytes(&mut nonce);
+            rand::rngs::SysRng.try_fill_bytes(&mut nonce).unwrap();
             nonce
         })
     });

@@ -176,8 +176,10 @@ async fn counter(session: Session) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = SessionConfig::default();
-    config.cookie_secure = false; // plain http on loopback; keep it on in production
+    let config = SessionConfig {
+        cookie_secure: false, // plain http on loopback; keep it on in production
+        ..SessionConfig::default()
+    };
     let layer = SessionLayer::builder(config)
         .store(Arc::new(HashMapStore::default()))
         .build()?;

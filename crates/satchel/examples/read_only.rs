@@ -34,8 +34,10 @@ async fn public(session: Option<Session>) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = SessionConfig::default();
-    config.cookie_secure = false; // plain http on loopback; keep it on in production
+    let config = SessionConfig {
+        cookie_secure: false, // plain http on loopback; keep it on in production
+        ..SessionConfig::default()
+    };
     let layer = SessionLayer::builder(config)
         .store(Arc::new(MemoryStore::default()))
         .build()?;

@@ -3,8 +3,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rngs::SysRng;
+use rand::TryRng as _;
 
 /// A fresh secret key: 32 bytes (256 bits) from the operating system's CSPRNG, base64url
 /// without padding (43 characters). `satchel keygen` prints one.
@@ -16,7 +16,9 @@ use rand::RngCore;
 /// ```
 pub fn generate_secret_key() -> String {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random generator failed");
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

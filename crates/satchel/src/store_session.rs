@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use rand::Rng;
+use rand::RngExt as _;
 use tokio::time::Instant;
 
 use crate::access::Access;
@@ -197,7 +197,7 @@ impl StoreBackend {
                 }
                 Loaded::Busy => {
                     hold.settled = true;
-                    let jitter = rand::thread_rng().gen_range(0..=backoff.as_micros() as u64 / 2);
+                    let jitter = rand::rng().random_range(0..=backoff.as_micros() as u64 / 2);
                     let pause = backoff + Duration::from_micros(jitter);
                     if Instant::now() + pause >= deadline {
                         return Err(SessionError::Busy);

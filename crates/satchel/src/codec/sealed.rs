@@ -8,7 +8,7 @@ use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce, Tag};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::RngCore;
+use rand::Rng as _;
 
 use super::{
     flask_json, Codec, CookieFormat, Decoded, EncodeError, RejectReason, Rejected, Stamp,
@@ -232,13 +232,13 @@ impl SealedCodec {
         // as NUL placeholders (valid UTF-8), overwritten once the JSON is appended.
         let mut text = String::from_utf8(std::mem::take(raw)).unwrap_or_default();
         text.clear();
-        text.extend(std::iter::repeat('\0').take(PREFIX_LEN));
+        text.extend(std::iter::repeat_n('\0', PREFIX_LEN));
         flask_json::write_dict(data, &mut text);
         *raw = text.into_bytes();
 
         raw[0] = VERSION;
         raw[1..1 + KEY_ID_LEN].copy_from_slice(&key.id);
-        rand::thread_rng().fill_bytes(&mut raw[1 + KEY_ID_LEN..HEADER_LEN]);
+        rand::rng().fill_bytes(&mut raw[1 + KEY_ID_LEN..HEADER_LEN]);
         for (i, time) in [stamp.created_at, stamp.issued_at, stamp.expires_at]
             .into_iter()
             .enumerate()

@@ -55,9 +55,9 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::rngs::OsRng;
-use rand::Rng;
-use rand::RngCore;
+use rand::rngs::SysRng;
+use rand::RngExt as _;
+use rand::TryRng as _;
 use sha2::{Digest, Sha256};
 
 use crate::value::Dict;
@@ -96,7 +96,9 @@ impl SessionId {
     /// ```
     pub fn generate() -> Self {
         let mut bytes = [0; 32];
-        OsRng.fill_bytes(&mut bytes);
+        SysRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the operating system's random generator failed");
         SessionId(bytes)
     }
 
@@ -258,7 +260,7 @@ impl LeaseToken {
     /// let _ = satchel::store::LeaseToken::generate();
     /// ```
     pub fn generate() -> Self {
-        LeaseToken(rand::thread_rng().gen())
+        LeaseToken(rand::rng().random())
     }
 }
 

@@ -47,7 +47,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, ErrorKind, FromRedisValue, Script};
+use redis::{Cmd, ErrorKind, FromRedisValue, Script, ServerErrorKind};
 use tokio::sync::OnceCell;
 
 use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
@@ -235,8 +235,8 @@ impl RedisStore {
     /// The first connection, bounded by the timeout; concurrent callers share one attempt.
     async fn connect(&self) -> Result<ConnectionManager, StoreError> {
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout)
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         let connect = ConnectionManager::new_with_config(self.client.clone(), config);
         self.connection
@@ -297,7 +297,7 @@ impl RedisStore {
             let mut connection = self.connection().await?;
             let by_hash = build("EVALSHA", &script.hash);
             match by_hash.query_async(&mut connection).await {
-                Err(e) if e.kind() == ErrorKind::NoScriptError => {
+                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                     // EVAL runs it and caches it: the next EVALSHA finds it.
                     let source = build("EVAL", script.source);
                     source
@@ -554,8 +554,10 @@ fn unavailable(error: redis::RedisError) -> StoreError {
 /// A failed call: a key of the wrong type is a corrupt record (this session's 500), anything
 /// else the store being unavailable (a 503).
 fn store_error(error: redis::RedisError) -> StoreError {
+    // A pipelined reply carries the server's code only in its text.
     let wrong_type = error.code() == Some("WRONGTYPE")
-        || error.detail().is_some_and(|d| d.contains("WRONGTYPE"));
+        || error.detail().is_some_and(|d| d.contains("WRONGTYPE"))
+        || error.to_string().contains("WRONGTYPE");
     if wrong_type {
         StoreError::Corrupt(format!("a session key holds another type: {error}"))
     } else {

@@ -7,7 +7,7 @@ pub mod contract;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt as _;
 #[cfg(feature = "redis")]
 use satchel::store::{RedisStore, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,7 +43,7 @@ pub fn rounds() -> usize {
 
 /// A key prefix no other test (or test run) uses.
 pub fn prefix() -> String {
-    format!("satchel-test:{:016x}:", rand::thread_rng().gen::<u64>())
+    format!("satchel-test:{:016x}:", rand::rng().random::<u64>())
 }
 
 /// A Redis store on `url` under a fresh prefix.
