@@ -109,7 +109,7 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         users,
         throttle: Throttle::default(),
         metrics: Metrics::disabled(),
-        hashing: crate::app::hashing_slots(),
+        hashing: crate::app::password_checks::PasswordChecks::per_core(),
     };
     Ok((layer, app))
 }

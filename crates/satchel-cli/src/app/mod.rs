@@ -9,11 +9,13 @@
 //! | [`users`] | the user table |
 //! | [`csrf`] | the login form's CSRF token |
 //! | [`throttle`] | failed-login throttle (429) |
+//! | [`password_checks`] | bounded argon2 checks with reused memory (503 when busy) |
 //! | [`metrics`] | Prometheus text |
 //! | [`pyrepr`] | values as Python prints them, for `/session` |
 
 pub mod csrf;
 pub mod metrics;
+pub mod password_checks;
 pub mod pyrepr;
 pub mod routes;
 pub mod templates;
@@ -45,15 +47,8 @@ pub struct App {
     pub users: users::Users,
     pub throttle: throttle::Throttle,
     pub metrics: metrics::Metrics,
-    /// Password checks in flight at once (argon2 takes ~19 MiB and tens of ms each: unbounded,
-    /// a burst of logins would exhaust memory).
-    pub hashing: Arc<tokio::sync::Semaphore>,
-}
-
-/// How many password checks may run at once: one per core.
-pub fn hashing_slots() -> Arc<tokio::sync::Semaphore> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Arc::new(tokio::sync::Semaphore::new(cores))
+    /// Password checks: bounded in number and memory (see [`password_checks`]).
+    pub hashing: password_checks::PasswordChecks,
 }
 
 impl std::ops::Deref for AppState {
