@@ -9,12 +9,14 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::users::{ensure_admin, Users};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
+use crate::connections::{self, ConnectionLimits};
 use crate::cookie_cmd::Format;
 use crate::{key_cmd, keygen, usage_error};
 
@@ -36,6 +38,16 @@ pub struct ServeArgs {
     /// A file holding the secret key (used when SECRET_KEY is not set).
     #[arg(long, env = "SECRET_KEY_FILE")]
     secret_key_file: Option<PathBuf>,
+    /// Seconds a connection may take to send a request head; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, env = "SATCHEL_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request's body and handling may take before a 408.
+    #[arg(long, env = "SATCHEL_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Connections served at once; more wait in the accept queue.
+    #[arg(long, env = "SATCHEL_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
     /// Production mode: requires an explicit secret key, Secure cookies and the `__Host-`
     /// cookie name prefix (so serve it behind HTTPS).
     #[arg(long)]
@@ -59,10 +71,20 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(serve(args.addr, layer, app))
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    runtime.block_on(serve(args.addr, limits, layer, app))
 }
 
-async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
+async fn serve(
+    addr: SocketAddr,
+    limits: ConnectionLimits,
+    layer: SessionLayer,
+    app: App,
+) -> ExitCode {
     let metrics = match Metrics::install(layer.stats()) {
         Ok(metrics) => metrics,
         Err(message) => return usage_error(message),
@@ -76,17 +98,12 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
     println!("satchel listening on http://{bound}");
     let _ = std::io::stdout().flush();
     tracing::info!("serving the seed's app on http://{bound}");
-    let service =
-        crate::app::router(layer, state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => usage_error(format!("server error: {e}")),
-    }
+    tracing::info!(?limits, "connection limits");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    connections::serve(listener, crate::app::router(layer, state), limits, shutdown).await;
+    ExitCode::SUCCESS
 }
 
 /// Everything that can fail before listening, as one readable message.
