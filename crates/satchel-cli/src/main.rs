@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+mod connections;
 mod cookie_cmd;
 mod key_cmd;
 mod keygen;

@@ -19,6 +19,7 @@ use satchel::{SecretKey, SessionConfig, SessionLayer};
 use crate::app::guards::MetricsAccess;
 use crate::app::users::{ensure_admin, Users};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
+use crate::connections::{self, ConnectionLimits};
 use crate::cookie_cmd::Format;
 use crate::usage_error;
 
@@ -44,6 +45,16 @@ pub struct ServeArgs {
     /// A file holding the secret key (used when SECRET_KEY is not set).
     #[arg(long, env = "SECRET_KEY_FILE")]
     secret_key_file: Option<PathBuf>,
+    /// Seconds a connection may take to send a request head; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, env = "SATCHEL_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request's body and handling may take before a 408.
+    #[arg(long, env = "SATCHEL_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// Connections served at once; more wait in the accept queue.
+    #[arg(long, env = "SATCHEL_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
     /// Production mode: requires an explicit secret key, Secure cookies and the `__Host-`
     /// cookie name prefix (so serve it behind HTTPS).
     #[arg(long)]
@@ -71,10 +82,20 @@ pub fn run(args: ServeArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(serve(args.addr, layer, app))
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    runtime.block_on(serve(args.addr, limits, layer, app))
 }
 
-async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
+async fn serve(
+    addr: SocketAddr,
+    limits: ConnectionLimits,
+    layer: SessionLayer,
+    app: App,
+) -> ExitCode {
     let metrics = match Metrics::install(layer.clone()) {
         Ok(metrics) => metrics,
         Err(message) => return usage_error(message),
@@ -89,17 +110,12 @@ async fn serve(addr: SocketAddr, layer: SessionLayer, app: App) -> ExitCode {
     println!("open http://{bound}/ in a browser: the home page walks Flask's session tutorial");
     let _ = std::io::stdout().flush();
     tracing::info!("serving the tutorial app on http://{bound}");
-    let service =
-        crate::app::router(layer, state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => usage_error(format!("server error: {e}")),
-    }
+    tracing::info!(?limits, "connection limits");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    connections::serve(listener, crate::app::router(layer, state), limits, shutdown).await;
+    ExitCode::SUCCESS
 }
 
 /// Everything that can fail before listening, as one readable message.
@@ -122,7 +138,7 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         users,
         throttle: Throttle::default(),
         metrics: Metrics::disabled(),
-        hashing: crate::app::hashing_slots(),
+        hashing: crate::app::password_checks::PasswordChecks::per_core(),
         store,
         metrics_access: MetricsAccess::new(args.metrics_token.clone()),
         key_source: key_source(args),

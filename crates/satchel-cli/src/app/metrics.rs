@@ -1,5 +1,10 @@
 //! `/metrics`: Prometheus text through the `metrics` crate: requests by route and status,
 //! latencies, and the session layer's rejected cookies by reason.
+//!
+//! Every label value comes from a fixed set, never from the client's bytes, so no request can
+//! add a series: the method is one of the nine standard methods or `other` ([`method_label`]),
+//! the route is the matched route's path or `other` (the caller maps paths to its route table),
+//! the status is one the server chose, and rejection reasons are [`RejectReason::ALL`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,8 +16,20 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use satchel::codec::RejectReason;
 use satchel::SessionLayer;
 
-/// A thread's metric handles by (method, route, status).
-type RequestHandles = HashMap<(Method, &'static str, u16), (Counter, Histogram)>;
+/// A thread's metric handles by (method label, route, status).
+type RequestHandles = HashMap<(&'static str, &'static str, u16), (Counter, Histogram)>;
+
+/// The `method` label: a standard method's name, else `other` (a method is any token the
+/// client likes; as a label it would let each request add a series).
+pub fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|name| *name == method.as_str())
+        .unwrap_or("other")
+}
 
 /// The exporter handle and the session counters it reports.
 #[derive(Clone)]
@@ -78,14 +95,14 @@ impl Metrics {
         thread_local! {
             static HANDLES: RefCell<RequestHandles> = RefCell::new(HashMap::new());
         }
+        let method = method_label(method);
         HANDLES.with_borrow_mut(|handles| {
-            let (counter, histogram) = handles
-                .entry((method.clone(), route, status))
-                .or_insert_with(|| {
+            let (counter, histogram) =
+                handles.entry((method, route, status)).or_insert_with(|| {
                     (
                         metrics::counter!(
                             "http_requests_total",
-                            "method" => method.as_str().to_owned(),
+                            "method" => method,
                             "route" => route,
                             "status" => status.to_string()
                         ),
@@ -112,5 +129,23 @@ impl Metrics {
         self.handle
             .as_ref()
             .map_or_else(String::new, PrometheusHandle::render)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_others_are_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::CONNECT), "CONNECT");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for odd in ["BREW", "get", "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(odd.as_bytes()).unwrap()),
+                "other"
+            );
+        }
     }
 }

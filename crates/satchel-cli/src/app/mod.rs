@@ -14,6 +14,7 @@
 //! | [`users`] | the user table |
 //! | [`csrf`] | the login form's CSRF token |
 //! | [`throttle`] | failed-login throttle (429) |
+//! | [`password_checks`] | bounded argon2 checks with reused memory (503 when busy) |
 //! | [`metrics`] | Prometheus text |
 
 pub mod csrf;
@@ -22,6 +23,7 @@ pub mod guards;
 pub mod home;
 pub mod metrics;
 pub mod panel;
+pub mod password_checks;
 pub mod routes;
 pub mod templates;
 pub mod throttle;
@@ -54,21 +56,14 @@ pub struct App {
     pub users: users::Users,
     pub throttle: throttle::Throttle,
     pub metrics: metrics::Metrics,
-    /// Password checks in flight at once (argon2 takes ~19 MiB and tens of ms each: unbounded,
-    /// a burst of logins would exhaust memory).
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Password checks: bounded in number and memory (see [`password_checks`]).
+    pub hashing: password_checks::PasswordChecks,
     /// The server-side store (`None`: cookie sessions), for `/readyz` and the security view.
     pub store: Option<Arc<dyn Store>>,
     /// Who may read `/metrics`.
     pub metrics_access: guards::MetricsAccess,
     /// Where the secret key came from, as the home page says it ("from SECRET_KEY").
     pub key_source: String,
-}
-
-/// How many password checks may run at once: one per core.
-pub fn hashing_slots() -> Arc<tokio::sync::Semaphore> {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 impl std::ops::Deref for AppState {

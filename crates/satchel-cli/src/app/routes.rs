@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::guards::same_origin;
 use super::panel::{words, Panel};
+use super::password_checks::CheckError;
 use super::templates::{render, DashboardPage, LoginPage, SessionPage};
 use super::users::{UserError, MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use super::{csrf, AppState};
@@ -208,27 +209,25 @@ pub async fn login_submit(
         )
             .into_response();
     }
-    if let Err(wait) = app.throttle.check(&username, client.addr) {
-        metrics::counter!("satchel_login_throttled_total").increment(1);
-        tracing::warn!(user = ?username, addr = ?client.addr, "login throttled");
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, wait.to_string())],
-            "429 Too Many Requests: too many failed logins; try again later\n",
-        )
-            .into_response();
-    }
-    let Ok(_slot) = app.hashing.acquire().await else {
-        return unavailable(&"the password checker is shut down");
+    let attempt = match app.throttle.begin(&username, client.addr) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            metrics::counter!("satchel_login_throttled_total").increment(1);
+            tracing::warn!(user = ?username, addr = ?client.addr, "login throttled");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.to_string())],
+                "429 Too Many Requests: too many failed logins; try again later\n",
+            )
+                .into_response();
+        }
     };
-    let users = app.users.clone();
-    let name = username.clone();
-    let verified = match blocking(move || users.verify(&name, &password)).await {
+    let verified = match app.hashing.verify(&app.users, &username, password).await {
         Ok(verified) => verified,
-        Err(response) => return response,
+        Err(error) => return password_check_failed(&error),
     };
     if verified {
-        app.throttle.succeeded(&username, client.addr);
+        attempt.succeeded();
         satchel::login(&session, &username, &client.ident);
         csrf::rotate(&session);
         if form.remember.is_some() {
@@ -239,10 +238,26 @@ pub async fn login_submit(
         tracing::info!(user = ?username, "logged in");
         return Redirect::to("/dashboard").into_response();
     }
-    app.throttle.failed(&username, client.addr);
+    attempt.failed();
     metrics::counter!("satchel_login_failures_total").increment(1);
     tracing::info!(user = ?username, addr = ?client.addr, "login failed");
     login_page(&app, &session, StatusCode::UNAUTHORIZED, &username, true)
+}
+
+/// A password that could not be checked: 503, with `Retry-After` when the checker was busy.
+fn password_check_failed(error: &CheckError) -> Response {
+    match error {
+        CheckError::Busy(wait) => {
+            tracing::warn!(%error, "login refused: password checks busy");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+                "503 Service Unavailable: too many logins at once; try again shortly\n",
+            )
+                .into_response()
+        }
+        other => unavailable(other),
+    }
 }
 
 /// Runs a user-table call off the async threads (argon2 is slow on purpose); a failure is

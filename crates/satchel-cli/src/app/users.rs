@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Longest accepted user name and password, in bytes (longer input is refused before hashing).
@@ -102,9 +102,16 @@ impl Users {
         Ok(())
     }
 
-    /// Whether `password` is `name`'s. Slow on purpose (argon2): call it off the async
-    /// threads. Costs the same whether or not the user exists.
-    pub fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
+    /// Whether `password` is `name`'s, hashing in `memory` (argon2's working memory, grown
+    /// to the stored hash's cost and kept by the caller for the next check, so a check
+    /// allocates nothing). Slow on purpose (argon2): call it off the async threads. Costs the
+    /// same whether or not the user exists.
+    pub fn verify_with(
+        &self,
+        name: &str,
+        password: &str,
+        memory: &mut Vec<Block>,
+    ) -> Result<bool, UserError> {
         let stored: Option<String> = self
             .conn()
             .query_row(
@@ -113,8 +120,15 @@ impl Users {
                 |row| row.get(0),
             )
             .optional()?;
-        let matches = check_password(stored.as_deref().unwrap_or(&self.dummy_hash), password);
+        let hash = stored.as_deref().unwrap_or(&self.dummy_hash);
+        let matches = check_password(hash, password, memory)?;
         Ok(stored.is_some() && matches)
+    }
+
+    /// [`Users::verify_with`] with a working memory of its own (for one-off checks).
+    #[cfg(test)]
+    pub fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
+        self.verify_with(name, password, &mut Vec::new())
     }
 }
 
@@ -133,12 +147,43 @@ fn hash_password(password: &str) -> Result<String, UserError> {
         .map_err(|e| UserError::Hash(e.to_string()))
 }
 
-fn check_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+/// Stored hashes costing more memory than this are refused rather than computed.
+const MAX_HASH_MEMORY_KIB: u32 = 256 * 1024;
+
+/// Whether `password` hashes to the PHC string `hash` (argon2 only), computed in `memory`;
+/// the outputs are compared in constant time ([`Output`]'s `==`).
+fn check_password(hash: &str, password: &str, memory: &mut Vec<Block>) -> Result<bool, UserError> {
+    let bad = |e: argon2::password_hash::Error| UserError::Hash(e.to_string());
+    let parsed = PasswordHash::new(hash).map_err(bad)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(bad)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| UserError::Hash(e.to_string()))?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(bad)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(UserError::Hash(
+            "the stored hash has no salt or output".into(),
+        ));
+    };
+    if params.m_cost() > MAX_HASH_MEMORY_KIB {
+        return Err(UserError::Hash(format!(
+            "the stored hash needs {} KiB, over the {MAX_HASH_MEMORY_KIB} KiB allowed",
+            params.m_cost()
+        )));
+    }
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes).map_err(bad)?;
+    memory.resize(params.block_count(), Block::default());
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    argon2
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..])
+        .map_err(|e| UserError::Hash(e.to_string()))?;
+    Ok(Output::new(out).map_err(bad)? == expected)
 }
 
 /// On first start (no users): creates `admin` with `ADMIN_PASSWORD` if set, else with a random
@@ -184,6 +229,12 @@ mod tests {
         assert!(users.verify("alice", "correct horse").unwrap());
         assert!(!users.verify("alice", "wrong password").unwrap());
         assert!(!users.verify("bob", "correct horse").unwrap());
+        let mut memory = Vec::new();
+        assert!(users
+            .verify_with("alice", "correct horse", &mut memory)
+            .unwrap());
+        assert!(!users.verify_with("alice", "wrong", &mut memory).unwrap());
+        assert_eq!(memory.len(), Params::default().block_count());
         assert!(matches!(
             users.add("alice", "another one"),
             Err(UserError::Exists(_))

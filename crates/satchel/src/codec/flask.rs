@@ -32,8 +32,8 @@ use sha1::Sha1;
 use zeroize::Zeroizing;
 
 use super::{
-    flask_json, Codec, CookieFormat, Decoded, EncodeError, RejectReason, Rejected, Stamp,
-    MAX_COOKIE_VALUE_LEN,
+    flask_json, within_cookie_limit, Codec, CookieFormat, Decoded, EncodeError, RejectReason,
+    Rejected, Stamp, MAX_COOKIE_VALUE_LEN,
 };
 use crate::{value::Dict, KeyRing};
 
@@ -230,11 +230,11 @@ fn decode_timestamp(text: &str) -> Option<u64> {
 
 impl Codec for FlaskCodec {
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError> {
-        Ok(with_scratch(|s| self.encode_with(data, stamp.issued_at, s)))
+        within_cookie_limit(with_scratch(|s| self.encode_with(data, stamp.issued_at, s)))
     }
 
     fn reencode(&self, data: &Dict, stamp: &Stamp, previous: &str) -> Result<String, EncodeError> {
-        Ok(with_scratch(|s| {
+        within_cookie_limit(with_scratch(|s| {
             self.reencode_with(data, stamp.issued_at, previous, s)
         }))
     }
@@ -571,6 +571,30 @@ mod tests {
             }
         }
         assert!(skipped > 100, "only {skipped} inputs exercised the skip");
+    }
+
+    #[test]
+    fn session_too_big_for_a_cookie_is_refused_by_encode_and_reencode() {
+        // Random-looking text neither compresses nor fits.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let text: String = (0..4_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'!' + (seed % 90) as u8)
+            })
+            .collect();
+        let data = session(&[("t", Value::from(text))]);
+        assert!(codec()
+            .encode(&data, &stamp(NOW))
+            .unwrap_err()
+            .is_too_large());
+        let small = codec().encode(&Dict::new(), &stamp(NOW)).unwrap();
+        assert!(codec()
+            .reencode(&data, &stamp(NOW), &small)
+            .unwrap_err()
+            .is_too_large());
     }
 
     #[test]

@@ -144,11 +144,48 @@ impl From<RejectReason> for Rejected {
     }
 }
 
-/// A session that cannot be written in a cookie format (for example a float the format cannot
-/// represent). Encoding plain data never fails.
+/// A session that cannot be written in a cookie format: its cookie value would be longer than
+/// [`MAX_COOKIE_VALUE_LEN`], which [`Codec::decode`] refuses, so a codec never returns a value
+/// it would not read back ([`EncodeError::is_too_large`] tells that case apart).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode session: {0}")]
 pub struct EncodeError(pub String);
+
+/// How every too-large [`EncodeError`] message begins.
+const TOO_LARGE: &str = "the cookie value would be";
+
+impl EncodeError {
+    /// The error for a cookie value of `len` bytes, over [`MAX_COOKIE_VALUE_LEN`].
+    ///
+    /// ```
+    /// let error = satchel::codec::EncodeError::too_large(5000);
+    /// assert!(error.is_too_large());
+    /// assert!(error.to_string().contains("5000 bytes"));
+    /// ```
+    pub fn too_large(len: usize) -> Self {
+        EncodeError(format!(
+            "{TOO_LARGE} {len} bytes, over the {MAX_COOKIE_VALUE_LEN} bytes a cookie value may \
+             hold; store less in the session or use a server-side store"
+        ))
+    }
+
+    /// True when the session was refused for its size (see [`EncodeError::too_large`]).
+    ///
+    /// ```
+    /// assert!(!satchel::codec::EncodeError("other".into()).is_too_large());
+    /// ```
+    pub fn is_too_large(&self) -> bool {
+        self.0.starts_with(TOO_LARGE)
+    }
+}
+
+/// `value` if [`Codec::decode`] will accept its length, else the too-large error.
+pub(crate) fn within_cookie_limit(value: String) -> Result<String, EncodeError> {
+    if value.len() > MAX_COOKIE_VALUE_LEN {
+        return Err(EncodeError::too_large(value.len()));
+    }
+    Ok(value)
+}
 
 /// The names of the two cookie formats.
 ///
@@ -223,7 +260,8 @@ impl std::fmt::Display for CookieFormat {
 /// assert!(codec.decode(&cookie, 2500).is_err());
 /// ```
 pub trait Codec: Send + Sync + 'static {
-    /// The cookie value for `data`.
+    /// The cookie value for `data`: never longer than [`MAX_COOKIE_VALUE_LEN`] (a longer
+    /// one is an [`EncodeError::too_large`]), so whatever `encode` returns, `decode` opens.
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError>;
     /// The data in `value`, if it verifies and has not expired at `now`.
     fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected>;

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use rand::Rng as _;
 
 use super::{
-    flask_json, Codec, CookieFormat, Decoded, EncodeError, RejectReason, Rejected, Stamp,
-    MAX_COOKIE_VALUE_LEN,
+    flask_json, within_cookie_limit, Codec, CookieFormat, Decoded, EncodeError, RejectReason,
+    Rejected, Stamp, MAX_COOKIE_VALUE_LEN,
 };
 use crate::{value::Dict, KeyRing, SecretKey};
 
@@ -247,12 +247,13 @@ impl SealedCodec {
             raw[at..at + 8].copy_from_slice(&time.to_be_bytes());
         }
 
+        let sealed_len = raw.len() + TAG_LEN;
         let (header, plaintext) = raw.split_at_mut(HEADER_LEN);
         let nonce = Nonce::from_slice(&header[1 + KEY_ID_LEN..]);
         let tag = key
             .cipher
             .encrypt_in_place_detached(nonce, &key.associated_data, plaintext)
-            .map_err(|_| EncodeError("the session is too long to seal".into()))?;
+            .map_err(|_| EncodeError::too_large(sealed_len.div_ceil(3) * 4))?;
         raw.extend_from_slice(&tag);
         Ok(URL_SAFE_NO_PAD.encode(&raw))
     }
@@ -331,7 +332,7 @@ fn with_buffer<R>(mut f: impl FnMut(&mut Vec<u8>) -> R) -> R {
 
 impl Codec for SealedCodec {
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError> {
-        with_buffer(|raw| self.encode_into(data, stamp, raw))
+        with_buffer(|raw| self.encode_into(data, stamp, raw)).and_then(within_cookie_limit)
     }
 
     fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected> {
@@ -544,15 +545,25 @@ mod tests {
     }
 
     #[test]
-    fn session_too_big_for_a_cookie_is_never_accepted_back() {
-        // Encoding does not refuse (the layer does, with a clear 500, before anything is sent),
-        // but such a value is past what decode accepts.
+    fn session_too_big_for_a_cookie_is_refused_by_encode() {
         let codec = SealedCodec::new(&ring(), "session");
         let mut data = Dict::new();
         data.insert("big".into(), Value::from("x".repeat(3_100)));
+        let error = codec.encode(&data, &STAMP).unwrap_err();
+        assert!(error.is_too_large(), "{error}");
+    }
+
+    #[test]
+    fn control_characters_that_escape_six_fold_are_refused_not_sealed_unreadable() {
+        // 0x7f is one byte in the session but `\u007f` (six) in the JSON inside the cookie:
+        // 600 of them fit a cookie as raw bytes, not once escaped.
+        let codec = SealedCodec::new(&ring(), "session");
+        let mut data = Dict::new();
+        data.insert("d".into(), Value::from("\u{7f}".repeat(600)));
+        assert!(codec.encode(&data, &STAMP).unwrap_err().is_too_large());
+        data.insert("d".into(), Value::from("\u{7f}".repeat(400)));
         let cookie = codec.encode(&data, &STAMP).unwrap();
-        assert!(cookie.len() > MAX_COOKIE_VALUE_LEN);
-        assert_eq!(reason(&codec, &cookie, 1_500), RejectReason::TooLarge);
+        assert_eq!(codec.decode(&cookie, 1_500).unwrap().data, data);
     }
 
     #[test]

@@ -36,10 +36,21 @@ impl Default for MemoryStoreLimits {
 ///
 /// One map behind one `std` mutex (never held across an `.await`): every [`Store`] method is a
 /// few map operations, so each is trivially atomic. Leases live in the map beside the records,
-/// timed by a monotonic clock. Bounded two ways, so an anonymous flood cannot exhaust memory
-/// or push real users out: at most `max_sessions` records (when full, expired records are swept
-/// and, if still full, *new* sessions are refused with [`StoreError::Full`] — existing ones are
-/// never evicted), and at most `max_record_bytes` per record (its Flask-JSON size).
+/// timed by a monotonic clock. Bounded two ways, so an anonymous flood can neither exhaust
+/// memory nor lock new visitors out: at most `max_sessions` records, and at most
+/// `max_record_bytes` per record (its Flask-JSON size).
+///
+/// When a new session finds the store full, expired records are swept; if it is still full,
+/// the store *evicts* to make room rather than refusing the newcomer, in batches of 1% of
+/// `max_sessions`, in this order:
+/// 1. sessions that never came back (created, but no request has loaded them since) — what a
+///    cookieless flood leaves — the ones closest to expiry first;
+/// 2. then any session, closest to expiry first (idle or absolute deadline, whichever is
+///    sooner).
+///
+/// A session with a writer in flight (a lease) is never evicted; only when every record is
+/// leased is a new one refused with [`StoreError::Full`]. So one client sending cookieless
+/// requests pushes out its own never-returned sessions, not the users who came back.
 ///
 /// Sessions die with the process and are not shared between processes: use Redis for that.
 ///
@@ -75,6 +86,8 @@ struct Stored {
     created_at: u64,
     idle_deadline: u64,
     absolute_deadline: u64,
+    /// Whether a request has loaded it since it was created (eviction spares these first).
+    returned: bool,
 }
 
 impl Stored {
@@ -84,7 +97,24 @@ impl Stored {
             created_at: record.created_at,
             idle_deadline: record.idle_deadline,
             absolute_deadline: record.absolute_deadline,
+            returned: false,
         }
+    }
+
+    /// A record written back by a request that loaded it (a commit): it has returned.
+    fn came_back(record: Record) -> Self {
+        Stored {
+            returned: true,
+            ..Stored::new(record)
+        }
+    }
+
+    /// Eviction order: never-returned before returned, then the soonest deadline.
+    fn eviction_rank(&self) -> (bool, u64) {
+        (
+            self.returned,
+            self.idle_deadline.min(self.absolute_deadline),
+        )
     }
 
     fn to_record(&self) -> Record {
@@ -101,13 +131,19 @@ impl Stored {
     }
 }
 
-impl Sessions {
-    fn leased_by_other(&self, id: &IdHash, token: LeaseToken, at: Instant) -> bool {
-        self.leases
-            .get(id)
-            .is_some_and(|&(t, until)| t != token && until > at)
-    }
+/// Whether `id` has a live lease under another token than `token`.
+fn leased_by_other(
+    leases: &IdMap<(LeaseToken, Instant)>,
+    id: &IdHash,
+    token: LeaseToken,
+    at: Instant,
+) -> bool {
+    leases
+        .get(id)
+        .is_some_and(|&(t, until)| t != token && until > at)
+}
 
+impl Sessions {
     fn holds(&self, id: &IdHash, token: LeaseToken, at: Instant) -> bool {
         self.leases
             .get(id)
@@ -117,6 +153,31 @@ impl Sessions {
     fn remove(&mut self, id: &IdHash) {
         self.records.remove(id);
         self.leases.remove(id);
+    }
+
+    /// Frees room for one more record under `max` (see [`MemoryStore`] for the order);
+    /// `false` when every record is leased.
+    fn make_room(&mut self, max: usize, now: u64) -> bool {
+        let Sessions { records, leases } = self;
+        records.retain(|_, stored| !stored.is_expired(now));
+        leases.retain(|id, _| records.contains_key(id));
+        if records.len() < max {
+            return true;
+        }
+        let mut ranked: Vec<((bool, u64), IdHash)> = records
+            .iter()
+            .filter(|(id, _)| !leases.contains_key(*id))
+            .map(|(id, stored)| (stored.eviction_rank(), *id))
+            .collect();
+        if ranked.is_empty() {
+            return false;
+        }
+        let batch = (max / 100).clamp(1, ranked.len());
+        ranked.select_nth_unstable_by_key(batch - 1, |(rank, _)| *rank);
+        for (_, id) in &ranked[..batch] {
+            records.remove(id);
+        }
+        true
     }
 }
 
@@ -177,15 +238,17 @@ impl MemoryStore {
 
     fn load_now(&self, id: &IdHash, now: u64, lease: Option<&Lease>) -> Loaded {
         let mut sessions = self.lock();
-        let Some(stored) = sessions.records.get(id) else {
+        let Sessions { records, leases } = &mut *sessions;
+        let Some(stored) = records.get_mut(id) else {
             return Loaded::Missing;
         };
+        stored.returned = true;
         if stored.is_expired(now) {
             sessions.remove(id);
             return Loaded::Missing;
         }
         let record = match lease {
-            Some(lease) if sessions.leased_by_other(id, lease.token, Instant::now()) => {
+            Some(lease) if leased_by_other(leases, id, lease.token, Instant::now()) => {
                 return Loaded::Busy;
             }
             _ => stored.to_record(),
@@ -203,13 +266,10 @@ impl MemoryStore {
         if sessions.records.contains_key(id) {
             return Ok(false);
         }
-        if sessions.records.len() >= self.limits.max_sessions {
-            let Sessions { records, leases } = &mut *sessions;
-            records.retain(|_, stored| !stored.is_expired(now));
-            leases.retain(|id, _| records.contains_key(id));
-            if records.len() >= self.limits.max_sessions {
-                return Err(StoreError::Full(self.limits.max_sessions));
-            }
+        if sessions.records.len() >= self.limits.max_sessions
+            && !sessions.make_room(self.limits.max_sessions, now)
+        {
+            return Err(StoreError::Full(self.limits.max_sessions));
         }
         sessions.records.insert(*id, Stored::new(record.clone()));
         Ok(true)
@@ -231,13 +291,13 @@ impl MemoryStore {
         sessions.leases.remove(id);
         match commit {
             Commit::Save(record) => {
-                sessions.records.insert(*id, Stored::new(record));
+                sessions.records.insert(*id, Stored::came_back(record));
             }
             Commit::Release => {}
             Commit::Delete => sessions.remove(id),
             Commit::Rotate { new_id, record } => {
                 sessions.remove(id);
-                sessions.records.insert(new_id, Stored::new(record));
+                sessions.records.insert(new_id, Stored::came_back(record));
             }
         }
         Ok(true)
@@ -312,12 +372,16 @@ mod tests {
         Record::new(Dict::default(), 0, expires_at, expires_at)
     }
 
-    #[test]
-    fn a_full_store_sweeps_expired_sessions_before_refusing() {
-        let store = MemoryStore::with_limits(MemoryStoreLimits {
-            max_sessions: 2,
+    fn limited(max_sessions: usize) -> MemoryStore {
+        MemoryStore::with_limits(MemoryStoreLimits {
+            max_sessions,
             ..MemoryStoreLimits::default()
-        });
+        })
+    }
+
+    #[test]
+    fn a_full_store_sweeps_expired_sessions_first() {
+        let store = limited(2);
         let (a, b, c) = (
             SessionId::generate().hash(),
             SessionId::generate().hash(),
@@ -325,14 +389,63 @@ mod tests {
         );
         assert_eq!(store.create_now(&a, &record(10), 0), Ok(true));
         assert_eq!(store.create_now(&b, &record(100), 0), Ok(true));
-        assert_eq!(
-            store.create_now(&c, &record(100), 5),
-            Err(StoreError::Full(2))
-        );
-        // At 20, `a` is dead: swept to make room; `b` is never evicted.
+        // At 20, `a` is dead: swept to make room, and `b` stays.
         assert_eq!(store.create_now(&c, &record(100), 20), Ok(true));
         assert!(matches!(store.load_now(&b, 20, None), Loaded::Found(_)));
         assert_eq!(store.len(), 2);
+    }
+
+    #[test]
+    fn a_cookieless_flood_evicts_its_own_sessions_not_returning_users_nor_refuses_newcomers() {
+        let store = limited(100);
+        let users: Vec<IdHash> = (0..10).map(|_| SessionId::generate().hash()).collect();
+        for id in &users {
+            assert_eq!(store.create_now(id, &record(1_000_000), 0), Ok(true));
+            assert!(matches!(store.load_now(id, 1, None), Loaded::Found(_)));
+        }
+        // 10,000 sessions created by one request each and never seen again, expiring later
+        // than the users' sessions do.
+        for _ in 0..10_000 {
+            let flood = SessionId::generate().hash();
+            assert_eq!(store.create_now(&flood, &record(2_000_000), 2), Ok(true));
+        }
+        assert!(store.len() <= 100);
+        for id in &users {
+            assert!(matches!(store.load_now(id, 3, None), Loaded::Found(_)));
+        }
+        let newcomer = SessionId::generate().hash();
+        assert_eq!(store.create_now(&newcomer, &record(2_000_000), 3), Ok(true));
+    }
+
+    #[test]
+    fn when_everyone_has_returned_the_soonest_to_expire_goes_first_and_leased_never() {
+        let store = limited(2);
+        let (soon, late, next) = (
+            SessionId::generate().hash(),
+            SessionId::generate().hash(),
+            SessionId::generate().hash(),
+        );
+        store.create_now(&soon, &record(50), 0).unwrap();
+        store.create_now(&late, &record(500), 0).unwrap();
+        let lease = Lease::new(std::time::Duration::from_secs(60));
+        assert!(matches!(
+            store.load_now(&soon, 1, Some(&lease)),
+            Loaded::Found(_)
+        ));
+        assert!(matches!(store.load_now(&late, 1, None), Loaded::Found(_)));
+        // `soon` is leased, so `late` goes although it expires later.
+        assert_eq!(store.create_now(&next, &record(500), 2), Ok(true));
+        assert_eq!(store.load_now(&late, 2, None), Loaded::Missing);
+        // Both remaining leased: only then is a newcomer refused.
+        assert!(matches!(
+            store.load_now(&next, 2, Some(&lease)),
+            Loaded::Found(_)
+        ));
+        let last = SessionId::generate().hash();
+        assert_eq!(
+            store.create_now(&last, &record(500), 2),
+            Err(StoreError::Full(2))
+        );
     }
 
     #[test]

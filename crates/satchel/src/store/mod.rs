@@ -350,7 +350,7 @@ pub enum StoreError {
     /// The backend did not answer in time.
     #[error("session store timed out after {0:?}")]
     Timeout(Duration),
-    /// The store is at its session limit and refuses new sessions.
+    /// The store is at its session limit and cannot make room for a new session.
     #[error("session store is full ({0} sessions); no new session can be started")]
     Full(usize),
     /// The session is larger than the store accepts.
@@ -398,7 +398,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreFuture<'a, Loaded>;
 
     /// Files a new session: insert-only. `Ok(false)` if `id` already exists (nothing changed).
-    /// A store at its limit answers [`StoreError::Full`] rather than evicting live sessions.
+    /// A store at its limit makes room by its documented policy (the memory store evicts
+    /// never-returned sessions first) or answers [`StoreError::Full`]; it never lets one
+    /// client's flood refuse everyone else.
     fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool>;
 
     /// Applies `commit` and releases the lease, atomically, only if the lease held under `id`
