@@ -29,7 +29,10 @@ fn layer(format: CookieFormat) -> SessionLayer {
     config.cookie_name = COOKIE_NAME.into();
     // The clock the seed cookies are valid at (the layer API may change: one call site).
     let (clock, _) = satchel::Clock::manual(NOW);
-    SessionLayer::with_clock(config, clock).expect("valid settings")
+    SessionLayer::builder(config)
+        .clock(clock)
+        .build()
+        .expect("valid settings")
 }
 
 async fn handler(request: Request<()>) -> Result<Response<String>, std::convert::Infallible> {

@@ -100,13 +100,18 @@ impl CookieBackend {
             return Ok(());
         }
         let stamp = self.stamp(&state, self.shared.clock.now());
-        let value = match &state.origin {
+        let encoded = match &state.origin {
             Origin::Cookie(Some(origin)) if !keep.changed => {
                 self.codec
-                    .reencode(&state.data, &stamp, origin.value.as_str())?
+                    .reencode(&state.data, &stamp, origin.value.as_str())
             }
-            _ => self.codec.encode(&state.data, &stamp)?,
+            _ => self.codec.encode(&state.data, &stamp),
         };
+        let value = encoded.inspect_err(|error| {
+            if error.is_too_large() {
+                self.shared.counters.oversized();
+            }
+        })?;
         let expires = keep.expires(stamp.expires_at);
         self.shared
             .cookies

@@ -12,7 +12,7 @@
 //! enable it and passes, unless `CI` is set.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -27,27 +27,7 @@ use tower::ServiceExt;
 const KEY: &str = "a long conformance secret key for the save rules";
 
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("SATCHEL_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
-    let works = Command::new(&python)
-        .args(["-c", "import flask"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(python);
-    }
-    let how =
-        "python3 -m venv .venv && .venv/bin/pip install 'flask==3.1.*' (or set SATCHEL_PYTHON)";
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} cannot import Flask: {how}",
-        python.display()
-    );
-    println!("skipping Flask save rules: no Python with Flask; run {how}");
-    None
+    satchel_testkit::python_with("flask")
 }
 
 fn flask_scenarios(python: &Path) -> Vec<Json> {

@@ -3,8 +3,8 @@
 //! the optional tools (Python with Flask-Login, Chromium).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 /// A key that passes `satchel key audit`.
 pub const KEY: &str = "app-test-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
-/// How long any one step may take before the test fails instead of hanging.
-pub const DEADLINE: Duration = Duration::from_secs(60);
+// Each test binary uses its own subset of the shared helpers.
+#[allow(unused_imports)]
+pub use satchel_testkit::http::{request, Response};
+#[allow(unused_imports)]
+pub use satchel_testkit::{python_with, require_or_skip, DEADLINE};
 
 /// A fresh, empty directory under the target dir (kept for post-mortems).
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -162,122 +165,6 @@ pub fn csrf_token(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// An HTTP response, read whole.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn headers_named(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The `Set-Cookie` header for `name`, whole.
-    pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.headers_named("set-cookie")
-            .into_iter()
-            .find(|v| v.starts_with(&format!("{name}=")))
-    }
-
-    /// `name=value` from the `Set-Cookie` for `name` (to send back as a `Cookie` header).
-    pub fn cookie_pair(&self, name: &str) -> Option<String> {
-        self.set_cookie(name)
-            .map(|v| v.split(';').next().unwrap().to_owned())
-    }
-}
-
-/// Sends one request (Connection: close) and reads the whole response, within [`DEADLINE`].
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let mut stream = TcpStream::connect_timeout(&addr, DEADLINE).expect("connect");
-    stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    stream.set_write_timeout(Some(DEADLINE)).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body);
-    // The server may answer and close before reading everything (e.g. 413, 431).
-    let _ = stream.write_all(&bytes);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Response {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no complete response: {:?}", String::from_utf8_lossy(raw)));
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..end]);
-        let size =
-            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = end + 2;
-        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
-        data = &data[(start + size + 2).min(data.len())..];
-    }
-    out
-}
-
 /// Undoes askama's HTML escaping, to compare page text with plain strings.
 pub fn unescape_html(s: &str) -> String {
     s.replace("&#x27;", "'")
@@ -342,41 +229,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Whether optional tools must be present (CI) or may be skipped with one printed line.
-pub fn require_or_skip(present: bool, what: &str, how: &str) -> bool {
-    if present {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: {what} missing ({how})"
-    );
-    println!("skipped: no {what} ({how})");
-    false
-}
-
-/// The test venv's Python if it has `modules`, else `None` after [`require_or_skip`].
-pub fn python_with(modules: &str) -> Option<PathBuf> {
-    let python = std::env::var_os("SATCHEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../.venv/bin/python"
-            ))
-        });
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    require_or_skip(
-        ok,
-        &format!("Python with {modules} at {}", python.display()),
-        "run `bash scripts/test.sh` to create the venv",
-    )
-    .then_some(python)
 }
 
 /// Polls `ready` until it is true or the deadline passes.

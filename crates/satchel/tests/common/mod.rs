@@ -10,7 +10,6 @@ use std::time::Duration;
 use rand::RngExt as _;
 #[cfg(feature = "redis")]
 use satchel::store::{RedisStore, Store};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -21,15 +20,10 @@ pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 /// `Some(url)` if the shared Redis answers. Without it: a panic under `CI`, else one line
 /// saying how to run the test, and `None`.
 pub fn redis_url() -> Option<String> {
-    let addr: SocketAddr = REDIS_ADDR.parse().unwrap();
-    if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
-        return Some(format!("redis://{REDIS_ADDR}"));
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but Redis is not running on {REDIS_ADDR}: start redis-server");
-    }
-    println!("skipped: no Redis on {REDIS_ADDR} (start redis-server to run this test; under CI=1 it is required)");
-    None
+    let up = satchel_testkit::listening(REDIS_ADDR);
+    let how = "start redis-server on 127.0.0.1:6379";
+    satchel_testkit::require_or_skip(up, &format!("Redis on {REDIS_ADDR}"), how)
+        .then(|| format!("redis://{REDIS_ADDR}"))
 }
 
 /// Increments each client sends in the lost-update tests: 8, or `SATCHEL_TEST_ROUNDS` for a
@@ -117,33 +111,26 @@ async fn relay(mut client: TcpStream, upstream: String, mut fault: watch::Receiv
     }
 }
 
-/// A bare HTTP/1.1 GET to a real server: (status, session cookie value if set, body).
+/// A bare HTTP/1.1 GET to a real server: (status, session cookie value if set, body). The
+/// shared raw client runs on the blocking pool, so a server on this test's runtime keeps
+/// answering.
 pub async fn http_get(
     addr: SocketAddr,
     path: &str,
     cookie: Option<&str>,
 ) -> (u16, Option<String>, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let cookie = cookie
-        .map(|c| format!("Cookie: session={c}\r\n"))
-        .unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{cookie}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let set = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        if !name.eq_ignore_ascii_case("set-cookie") {
-            return None;
-        }
-        let pair = value.trim().split(';').next()?;
-        pair.strip_prefix("session=").map(str::to_owned)
-    });
-    (status, set, body.to_owned())
+    let path = path.to_owned();
+    let cookie = cookie.map(|c| format!("session={c}"));
+    let response = tokio::task::spawn_blocking(move || {
+        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+        satchel_testkit::http::request(addr, "GET", &path, &headers, b"")
+    })
+    .await
+    .unwrap();
+    let set = response
+        .set_cookie("session")
+        .and_then(|v| v.split(';').next())
+        .and_then(|pair| pair.strip_prefix("session="))
+        .map(str::to_owned);
+    (response.status, set, response.text())
 }
