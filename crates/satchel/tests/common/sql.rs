@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use satchel::store::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, SqlStore, Store, StoreFuture};
+use satchel::store::{
+    Commit, IdHash, Lease, LeaseToken, Loaded, Record, SqlStore, Store, StoreFuture,
+};
 
 /// PostgreSQL as CI runs it (trust auth, database `test`).
 pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -28,7 +30,9 @@ pub fn server(url: &str) -> Option<String> {
     if std::env::var_os("CI").is_some() {
         panic!("CI is set but nothing answers on {addr} for {url}: start the database");
     }
-    println!("skipped: no database on {addr} (start it to run this test; under CI=1 it is required)");
+    println!(
+        "skipped: no database on {addr} (start it to run this test; under CI=1 it is required)"
+    );
     None
 }
 
@@ -156,7 +160,12 @@ pub fn tables_named(url: &str, table: &str) -> i64 {
 }
 
 impl Store for Scratch {
-    fn load<'a>(&'a self, id: &'a IdHash, now: u64, lease: Option<&'a Lease>) -> StoreFuture<'a, Loaded> {
+    fn load<'a>(
+        &'a self,
+        id: &'a IdHash,
+        now: u64,
+        lease: Option<&'a Lease>,
+    ) -> StoreFuture<'a, Loaded> {
         self.store.load(id, now, lease)
     }
 
@@ -164,7 +173,13 @@ impl Store for Scratch {
         self.store.create(id, record, now)
     }
 
-    fn commit<'a>(&'a self, id: &'a IdHash, token: LeaseToken, commit: Commit, now: u64) -> StoreFuture<'a, bool> {
+    fn commit<'a>(
+        &'a self,
+        id: &'a IdHash,
+        token: LeaseToken,
+        commit: Commit,
+        now: u64,
+    ) -> StoreFuture<'a, bool> {
         self.store.commit(id, token, commit, now)
     }
 
