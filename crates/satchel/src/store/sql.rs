@@ -2,55 +2,7 @@
 //! once over sqlx; the three dialect modules hold only what differs (placeholders, the clock
 //! expression, the DDL).
 //!
-//! # Schema
-//!
-//! One table (default `satchel_sessions`; any name of 1 to 48 lowercase ASCII letters, digits
-//! and `_`, not starting with a digit), created on first use with `CREATE TABLE IF NOT EXISTS`:
-//!
-//! | column | type (PostgreSQL / SQLite / MySQL) | meaning |
-//! |---|---|---|
-//! | `id` | `BYTEA` / `BLOB` / `BINARY(32)`, primary key | the SHA-256 of the session id ([`IdHash`]) |
-//! | `data` | `TEXT` / `TEXT` / `MEDIUMTEXT` | the session's data as Flask's tagged JSON |
-//! | `created_at` | `BIGINT` | Unix seconds |
-//! | `idle_deadline` | `BIGINT` | Unix seconds |
-//! | `absolute_deadline` | `BIGINT` | Unix seconds |
-//! | `expires_at` | `BIGINT`, indexed | the earlier deadline (what the sweep and loads compare) |
-//! | `lease` | `BYTEA` / `BLOB` / `BINARY(16)`, null when free | the writer's lease token |
-//! | `lease_until` | `BIGINT`, null when free | milliseconds since the epoch, the **database server's** clock |
-//!
-//! Record times are the Unix seconds the layer passes in (its [`Clock`]); times past
-//! `i64::MAX` (no deadline) are stored as `i64::MAX`. Lease times are measured by the database
-//! server alone, so a lease never depends on the app servers' clocks agreeing.
-//!
-//! # Statements, per operation
-//!
-//! - `load` without a lease: `SELECT … WHERE id = $h`; the deadlines are checked in Rust.
-//! - `load` with a lease: `UPDATE … SET lease = $token, lease_until = <now ms> + $ttl WHERE
-//!   id = $h AND expires_at > $now AND (lease IS NULL OR lease = $token OR lease_until <= <now
-//!   ms>) RETURNING …`: the lease and the read are one statement on one row. No row back: a
-//!   plain `SELECT` tells `Missing` from `Busy`. MySQL has no `RETURNING`: there the `UPDATE`
-//!   is followed by `SELECT …, lease = $token`. That is still safe: once the `UPDATE` has put
-//!   our token on the row, every other commit is fenced out, so the row the `SELECT` reads is
-//!   exactly the one our lease protects (the same argument as the Redis store's `SET NX` before
-//!   its `GET`); if the `SELECT` shows another token, we did not get the lease: `Busy`.
-//! - `create`: `INSERT` (`ON CONFLICT DO NOTHING`; MySQL: a duplicate-key error): insert-only.
-//! - `commit` save / release / delete: one `UPDATE` / `DELETE … WHERE id = $h AND lease =
-//!   $token AND lease_until > <now ms>`; zero rows means the lease was lost or the session is
-//!   gone, and the commit is refused. Rotate: one short transaction inside the call, the fenced
-//!   `DELETE` of the old row then the `INSERT` of the new one.
-//! - `renew`: the fenced `UPDATE` of `lease_until`; `touch`: `UPDATE … SET idle_deadline =
-//!   least($idle, absolute_deadline) WHERE … idle_deadline < that` (forward only).
-//!
-//! No transaction, lock or connection is held across a handler: a lease is a value on the row.
-//!
-//! # The sweep
-//!
-//! A background task (started with the first request, stopped when the store is dropped)
-//! deletes expired rows every `sweep_interval` (default 60 s): one `DELETE` of at most
-//! `sweep_batch` rows (default 1000) at a time, through the `expires_at` index, repeated until
-//! a batch comes back short or [`MAX_BATCHES_PER_PASS`] batches have run. Each statement is
-//! short, so the sweep never holds long locks; a stream of one-request visitors is removed as
-//! fast as it expires.
+//! The schema and every statement are documented on [`SqlStore`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -64,7 +16,7 @@ use crate::codec::flask_json;
 use crate::Clock;
 
 /// At most this many `DELETE` batches run in one sweep pass.
-pub const MAX_BATCHES_PER_PASS: u32 = 100;
+pub(crate) const MAX_BATCHES_PER_PASS: u32 = 100;
 
 const DEFAULT_TABLE: &str = "satchel_sessions";
 const MAX_TABLE_LEN: usize = 48;
@@ -981,15 +933,70 @@ impl<D: Dialect> Store for Lazy<D> {
 /// - **PostgreSQL** (`postgres://user@host/db`) and **MySQL / MariaDB** (`mysql://user@host/db`):
 ///   a pool (default 10 connections), shared by every process pointing at the database.
 ///
-/// The lease and its fence are plain SQL on the session's row (see the module docs for every
-/// statement and the schema); no transaction or lock is held across a handler. The table is
-/// created on first use, idempotently, also when several processes start at once on an empty
-/// database. Expired rows are deleted by a background sweep in short batches.
+/// The lease and its fence are plain SQL on the session's row (every statement and the schema
+/// are below); no transaction or lock is held across a handler. The table is created on first
+/// use, idempotently, also when several processes start at once on an empty database
+/// (PostgreSQL: the DDL runs in a transaction holding `pg_advisory_xact_lock`, because two
+/// concurrent `CREATE TABLE IF NOT EXISTS` can collide in its catalog; MySQL: one `CREATE TABLE
+/// IF NOT EXISTS` with the index inline, atomic under the server's metadata lock; SQLite: under
+/// `BEGIN IMMEDIATE`). Expired rows are deleted by a background sweep in short batches.
 ///
 /// Connecting is lazy: a database that is down at startup, or goes away later, costs a 503 per
 /// request (every call is bounded by the timeout, 2 s by default, waiting for a pooled
 /// connection included) and recovers by itself when it is back. Settings can also ride on the
 /// URL: `?table=NAME&sweep_interval=SECONDS&pool_size=N` (`sweep_interval=0`: no sweep).
+///
+/// # Schema
+///
+/// One table (default `satchel_sessions`; any name of 1 to 48 lowercase ASCII letters, digits
+/// and `_`, not starting with a digit), created on first use with `CREATE TABLE IF NOT EXISTS`:
+///
+/// | column | type (PostgreSQL / SQLite / MySQL) | meaning |
+/// |---|---|---|
+/// | `id` | `BYTEA` / `BLOB` / `BINARY(32)`, primary key | the SHA-256 of the session id ([`IdHash`]) |
+/// | `data` | `TEXT` / `TEXT` / `MEDIUMTEXT` | the session's data as Flask's tagged JSON |
+/// | `created_at` | `BIGINT` | Unix seconds |
+/// | `idle_deadline` | `BIGINT` | Unix seconds |
+/// | `absolute_deadline` | `BIGINT` | Unix seconds |
+/// | `expires_at` | `BIGINT`, indexed | the earlier deadline (what the sweep and loads compare) |
+/// | `lease` | `BYTEA` / `BLOB` / `BINARY(16)`, null when free | the writer's lease token |
+/// | `lease_until` | `BIGINT`, null when free | milliseconds since the epoch, the **database server's** clock |
+///
+/// Record times are the Unix seconds the layer passes in (its [`Clock`]); times past
+/// `i64::MAX` (no deadline) are stored as `i64::MAX`. Lease times are measured by the database
+/// server alone, so a lease never depends on the app servers' clocks agreeing.
+///
+/// # Statements, per operation
+///
+/// - `load` without a lease: `SELECT … WHERE id = $h`; the deadlines are checked in Rust.
+/// - `load` with a lease: `UPDATE … SET lease = $token, lease_until = <now ms> + $ttl WHERE
+///   id = $h AND expires_at > $now AND (lease IS NULL OR lease = $token OR lease_until <= <now
+///   ms>) RETURNING …`: the lease and the read are one statement on one row. No row back: a
+///   plain `SELECT` tells `Missing` from `Busy`. MySQL has no `RETURNING`: there the `UPDATE`
+///   is followed by `SELECT …, lease = $token`. That is still safe: once the `UPDATE` has put
+///   our token on the row, every other commit is fenced out, so the row the `SELECT` reads is
+///   exactly the one our lease protects (the same argument as the Redis store's `SET NX` before
+///   its `GET`); if the `SELECT` shows another token, we did not get the lease: `Busy`.
+/// - `create`: `INSERT` (`ON CONFLICT DO NOTHING`; MySQL: a duplicate-key error): insert-only.
+/// - `commit` save / release / delete: one `UPDATE` / `DELETE … WHERE id = $h AND lease =
+///   $token AND lease_until > <now ms>`; zero rows means the lease was lost or the session is
+///   gone, and the commit is refused. Rotate: one short transaction inside the call, the fenced
+///   `DELETE` of the old row then the `INSERT` of the new one.
+/// - `renew`: the fenced `UPDATE` of `lease_until`; `touch`: `UPDATE … SET idle_deadline =
+///   least($idle, absolute_deadline) WHERE … idle_deadline < that` (forward only).
+///
+/// No transaction, lock or connection is held across a handler: a lease is a value on the row.
+///
+/// # The sweep
+///
+/// A background task (started with the first request, stopped when the store is dropped)
+/// deletes expired rows every `sweep_interval` (default 60 s): one `DELETE` of at most
+/// `sweep_batch` rows (default 1000) at a time, through the `expires_at` index, repeated until
+/// a batch comes back short or 100 batches have run (PostgreSQL skips rows a writer holds:
+/// `FOR UPDATE SKIP LOCKED`). Each statement is short, so the sweep never holds long locks; a
+/// stream of one-request visitors is removed as fast as it expires.
+///
+/// # Example
 ///
 /// ```
 /// use std::sync::Arc;
