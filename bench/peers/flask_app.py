@@ -29,7 +29,14 @@ elif os.environ.get("SESSION_TYPE") == "sqlalchemy":
     app.config["SESSION_TYPE"] = "sqlalchemy"
     app.config["SESSION_SQLALCHEMY"] = SQLAlchemy(app)
     app.config["SESSION_SQLALCHEMY_TABLE"] = os.environ.get("SESSION_TABLE", "sessions")
-    Session(app)
+    # Flask-Session creates its table in every worker at import; two gunicorn workers racing
+    # CREATE TABLE on PostgreSQL collide in pg_type (a UniqueViolation kills a worker), so the
+    # workers take turns behind an advisory lock.
+    with app.app_context():
+        with app.config["SESSION_SQLALCHEMY"].engine.connect() as lock:
+            lock.exec_driver_sql("SELECT pg_advisory_lock(hashtext('flask-session-peer'))")
+            Session(app)
+            lock.exec_driver_sql("SELECT pg_advisory_unlock(hashtext('flask-session-peer'))")
 
 
 @app.route("/healthz")

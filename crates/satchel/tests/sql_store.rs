@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::get;
 use axum::Router;
-use satchel::store::{Loaded, Record, SessionId, SqlStore, Store, StoreOptions};
+use satchel::store::{Loaded, Record, SessionId, SqlStore, Store, StoreError, StoreOptions};
 use satchel::{Clock, Session, SessionConfig, SessionLayer};
 
 use common::contract::data;
@@ -161,6 +161,37 @@ fn counter_app(store: Arc<dyn Store>) -> Router {
         .layer(layer)
 }
 
+/// A row whose data is not Flask JSON, or whose time is negative, is a corrupt record (that
+/// session's 500), never a panic and never an empty session.
+async fn a_row_this_store_cannot_read_is_corrupt_not_a_panic(kind: &str) {
+    let Some(scratch) = Scratch::new(kind) else { return };
+    let store = &scratch.store;
+    let record = Record::new(data(1), 0, u64::MAX, u64::MAX);
+    let (bad_data, bad_time) = (SessionId::generate().hash(), SessionId::generate().hash());
+    assert!(store.create(&bad_data, &record, 0).await.unwrap());
+    assert!(store.create(&bad_time, &record, 0).await.unwrap());
+    let hex = |id: &satchel::store::IdHash| match kind {
+        "postgres" => format!("'\\x{}'", id.to_hex()),
+        _ => format!("X'{}'", id.to_hex()),
+    };
+    let table = &scratch.table;
+    common::sql::scalar(
+        &scratch.url,
+        &format!("UPDATE {table} SET data = 'not json' WHERE id = {}", hex(&bad_data)),
+    );
+    common::sql::scalar(
+        &scratch.url,
+        &format!("UPDATE {table} SET created_at = -5 WHERE id = {}", hex(&bad_time)),
+    );
+    let lease = satchel::store::Lease::new(Duration::from_secs(30));
+    for id in [&bad_data, &bad_time] {
+        for lease in [None, Some(&lease)] {
+            let loaded = store.load(id, 1, lease).await;
+            assert!(matches!(loaded, Err(StoreError::Corrupt(_))), "{loaded:?}");
+        }
+    }
+}
+
 /// Counts of what the clients saw.
 #[derive(Default)]
 struct Tally {
@@ -287,6 +318,8 @@ per_database! {
     sweep_removes_every_expired_row_and_no_live_one:
         [sqlite = "sqlite", postgres = "postgres", mysql = "mysql"];
     stores_racing_on_a_fresh_table_all_come_up_with_one_schema:
+        [sqlite = "sqlite", postgres = "postgres", mysql = "mysql"];
+    a_row_this_store_cannot_read_is_corrupt_not_a_panic:
         [sqlite = "sqlite", postgres = "postgres", mysql = "mysql"];
     a_cut_database_gives_503s_then_recovers_with_no_acknowledged_write_lost:
         [postgres = "postgres", mysql = "mysql"];

@@ -1034,6 +1034,8 @@ impl SqlStore {
     /// ```
     /// assert!(satchel::store::SqlStore::open("oracle://db").is_err());
     /// assert!(satchel::store::SqlStore::open("postgres://h/db?table=Bad-Name").is_err());
+    /// # #[cfg(feature = "sqlite")]
+    /// assert!(satchel::store::SqlStore::open("sqlite::memory:").is_err()); // one per connection
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let lower = url.to_ascii_lowercase();
