@@ -164,7 +164,9 @@ fn counter_app(store: Arc<dyn Store>) -> Router {
 /// A row whose data is not Flask JSON, or whose time is negative, is a corrupt record (that
 /// session's 500), never a panic and never an empty session.
 async fn a_row_this_store_cannot_read_is_corrupt_not_a_panic(kind: &str) {
-    let Some(scratch) = Scratch::new(kind) else { return };
+    let Some(scratch) = Scratch::new(kind) else {
+        return;
+    };
     let store = &scratch.store;
     let record = Record::new(data(1), 0, u64::MAX, u64::MAX);
     let (bad_data, bad_time) = (SessionId::generate().hash(), SessionId::generate().hash());
@@ -177,11 +179,17 @@ async fn a_row_this_store_cannot_read_is_corrupt_not_a_panic(kind: &str) {
     let table = &scratch.table;
     common::sql::scalar(
         &scratch.url,
-        &format!("UPDATE {table} SET data = 'not json' WHERE id = {}", hex(&bad_data)),
+        &format!(
+            "UPDATE {table} SET data = 'not json' WHERE id = {}",
+            hex(&bad_data)
+        ),
     );
     common::sql::scalar(
         &scratch.url,
-        &format!("UPDATE {table} SET created_at = -5 WHERE id = {}", hex(&bad_time)),
+        &format!(
+            "UPDATE {table} SET created_at = -5 WHERE id = {}",
+            hex(&bad_time)
+        ),
     );
     let lease = satchel::store::Lease::new(Duration::from_secs(30));
     for id in [&bad_data, &bad_time] {
