@@ -64,8 +64,11 @@ PLACES = {
     "venv": str(BENCH / ".venv"),
     "peers": str(BENCH / "peers"),
     "redis": f"redis://{HOST}:{REDIS_PORT}",
-    "postgres": setting("POSTGRES_URL", f"postgres://{HOST}:5432/satchel_bench"),
+    "postgres": setting("POSTGRES_URL", f"postgres://postgres@{HOST}:5432/satchel_bench"),
+    "mysql": setting("MYSQL_URL", f"mysql://root@{HOST}:3306/satchel_bench"),
 }
+# The same PostgreSQL database for SQLAlchemy (Flask-Session), through psycopg 3.
+PLACES["sqlalchemy_postgres"] = PLACES["postgres"].replace("postgres://", "postgresql+psycopg://", 1)
 
 
 def pinned(cpus, argv):
@@ -555,7 +558,11 @@ def start_system(s, port, processes, label, places=None):
         raise RuntimeError(f"port {port} is taken; set BASE_PORT")
     data = RAW / "data" / label
     data.mkdir(parents=True, exist_ok=True)
-    argv = s["command"].format(addr=f"{HOST}:{port}", data=data, **{**PLACES, **(places or {})}).split()
+    # A table of its own for every start (SQL systems), so runs and workload 5's two servers
+    # never share rows.
+    table = "bench_" + re.sub(r"[^a-z0-9]", "_", label.lower()) + f"_{port}_{int(time.time())}"
+    argv = s["command"].format(addr=f"{HOST}:{port}", data=data, table=table,
+                               **{**PLACES, **(places or {})}).split()
     env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}
     proc = processes.start(label, pinned(SERVER_CPUS, argv), env)
     wait_ready(label, proc, lambda: get(port, s["ceiling"])[0] == 200)

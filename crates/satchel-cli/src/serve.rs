@@ -35,8 +35,9 @@ pub struct ServeArgs {
     /// Cookie format (default: SESSION_FORMAT from the environment, else sealed).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Where sessions live: `cookie` (the data is in the cookie), `memory` (this process) or
-    /// `redis://HOST:PORT/DB` (shared by every process using that Redis).
+    /// Where sessions live: `cookie` (the data is in the cookie), `memory` (this process),
+    /// `redis://HOST:PORT/DB`, `sqlite:PATH`, `postgres://…` or `mysql://…` (shared by every
+    /// process using that server or file; `?table=NAME` picks the SQL table).
     #[arg(long, default_value = "cookie")]
     store: String,
     /// Directory for the generated development key and the user database.

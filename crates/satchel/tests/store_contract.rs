@@ -111,3 +111,30 @@ mod redis {
             .unwrap();
     }
 }
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+        crate::common::sql::Scratch::shared("sqlite")
+    }
+
+    crate::store_contract!(store);
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+        crate::common::sql::Scratch::shared("postgres")
+    }
+
+    crate::store_contract!(store);
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+        crate::common::sql::Scratch::shared("mysql")
+    }
+
+    crate::store_contract!(store);
+}

@@ -114,7 +114,7 @@ impl SealingKey {
 /// AES-256-GCM-SIV is the fastest with AES-NI: about 0.3 µs to seal a ~200-byte session against
 /// about 1.5 µs for XChaCha20-Poly1305 (RustCrypto 0.10), as measured for the design notes;
 /// `cargo bench -p satchel --bench codec` measures it again next to every other step of a
-/// round trip. The nonce comes from `rand::thread_rng()`, ChaCha12 seeded and periodically
+/// round trip. The nonce comes from `rand::rng()`, ChaCha12 seeded and periodically
 /// reseeded from the OS (13 ns for 12 bytes, against 350 ns for a `getrandom` call each time).
 ///
 /// The bound, stated honestly:

@@ -64,13 +64,25 @@ use crate::value::Dict;
 
 mod id_map;
 mod memory;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod sql_url;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub(crate) use id_map::IdMap;
 pub use memory::{MemoryStore, MemoryStoreLimits};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use sql::SqlStore;
 
 /// A session id: 256 random bits from the operating system's CSPRNG, base64url in the cookie.
 /// Its `Debug` output is redacted: ids are bearer secrets and must not reach the logs.
@@ -453,9 +465,10 @@ impl Default for StoreOptions {
 }
 
 /// A store from a URL: `memory` (bounded, this process only; `memory?max_sessions=N&max_record_bytes=N`
-/// sets the bounds) or `redis://host:port/db`
-/// (`rediss://` for TLS; needs the `redis` feature). Connecting is lazy: a Redis that is down
-/// at startup is a 503 per request until it comes up, not a failed start.
+/// sets the bounds), `redis://host:port/db` (`rediss://` for TLS; needs the `redis` feature),
+/// or an SQL database ([`SqlStore`]: `sqlite:PATH`, `postgres://…`, `mysql://…`; features
+/// `sqlite`, `postgres`, `mysql`). Connecting is lazy: a server that is down at startup is a
+/// 503 per request until it comes up, not a failed start.
 ///
 /// ```
 /// assert!(satchel::store::store_from_url("memory").is_ok());
@@ -476,11 +489,35 @@ pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             "this build has no Redis support (enable satchel's `redis` feature)".into(),
         ));
     }
+    if is_sql_url(url) {
+        #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+        return Ok(Arc::new(SqlStore::open(url)?));
+        #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+        return Err(StoreError::Config(
+            "this build has no SQL stores (enable satchel's `sqlite`, `postgres` or `mysql` feature)"
+                .into(),
+        ));
+    }
     // The URL may hold a password: name only its scheme.
     let scheme = url.split("://").next().unwrap_or_default();
     Err(StoreError::Config(format!(
-        "unknown store kind {scheme:?}: use `memory` or `redis://host:port`"
+        "unknown store kind {scheme:?}: use `memory`, `redis://host:port`, `sqlite:PATH`, \
+         `postgres://…` or `mysql://…`"
     )))
+}
+
+/// Whether `url` names one of the SQL stores.
+fn is_sql_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    [
+        "sqlite:",
+        "postgres://",
+        "postgresql://",
+        "mysql://",
+        "mariadb://",
+    ]
+    .iter()
+    .any(|scheme| lower.starts_with(scheme))
 }
 
 /// The bounds in a `memory?max_sessions=N&max_record_bytes=N` query (either may be left out).

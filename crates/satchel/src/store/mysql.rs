@@ -1,0 +1,68 @@
+//! The MySQL / MariaDB dialect of [`SqlStore`](super::SqlStore) (feature `mysql`).
+//!
+//! Neither has `UPDATE … RETURNING`, so the leased load is two statements: the `UPDATE` that
+//! puts the token on the row, then `SELECT …, lease = token`. Once the token is on the row every
+//! other commit is fenced out, so the row read is the one the lease protects. Lease times come
+//! from `NOW(3)` on the server (sqlx sets the session's `time_zone` to UTC). `CREATE TABLE IF
+//! NOT EXISTS` (index included) is one atomic statement under the server's metadata lock, so
+//! two processes starting at once both find one table. The sweep is `DELETE … ORDER BY
+//! expires_at LIMIT n`, through the index.
+
+use std::str::FromStr;
+
+use sqlx::mysql::MySqlConnectOptions;
+
+use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
+use super::StoreError;
+
+/// MySQL or MariaDB, through sqlx.
+pub(crate) struct MySql;
+
+impl Dialect for MySql {
+    type Db = sqlx::MySql;
+    const NAME: &'static str = "MySQL";
+    const PLACEHOLDERS: Placeholders = Placeholders::Question;
+    const RETURNING: bool = false;
+    const BEGIN: &'static str = "BEGIN";
+    const NOW_MS: &'static str = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)";
+    const LEAST: &'static str = "LEAST";
+    // A duplicate key is an error here, which the store reads as "exists".
+    const ON_CONFLICT: &'static str = "";
+
+    fn schema(table: &str) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\
+             id BINARY(32) NOT NULL PRIMARY KEY, \
+             data MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, \
+             created_at BIGINT NOT NULL, \
+             idle_deadline BIGINT NOT NULL, \
+             absolute_deadline BIGINT NOT NULL, \
+             expires_at BIGINT NOT NULL, \
+             lease BINARY(16) NULL, \
+             lease_until BIGINT NULL, \
+             INDEX {table}_expires_at (expires_at)) ENGINE = InnoDB"
+        )]
+    }
+
+    fn schema_lock(_table: &str) -> Option<String> {
+        None
+    }
+
+    fn sweep(table: &str) -> String {
+        format!("DELETE FROM {table} WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit")
+    }
+
+    sql_executor!(sqlx::MySql);
+}
+
+/// A MySQL store for `mysql://…` or `mariadb://…` (satchel's own settings taken off the query).
+pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+    let (url, settings) = split_url(url, 10)?;
+    let url = match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url,
+    };
+    let options = MySqlConnectOptions::from_str(&url)
+        .map_err(|e| StoreError::Config(format!("bad MySQL URL: {e}")))?;
+    Ok(lazy::<MySql>(options, settings))
+}

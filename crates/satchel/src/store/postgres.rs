@@ -1,0 +1,70 @@
+//! The PostgreSQL dialect of [`SqlStore`](super::SqlStore) (feature `postgres`).
+//!
+//! `UPDATE … RETURNING` takes the lease and reads the row in one statement. Lease times come
+//! from `clock_timestamp()` on the server. `CREATE TABLE IF NOT EXISTS` is not safe against a
+//! concurrent twin (both may pass the check and one then fails on the catalog's unique index),
+//! so the DDL runs in a transaction holding `pg_advisory_xact_lock` on a key derived from the
+//! table name: a second process starting at the same moment waits for the first and then finds
+//! the table. The lock is released with that transaction, never held across a request. The
+//! sweep's `FOR UPDATE SKIP LOCKED` passes over rows a writer holds instead of waiting.
+
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+
+use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
+use super::StoreError;
+
+/// PostgreSQL, through sqlx.
+pub(crate) struct Postgres;
+
+impl Dialect for Postgres {
+    type Db = sqlx::Postgres;
+    const NAME: &'static str = "PostgreSQL";
+    const PLACEHOLDERS: Placeholders = Placeholders::Dollar;
+    const RETURNING: bool = true;
+    const BEGIN: &'static str = "BEGIN";
+    const NOW_MS: &'static str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+    const LEAST: &'static str = "LEAST";
+    const ON_CONFLICT: &'static str = " ON CONFLICT (id) DO NOTHING";
+
+    fn schema(table: &str) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS {table} (\
+                 id BYTEA PRIMARY KEY, \
+                 data TEXT NOT NULL, \
+                 created_at BIGINT NOT NULL, \
+                 idle_deadline BIGINT NOT NULL, \
+                 absolute_deadline BIGINT NOT NULL, \
+                 expires_at BIGINT NOT NULL, \
+                 lease BYTEA, \
+                 lease_until BIGINT)"
+            ),
+            format!("CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at)"),
+        ]
+    }
+
+    fn schema_lock(table: &str) -> Option<String> {
+        Some(format!(
+            "SELECT pg_advisory_xact_lock(hashtext('satchel.schema.{table}'))"
+        ))
+    }
+
+    fn sweep(table: &str) -> String {
+        format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} \
+             WHERE expires_at <= :now LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        )
+    }
+
+    sql_executor!(sqlx::Postgres);
+}
+
+/// A PostgreSQL store for `postgres://…` (satchel's own settings taken off the query).
+pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+    let (url, settings) = split_url(url, 10)?;
+    let options = PgConnectOptions::from_str(&url)
+        .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+    Ok(lazy::<Postgres>(options, settings))
+}
