@@ -167,7 +167,7 @@ fn check_reencoding(v: &Json) -> Result<(), String> {
     let at = stamp(ts, max_age);
     // A session Flask signs into a cookie no browser keeps: satchel refuses to write it at all
     // (encode never returns a value decode would refuse).
-    if v["deviation"]["satchel"] == "too_large" {
+    if text(v, "cookie").len() > satchel::codec::MAX_COOKIE_VALUE_LEN {
         return match codec.encode(&data, &at) {
             Err(e) if e.is_too_large() => Ok(()),
             other => Err(format!("a too-large session was not refused: {other:?}")),

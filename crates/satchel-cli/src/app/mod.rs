@@ -112,10 +112,12 @@ pub fn router(layer: SessionLayer, state: AppState) -> Router {
         .route("/dashboard", get(dashboard))
         .route("/logout", changes_state(logout).post(logout))
         .route("/session", get(session_page))
+        .layer(layer)
+        // Outside the session layer: probes and metrics never open a session, even when the
+        // request carries a cookie.
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(layer)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // Before the body is read (so before hyper sends `100 Continue`).
         .layer(middleware::from_fn(guards::refuse_oversized_bodies))
