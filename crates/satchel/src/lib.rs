@@ -57,7 +57,8 @@
 //!   Flask 3.1's signed cookies, so a Flask app sharing `SECRET_KEY` reads the same sessions —
 //!   and logins, through [`login()`] (Flask-Login's keys) and [`flash()`] (Flask's `_flashes`).
 //! - **Server-side** ([`SessionLayerBuilder::store`], [`store`]): the cookie holds only a random
-//!   id; the data lives in memory or Redis. Concurrent writers of one session never lose an
+//!   id; the data lives in memory, Redis (feature `redis`) or SQL ([`store::SqlStore`] with
+//!   features `sqlite`, `postgres`, `mysql`). Concurrent writers of one session never lose an
 //!   update (a fenced lease per session), and a store outage is a 503, never an empty session
 //!   saved over the real one.
 //!
