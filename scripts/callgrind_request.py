@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Instructions per request of a server, counted by callgrind (repeatable on a noisy machine).
 
-    scripts/callgrind_request.py [--path /counter] [--pool 2000] [--seconds 5] -- SERVER ARGV...
+    scripts/callgrind_request.py [--path /counter] [--pool 2000] [--seconds 5] [--mint /set_session]
+        [--no-cookie] -- SERVER ARGV...
 
 ARGV must contain `{addr}` (replaced by 127.0.0.1:PORT). The server runs under
 `valgrind --tool=callgrind --instr-atstart=no`; the script mints a pool of sessions (GET
@@ -45,8 +46,8 @@ def get(port, path, cookie=None):
     return response.status, set_cookie
 
 
-def new_session(port):
-    status, set_cookie = get(port, "/set_session")
+def new_session(port, mint="/set_session"):
+    status, set_cookie = get(port, mint)
     if status >= 400 or not set_cookie:
         status, set_cookie = get(port, "/counter")
     if not set_cookie:
@@ -72,6 +73,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--label", default="profile")
     parser.add_argument("--no-cookie", action="store_true", help="send no cookie")
+    parser.add_argument("--mint", default="/set_session",
+                        help="the path that mints each pooled session (then /counter if it sets none)")
     parser.add_argument("server", nargs="+")
     args = parser.parse_args()
 
@@ -91,7 +94,7 @@ def main():
             pool_arg = "-"
         else:
             with ThreadPoolExecutor(max_workers=4) as ex:
-                cookies = list(ex.map(lambda _: new_session(port), range(args.pool)))
+                cookies = list(ex.map(lambda _: new_session(port, args.mint), range(args.pool)))
             pool.write_text("\n".join(cookies) + "\n")
             pool_arg = str(pool)
         subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True,

@@ -28,11 +28,27 @@ async fn counter(s: Session) -> String {
     n.to_string()
 }
 
+// A permanent session (the cookie outlives the browser session): minted for measuring Flask's
+// refresh-each-request rule on `/untouched`.
+async fn set_permanent(s: Session) -> &'static str {
+    s.set_permanent(true);
+    s.insert("username", "Kimi");
+    s.insert("age", 25);
+    "Session data set!"
+}
+
 fn app(layer: SessionLayer) -> Router {
     Router::new()
         .route("/set_session", get(set_session))
         .route("/get_session", get(get_session))
         .route("/counter", get(counter))
+        .route("/set_permanent", get(set_permanent))
+        // Inside the layer, never extracts the session: what the layer costs a route that
+        // ignores the session (a permanent one is still refreshed, as Flask does).
+        .route(
+            "/untouched",
+            get(|| async { "Hello, Guest! Your age is 0." }),
+        )
         .layer(layer)
         .route("/plain", get(|| async { "Hello, Guest! Your age is 0." }))
 }
