@@ -29,8 +29,10 @@ fn layer(format: CookieFormat) -> SessionLayer {
     config.cookie_name = COOKIE_NAME.into();
     // The clock the seed cookies are valid at (the layer API may change: one call site).
     let (clock, _) = satchel::Clock::manual(NOW);
+    // The fuzz fixtures' key is short on purpose (it signs the seed cookies); accept it.
     SessionLayer::builder(config)
         .clock(clock)
+        .allow_weak_secret_key()
         .build()
         .expect("valid settings")
 }
