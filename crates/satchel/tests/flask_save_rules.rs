@@ -125,6 +125,15 @@ fn strings(v: &Json) -> Vec<String> {
         .collect()
 }
 
+/// Every value of the header `name`, in order.
+fn header_values(headers: &http::HeaderMap, name: header::HeaderName) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -163,18 +172,8 @@ async fn every_response_says_what_flasks_says_about_the_session_cookie() {
                 .await
                 .unwrap();
             let after = now();
-            let ours_set: Vec<String> = response
-                .headers()
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect();
-            let ours_vary: Vec<String> = response
-                .headers()
-                .get_all(header::VARY)
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect();
+            let ours_set = header_values(response.headers(), header::SET_COOKIE);
+            let ours_vary = header_values(response.headers(), header::VARY);
             let ours = Said {
                 cookie: shape(&ours_set),
                 varies_on_cookie: varies(&ours_vary),
