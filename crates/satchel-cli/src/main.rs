@@ -1,5 +1,5 @@
 //! The `satchel` command: the tutorial app (`satchel serve`, `satchel users add`), cookie
-//! decode/encode, keygen and `satchel key audit`.
+//! decode/encode, keygen, `satchel key audit` and `satchel sessions`.
 #![forbid(unsafe_code)]
 
 mod app;
@@ -8,6 +8,7 @@ mod cookie_cmd;
 mod key_cmd;
 mod keygen;
 mod serve;
+mod sessions_cmd;
 mod users_cmd;
 
 use std::process::ExitCode;
@@ -34,9 +35,13 @@ enum Command {
     /// Check secret keys (`satchel key audit`).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
-    /// Manage the app's users (`satchel users add NAME`).
+    /// Manage the app's users (`satchel users add | passwd | disable NAME`).
     #[command(subcommand)]
     Users(users_cmd::UsersCommand),
+    /// List and end logged-in sessions (`satchel sessions list | revoke | revoke-user |
+    /// purge-expired`).
+    #[command(subcommand)]
+    Sessions(sessions_cmd::SessionsCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
         Command::Cookie(command) => cookie_cmd::run(command),
         Command::Key(command) => key_cmd::run(command),
         Command::Users(command) => users_cmd::run(command),
+        Command::Sessions(command) => sessions_cmd::run(command),
         Command::Keygen => {
             println!("{}", satchel::generate_secret_key());
             ExitCode::SUCCESS

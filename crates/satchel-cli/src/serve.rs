@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use satchel::store::Store;
+use satchel::store::{IndexedStore, Store};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::guards::MetricsAccess;
@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// process using that server or file; `?table=NAME` picks the SQL table).
     #[arg(long, default_value = "cookie")]
     store: String,
+    /// Cookie sessions: where logins are recorded so that logout, "log out everywhere" and
+    /// `satchel sessions revoke` end every copy of a cookie (any store URL; default an SQLite
+    /// file in the data directory), or `off` (a copied cookie then works until it expires).
+    /// With a server-side `--store` the store itself keeps the index.
+    #[arg(long, env = "SATCHEL_LEDGER")]
+    ledger: Option<String>,
     /// Directory for the generated development key and the user database.
     #[arg(long, default_value = "satchel-data")]
     data_dir: PathBuf,
@@ -122,7 +128,8 @@ async fn serve(
 /// Everything that can fail before listening, as one readable message.
 fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
-    let (layer, store) = session_layer(&args.store, config.clone())?;
+    let ledger = ledger_url(&args.store, args.ledger.as_deref(), &args.data_dir);
+    let (layer, store, index) = session_layer(&args.store, ledger.as_deref(), config.clone())?;
     let users = Users::open(&args.data_dir)?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
     match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
@@ -141,27 +148,68 @@ fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         metrics: Metrics::disabled(),
         hashing: crate::app::password_checks::PasswordChecks::per_core(),
         store,
+        index,
         metrics_access: MetricsAccess::new(args.metrics_token.clone()),
         key_source: key_source(args),
     };
     Ok((layer, app))
 }
 
-/// The session layer for `--store`: cookie sessions, or a server-side store (returned too,
-/// for the readiness probe).
+/// The default login ledger of cookie sessions: an SQLite file beside the user database.
+pub fn default_ledger(data_dir: &Path) -> String {
+    format!("sqlite:{}", data_dir.join("logins.sqlite3").display())
+}
+
+/// The ledger URL for cookie sessions (`None`: off, or a server-side store).
+fn ledger_url(store: &str, ledger: Option<&str>, data_dir: &Path) -> Option<String> {
+    match ledger {
+        _ if store != "cookie" => None,
+        Some("off") => None,
+        Some(url) => Some(url.to_owned()),
+        None => Some(default_ledger(data_dir)),
+    }
+}
+
+/// What `--store` (and `--ledger`) make: the layer, the server-side store (for the readiness
+/// probe) and the per-user index (`/session`, the dashboard; the store itself, or the ledger
+/// of cookie sessions).
+type Sessions = (
+    SessionLayer,
+    Option<Arc<dyn Store>>,
+    Option<Arc<dyn IndexedStore>>,
+);
+
 fn session_layer(
     store: &str,
+    ledger: Option<&str>,
     config: SessionConfig,
-) -> Result<(SessionLayer, Option<Arc<dyn Store>>), String> {
+) -> Result<Sessions, String> {
     if store == "cookie" {
-        return Ok((SessionLayer::new(config).map_err(|e| e.to_string())?, None));
+        let Some(url) = ledger else {
+            tracing::warn!(
+                "--ledger off: a copied session cookie keeps working after logout until it expires"
+            );
+            return Ok((
+                SessionLayer::new(config).map_err(|e| e.to_string())?,
+                None,
+                None,
+            ));
+        };
+        let ledger =
+            satchel::store::indexed_store_from_url(url).map_err(|e| format!("--ledger: {e}"))?;
+        let layer = SessionLayer::builder(config)
+            .login_ledger(ledger.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        return Ok((layer, None, Some(ledger)));
     }
-    let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
+    let store =
+        satchel::store::indexed_store_from_url(store).map_err(|e| format!("--store: {e}"))?;
     let layer = SessionLayer::builder(config)
         .store(store.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    Ok((layer, Some(store)))
+    Ok((layer, Some(store.clone()), Some(store)))
 }
 
 /// Where the secret key comes from, as the home page says it.

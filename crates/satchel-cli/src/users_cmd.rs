@@ -1,5 +1,7 @@
 //! `satchel users add NAME`: adds a user to the app's SQLite file (password prompted on a
-//! terminal, else read as one line from stdin).
+//! terminal, else read as one line from stdin). `satchel users passwd NAME` sets a new password
+//! and `satchel users disable NAME` disables the account; both then end every session of the
+//! user (in `--store`, by default the login ledger of `satchel serve`'s cookie sessions).
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -14,6 +16,23 @@ use crate::usage_error;
 pub enum UsersCommand {
     /// Add a user (password prompted, or one line on stdin).
     Add(AddArgs),
+    /// Set a user's password (prompted, or one line on stdin) and end all their sessions.
+    Passwd(EndingArgs),
+    /// Disable a user (their password no longer logs in) and end all their sessions.
+    Disable(EndingArgs),
+}
+
+#[derive(Args)]
+pub struct EndingArgs {
+    /// The user name.
+    name: String,
+    /// The app's data directory (as `satchel serve --data-dir`).
+    #[arg(long, default_value = "satchel-data")]
+    data_dir: PathBuf,
+    /// Where the user's sessions are (as `satchel serve --store`, or for cookie sessions its
+    /// `--ledger`; default: the ledger in the data directory).
+    #[arg(long)]
+    store: Option<String>,
 }
 
 #[derive(Args)]
@@ -26,7 +45,11 @@ pub struct AddArgs {
 }
 
 pub fn run(command: UsersCommand) -> ExitCode {
-    let UsersCommand::Add(args) = command;
+    let args = match command {
+        UsersCommand::Add(args) => args,
+        UsersCommand::Passwd(args) => return change(args, true),
+        UsersCommand::Disable(args) => return change(args, false),
+    };
     let password = match read_password() {
         Ok(password) => password,
         Err(message) => return usage_error(message),
@@ -42,6 +65,70 @@ pub fn run(command: UsersCommand) -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `passwd` (`new_password`) or `disable`, then every session of the user ends.
+fn change(args: EndingArgs, new_password: bool) -> ExitCode {
+    let users = match Users::open(&args.data_dir) {
+        Ok(users) => users,
+        Err(message) => return usage_error(message),
+    };
+    let index = match (crate::sessions_cmd::StoreArgs {
+        store: args.store.clone(),
+        data_dir: args.data_dir.clone(),
+    })
+    .open()
+    {
+        Ok(index) => index,
+        Err(message) => return usage_error(message),
+    };
+    let changed = if new_password {
+        match read_password() {
+            Ok(password) => users.set_password(&args.name, &password),
+            Err(message) => return usage_error(message),
+        }
+    } else {
+        users.disable(&args.name)
+    };
+    match changed {
+        Ok(true) => {}
+        Ok(false) => {
+            eprintln!("error: no user {:?}", args.name);
+            return ExitCode::from(1);
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(1);
+        }
+    }
+    let done = if new_password {
+        "password changed"
+    } else {
+        "disabled"
+    };
+    let ended = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|runtime| {
+            runtime
+                .block_on(crate::sessions_cmd::end_user_sessions(&*index, &args.name))
+                .map_err(|e| e.to_string())
+        });
+    match ended {
+        Ok(ended) => {
+            println!("{} {done}; ended {ended} session(s)", args.name);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "error: {} {done}, but their sessions could not be ended: {error} \
+                 (run `satchel sessions revoke-user {}` once the store is back)",
+                args.name, args.name
+            );
             ExitCode::from(1)
         }
     }

@@ -10,6 +10,7 @@ use crate::backend::{Backend, Shared, Step};
 use crate::codec::{Codec, EncodeError, Stamp};
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
+use crate::login_ledger::LoginLedger;
 use crate::request_cookie::RequestCookies;
 use crate::save_rules::{decide, SaveAction};
 use crate::session_state::{CookieOrigin, Origin, SessionState};
@@ -17,6 +18,8 @@ use crate::session_state::{CookieOrigin, Origin, SessionState};
 pub(crate) struct CookieBackend {
     pub shared: Shared,
     pub codec: Box<dyn Codec>,
+    /// Makes logouts final (`login_ledger.rs`); `None`: a copied cookie works until it expires.
+    pub ledger: Option<LoginLedger>,
 }
 
 /// The longest a cookie may live without being re-issued: the idle timeout when shorter than
@@ -65,6 +68,7 @@ impl CookieBackend {
                         origin: Origin::Cookie(Some(CookieOrigin {
                             stamp: decoded.stamp,
                             value: candidate.clone(),
+                            ledger: None,
                         })),
                         ..SessionState::default()
                     };
@@ -125,15 +129,35 @@ impl Backend for CookieBackend {
         cookies: &'a RequestCookies,
         _access: Access,
     ) -> Step<'a, Result<SessionState, SessionError>> {
-        Step::Ready(Ok(self.decode(cookies)))
+        let state = self.decode(cookies);
+        match &self.ledger {
+            // Only a logged-in cookie asks the ledger.
+            Some(ledger) if LoginLedger::needs_check(&state) => {
+                let now = self.shared.clock.now();
+                Step::Pending(Box::pin(ledger.check(state, now, &self.shared.counters)))
+            }
+            _ => Step::Ready(Ok(state)),
+        }
     }
 
     fn save<'a>(
         &'a self,
-        state: SessionState,
+        mut state: SessionState,
         headers: &'a mut HeaderMap,
     ) -> Step<'a, Result<(), SaveError>> {
-        Step::Ready(self.write(state, headers))
+        let Some(ledger) = &self.ledger else {
+            return Step::Ready(self.write(state, headers));
+        };
+        let now = self.shared.clock.now();
+        let expires_at = self.stamp(&state, now).expires_at;
+        let max_age = max_age_secs(self.config());
+        match LoginLedger::plan(&mut state, self.config(), max_age, expires_at, now) {
+            None => Step::Ready(self.write(state, headers)),
+            Some(step) => Step::Pending(Box::pin(async move {
+                ledger.apply(step, now).await?;
+                self.write(state, headers)
+            })),
+        }
     }
 
     fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError> {

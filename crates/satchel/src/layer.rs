@@ -22,12 +22,13 @@ use crate::config::{ConfigError, SessionConfig};
 use crate::cookie_session::{max_age_secs, CookieBackend};
 use crate::key_audit::audit_secret_key;
 use crate::keyed_lock::KeyedLocks;
+use crate::login_ledger::LoginLedger;
 use crate::renewal::Renewals;
 use crate::request_cookie::RequestCookies;
 use crate::session::Session;
 use crate::set_cookie::CookieWriter;
 use crate::stats::{Counters, SessionStats};
-use crate::store::{Store, StoreOptions};
+use crate::store::{IndexedStore, Store, StoreOptions};
 use crate::store_session::StoreBackend;
 
 /// Adds a [`Session`] to every request and writes it back to the response.
@@ -97,6 +98,7 @@ impl SessionLayer {
             store: None,
             store_options: StoreOptions::default(),
             allow_weak_key: false,
+            ledger: None,
         }
     }
 
@@ -148,6 +150,7 @@ pub struct SessionLayerBuilder {
     store: Option<Arc<dyn Store>>,
     store_options: StoreOptions,
     allow_weak_key: bool,
+    ledger: Option<Arc<dyn IndexedStore>>,
 }
 
 impl std::fmt::Debug for SessionLayerBuilder {
@@ -197,6 +200,28 @@ impl SessionLayerBuilder {
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Makes logouts of cookie sessions final: every [`login`](crate::login::login) is
+    /// recorded in `ledger` (any store with an index, e.g. an SQLite file), a logged-in cookie is
+    /// honoured only while its login is there, and logout, [`SessionIndex::revoke`] and
+    /// [`SessionIndex::revoke_user`] on `ledger` end it for every copy of the cookie. Costs one
+    /// store read per logged-in request (anonymous requests none). Ignored with
+    /// [`store`](Self::store): a server-side store is its own index. The guarantees, and what a
+    /// Flask app sharing the key sees, are in the [`login`](crate::login) module docs.
+    ///
+    /// [`SessionIndex::revoke`]: crate::store::SessionIndex::revoke
+    /// [`SessionIndex::revoke_user`]: crate::store::SessionIndex::revoke_user
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// let ledger = Arc::new(satchel::store::MemoryStore::default());
+    /// assert!(satchel::SessionLayer::builder(config).login_ledger(ledger).build().is_ok());
+    /// ```
+    pub fn login_ledger(mut self, ledger: Arc<dyn IndexedStore>) -> Self {
+        self.ledger = Some(ledger);
         self
     }
 
@@ -257,6 +282,7 @@ impl SessionLayerBuilder {
                 );
                 Arc::new(CookieBackend {
                     codec,
+                    ledger: self.ledger.map(|store| LoginLedger { store }),
                     shared: shared(self.config, self.clock),
                 })
             }

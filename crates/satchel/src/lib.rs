@@ -102,6 +102,7 @@ mod keyed_lock;
 mod keys;
 mod layer;
 pub mod login;
+mod login_ledger;
 mod renewal;
 mod request_cookie;
 mod save_rules;

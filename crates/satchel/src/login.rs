@@ -32,16 +32,10 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha512};
 
 use crate::session::Session;
+use crate::session_state::{user_id_of, LoginNote};
 use crate::value::Value;
 
-/// The key Flask-Login stores the user id under.
-///
-/// ```
-/// let session = satchel::Session::default();
-/// session.insert(satchel::login::USER_ID_KEY, "alice");
-/// assert_eq!(satchel::current_user_id(&session).as_deref(), Some("alice"));
-/// ```
-pub const USER_ID_KEY: &str = "_user_id";
+pub use crate::session_state::{SESSION_ID_KEY, USER_ID_KEY};
 /// The key Flask-Login stores the freshness flag under.
 ///
 /// ```
@@ -93,8 +87,22 @@ pub struct ClientAddr(pub IpAddr);
 /// assert_eq!(id.as_str().len(), 128);
 /// assert_ne!(id, SessionIdentifier::new(Some([10, 0, 0, 1].into()), None));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionIdentifier(String);
+#[derive(Debug, Clone)]
+pub struct SessionIdentifier {
+    digest: String,
+    /// The address and agent as read, for the per-user session index.
+    address: Option<String>,
+    user_agent: Option<String>,
+}
+
+/// Two identifiers are equal when their digests are (as Flask-Login compares them).
+impl PartialEq for SessionIdentifier {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest
+    }
+}
+
+impl Eq for SessionIdentifier {}
 
 impl SessionIdentifier {
     /// The identifier of a client at `remote_addr` sending `user_agent`.
@@ -115,7 +123,12 @@ impl SessionIdentifier {
     fn from_bytes(addr: Option<&[u8]>, agent: Option<&[u8]>) -> Self {
         let base = format!("{}|{}", py_bytes_repr(addr), py_bytes_repr(agent));
         let digest = Sha512::digest(base.as_bytes());
-        SessionIdentifier(digest.iter().map(|b| format!("{b:02x}")).collect())
+        let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
+        SessionIdentifier {
+            digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
+            address: text(addr),
+            user_agent: text(agent),
+        }
     }
 
     /// The identifier of the client that sent a request: the first `X-Forwarded-For` entry or
@@ -164,7 +177,28 @@ impl SessionIdentifier {
     /// assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.digest
+    }
+
+    /// The client address it was made from, as read (the first `X-Forwarded-For` entry or the
+    /// peer), if any.
+    ///
+    /// ```
+    /// let id = satchel::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
+    /// assert_eq!(id.address(), Some("10.0.0.1"));
+    /// ```
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+
+    /// The `User-Agent` it was made from, if any.
+    ///
+    /// ```
+    /// let id = satchel::login::SessionIdentifier::new(None, Some("curl/8.0"));
+    /// assert_eq!(id.user_agent(), Some("curl/8.0"));
+    /// ```
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
     }
 }
 
@@ -208,7 +242,11 @@ fn py_bytes_repr(bytes: Option<&[u8]>) -> String {
 }
 
 /// Logs `user_id` in (Flask-Login's `login_user(user)`): starts a new session identity
-/// ([`Session::cycle_id`]), then sets `_user_id`, `_fresh = true` and `_id`.
+/// ([`Session::cycle_id`]), then sets `_user_id`, `_fresh = true` and `_id`. The client's
+/// address and user agent are recorded for the per-user session index
+/// ([`SessionIndex`](crate::store::SessionIndex)): on a store session's record, or with a
+/// login ledger in the ledger (cookie sessions; the cookie then also carries
+/// [`SESSION_ID_KEY`]).
 ///
 /// ```
 /// use satchel::login::{is_fresh, login, SessionIdentifier};
@@ -219,6 +257,10 @@ fn py_bytes_repr(bytes: Option<&[u8]>) -> String {
 /// ```
 pub fn login(session: &Session, user_id: &str, client: &SessionIdentifier) {
     session.cycle_id();
+    session.note_login(LoginNote {
+        user_agent: client.user_agent.clone(),
+        address: client.address.clone(),
+    });
     session.update([
         (USER_ID_KEY, Value::from(user_id)),
         (FRESH_KEY, Value::Bool(true)),
@@ -253,12 +295,7 @@ pub fn logout(session: &Session) -> Option<String> {
 /// assert_eq!(satchel::login::current_user_id(&session).as_deref(), Some("7"));
 /// ```
 pub fn current_user_id(session: &Session) -> Option<String> {
-    match session.get_value(USER_ID_KEY)? {
-        Value::Str(id) => Some(id),
-        Value::Int(id) => Some(id.to_string()),
-        Value::BigInt(id) => Some(id.to_string()),
-        _ => None,
-    }
+    user_id_of(&session.get_value(USER_ID_KEY)?)
 }
 
 /// Whether the login was made with a password in this session (Flask-Login's

@@ -21,7 +21,7 @@ use crate::backend::{Backend, Step};
 use crate::codec::EncodeError;
 use crate::error::SessionError;
 use crate::request_cookie::RequestCookies;
-use crate::session_state::{Origin, SessionState, PERMANENT_KEY};
+use crate::session_state::{LoginNote, Origin, SessionState, PERMANENT_KEY};
 use crate::value::{self, Dict, Value, ValueError};
 
 /// When a session began, when its cookie was issued, and when it expires — as the request
@@ -493,6 +493,28 @@ impl Session {
         state.write();
         state.reissue = true;
         state.created_at = None;
+    }
+
+    /// Records the client of a login made in this request (for the per-user index).
+    pub(crate) fn note_login(&self, note: LoginNote) {
+        self.lock().login_note = Some(note);
+    }
+
+    /// The SHA-256 of this session's own id, as the per-user index
+    /// ([`SessionIndex`](crate::store::SessionIndex)) names it: a store session's id, or a
+    /// cookie session's ledger id. `None` for a new session, a cookie session without a login
+    /// ledger, or one whose login is not in the ledger.
+    ///
+    /// ```
+    /// assert_eq!(satchel::Session::default().index_id(), None);
+    /// ```
+    pub fn index_id(&self) -> Option<crate::store::IdHash> {
+        let state = self.lock();
+        match &state.origin {
+            Origin::Store(slot) => slot.id.as_ref().map(|id| id.hash()),
+            Origin::Cookie(Some(origin)) => origin.ledger.as_ref().map(|(id, _)| id.hash()),
+            _ => None,
+        }
     }
 
     /// The length of the `name=value` pair the session's cookie would have if sent now, so a

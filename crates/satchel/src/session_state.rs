@@ -4,8 +4,71 @@
 use crate::access::Access;
 use crate::codec::Stamp;
 use crate::request_cookie::CookieValue;
+use crate::store::{Login, SessionId};
 use crate::store_slot::StoreSlot;
 use crate::value::{Dict, Value};
+
+/// The key Flask-Login stores the user id under.
+///
+/// ```
+/// let session = satchel::Session::default();
+/// session.insert(satchel::login::USER_ID_KEY, "alice");
+/// assert_eq!(satchel::current_user_id(&session).as_deref(), Some("alice"));
+/// ```
+pub const USER_ID_KEY: &str = "_user_id";
+
+/// The key a cookie session with a login ledger keeps its own random id under (see
+/// [`SessionLayerBuilder::login_ledger`](crate::SessionLayerBuilder::login_ledger)). Reserved:
+/// satchel sets it at login and removes it at logout.
+///
+/// ```
+/// assert_eq!(satchel::login::SESSION_ID_KEY, "_satchel_sid");
+/// ```
+pub const SESSION_ID_KEY: &str = "_satchel_sid";
+
+/// A user id as Flask-Login may have stored it: a string as a rule, an integer from some apps
+/// (given as its decimal text).
+pub(crate) fn user_id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(id) => Some(id.clone()),
+        Value::Int(id) => Some(id.to_string()),
+        Value::BigInt(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Who is logged in with `data`, if anyone.
+pub(crate) fn logged_in_user(data: &Dict) -> Option<String> {
+    data.get(USER_ID_KEY).and_then(user_id_of)
+}
+
+/// What a login in this request recorded about the client, for the per-user index.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LoginNote {
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+}
+
+impl LoginNote {
+    /// The login of `data`'s user with this note; `previous` (the record's login as loaded)
+    /// when no login happened in this request and the user is the same.
+    pub fn login_of(
+        note: Option<&LoginNote>,
+        data: &Dict,
+        previous: Option<&Login>,
+    ) -> Option<Login> {
+        let user = logged_in_user(data)?;
+        match (note, previous) {
+            (Some(note), _) => Some(Login::new(
+                &user,
+                note.user_agent.as_deref(),
+                note.address.as_deref(),
+            )),
+            (None, Some(previous)) if previous.user_id == user => Some(previous.clone()),
+            (None, _) => Some(Login::new(&user, None, None)),
+        }
+    }
+}
 
 /// The key Flask stores the permanent flag under.
 ///
@@ -27,6 +90,8 @@ pub(crate) struct SessionState {
     pub reissue: bool,
     /// When the session began, if the cookie or record says so.
     pub created_at: Option<u64>,
+    /// Set by [`login`](crate::login::login): the client the login came from.
+    pub login_note: Option<LoginNote>,
     pub origin: Origin,
 }
 
@@ -50,6 +115,9 @@ pub(crate) struct CookieOrigin {
     pub stamp: Stamp,
     /// The verified value, for re-issuing an unchanged session without re-encoding it.
     pub value: CookieValue,
+    /// With a login ledger: the session's own id and its ledger record's idle deadline, as
+    /// the open step found them (the login is live).
+    pub ledger: Option<(SessionId, u64)>,
 }
 
 impl Origin {

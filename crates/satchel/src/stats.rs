@@ -15,6 +15,7 @@ pub(crate) struct Counters {
     busy: AtomicU64,
     store_errors: AtomicU64,
     commit_refused: AtomicU64,
+    revoked: AtomicU64,
 }
 
 impl Counters {
@@ -38,6 +39,10 @@ impl Counters {
         self.commit_refused.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn revoked(&self) {
+        self.revoked.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counts as they stand.
     pub fn snapshot(&self) -> SessionStats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -47,6 +52,7 @@ impl Counters {
             busy: read(&self.busy),
             store_errors: read(&self.store_errors),
             commit_refused: read(&self.commit_refused),
+            revoked: read(&self.revoked),
         }
     }
 }
@@ -69,6 +75,7 @@ pub struct SessionStats {
     busy: u64,
     store_errors: u64,
     commit_refused: u64,
+    revoked: u64,
 }
 
 impl SessionStats {
@@ -128,6 +135,16 @@ impl SessionStats {
     /// ```
     pub fn commit_refused(&self) -> u64 {
         self.commit_refused
+    }
+
+    /// How many cookie sessions were opened as anonymous because their login was logged out
+    /// or revoked in the login ledger.
+    ///
+    /// ```
+    /// assert_eq!(satchel::SessionStats::default().revoked(), 0);
+    /// ```
+    pub fn revoked(&self) -> u64 {
+        self.revoked
     }
 }
 

@@ -36,8 +36,8 @@ use crate::keyed_lock::KeyedLocks;
 use crate::renewal::Renewals;
 use crate::request_cookie::RequestCookies;
 use crate::save_rules::{decide, Keep, SaveAction};
-use crate::session_state::{Origin, SessionState};
-use crate::store::{Commit, Loaded, Record, SessionId, Store, StoreOptions};
+use crate::session_state::{LoginNote, Origin, SessionState};
+use crate::store::{Commit, Loaded, Login, Record, SessionId, Store, StoreOptions};
 use crate::store_slot::{StoreSlot, WriteHold};
 use crate::value::Dict;
 
@@ -65,12 +65,18 @@ fn opened(slot: StoreSlot, record: Option<Record>) -> SessionState {
     }
 }
 
-fn found(access: Access, id: SessionId, record: Record, hold: Option<WriteHold>) -> SessionState {
+fn found(
+    access: Access,
+    id: SessionId,
+    mut record: Record,
+    hold: Option<WriteHold>,
+) -> SessionState {
     let slot = StoreSlot {
         access,
         id: Some(id),
         deadlines: Some((record.idle_deadline, record.absolute_deadline)),
         hold,
+        login: record.login.take(),
     };
     opened(slot, Some(record))
 }
@@ -88,13 +94,22 @@ fn idle_secs(config: &SessionConfig) -> u64 {
         .as_secs()
 }
 
-/// The record to store for `data` at `now`, for a session that began at `created_at`.
-fn record(config: &SessionConfig, data: Dict, created_at: u64, now: u64) -> Record {
+/// The record to store for `data` at `now`, for a session that began at `created_at`, with
+/// the login its data and this request's login note call for.
+fn record(
+    config: &SessionConfig,
+    data: Dict,
+    created_at: u64,
+    now: u64,
+    login: Option<Login>,
+) -> Record {
     let absolute = config
         .absolute_timeout
         .map_or(u64::MAX, |t| created_at.saturating_add(t.as_secs()));
     let idle = now.saturating_add(idle_secs(config)).min(absolute);
-    Record::new(data, created_at, idle, absolute)
+    let mut record = Record::new(data, created_at, idle, absolute);
+    record.login = login;
+    record
 }
 
 /// Whether the idle deadline is due to be pushed forward (see the module docs).
@@ -225,14 +240,19 @@ impl StoreBackend {
             id,
             deadlines,
             hold,
+            login,
         } = slot;
+        let login = LoginNote::login_of(state.login_note.as_ref(), &state.data, login.as_ref());
         let outcome = match (hold, action) {
-            (Some(hold), action) => self.commit(hold, id, deadlines, state, action, now).await?,
+            (Some(hold), action) => {
+                self.commit(hold, id, deadlines, state, action, login)
+                    .await?
+            }
             (None, SaveAction::Nothing | SaveAction::Delete) => Outcome::Nothing,
             (None, SaveAction::Keep(_)) if access == Access::Read => {
                 self.touch(id, deadlines, now).await
             }
-            (None, SaveAction::Keep(keep)) => self.create(state, keep, now).await?,
+            (None, SaveAction::Keep(keep)) => self.create(state, keep, now, login).await?,
         };
         let keep = match action {
             SaveAction::Keep(keep) => Some(keep),
@@ -248,8 +268,9 @@ impl StoreBackend {
         deadlines: Option<(u64, u64)>,
         state: SessionState,
         action: SaveAction,
-        now: u64,
+        login: Option<Login>,
     ) -> Result<Outcome, SaveError> {
+        let now = self.now();
         let config = self.config();
         let created_at = state.created_at.unwrap_or(now);
         let due = deadlines.is_some_and(|d| refresh_due(config, d, now));
@@ -257,7 +278,7 @@ impl StoreBackend {
             SaveAction::Delete => (Commit::Delete, Outcome::Deleted),
             SaveAction::Keep(_) if state.reissue => {
                 let new_id = SessionId::generate();
-                let record = record(config, state.data, created_at, now);
+                let record = record(config, state.data, created_at, now, login);
                 let outcome = Outcome::Live {
                     id: new_id.clone(),
                     expires_at: record.expires_at(),
@@ -270,7 +291,7 @@ impl StoreBackend {
                 (commit, outcome)
             }
             SaveAction::Keep(_) if state.modified || due => {
-                let record = record(config, state.data, created_at, now);
+                let record = record(config, state.data, created_at, now, login);
                 let outcome = match id {
                     Some(id) => Outcome::Live {
                         id,
@@ -332,12 +353,13 @@ impl StoreBackend {
         state: SessionState,
         keep: Keep,
         now: u64,
+        login: Option<Login>,
     ) -> Result<Outcome, SaveError> {
         if !keep.changed {
             return Ok(Outcome::Nothing);
         }
         let config = self.config();
-        let mut record = record(config, state.data, now, now);
+        let mut record = record(config, state.data, now, now, login);
         let expires_at = record.expires_at();
         if let Some(first) = config.new_session_timeout {
             let short = now.saturating_add(first.as_secs().max(1));

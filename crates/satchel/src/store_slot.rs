@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::access::Access;
 use crate::keyed_lock::KeyedGuard;
 use crate::renewal::Registration;
-use crate::store::{Commit, IdHash, Lease, SessionId, Store, StoreError};
+use crate::store::{Commit, IdHash, Lease, Login, SessionId, Store, StoreError};
 
 /// A store session as opened for one request.
 pub(crate) struct StoreSlot {
@@ -17,6 +17,8 @@ pub(crate) struct StoreSlot {
     pub deadlines: Option<(u64, u64)>,
     /// The lease, when opened for writing an existing session.
     pub hold: Option<WriteHold>,
+    /// The loaded record's login (kept on the record when this request does not log in anew).
+    pub login: Option<Login>,
 }
 
 impl StoreSlot {
@@ -27,6 +29,7 @@ impl StoreSlot {
             id: None,
             deadlines: None,
             hold: None,
+            login: None,
         }
     }
 }

@@ -25,7 +25,12 @@ pub fn rotate(session: &Session) -> String {
 
 /// Whether `sent` is the session's token (constant time; no token in the session never matches).
 pub fn verify(session: &Session, sent: Option<&str>) -> bool {
-    match (session.get::<String>(SESSION_KEY), sent) {
+    matches(session.get::<String>(SESSION_KEY), sent)
+}
+
+/// Whether `sent` is `expected` (the token a session holds), in constant time.
+pub fn matches(expected: Option<String>, sent: Option<&str>) -> bool {
+    match (expected, sent) {
         (Some(expected), Some(sent)) => bool::from(expected.as_bytes().ct_eq(sent.as_bytes())),
         _ => false,
     }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`routes`] | the tutorial's handlers, login, logout, probes |
 //! | [`home`] | the home page `/` and the permanent-session control |
+//! | [`logins`] | where the user is logged in; ending one session or all |
 //! | [`panel`] | what the pages show about the current session |
 //! | [`errors`] | error responses as pages (HTML or plain text, by `Accept`) |
 //! | [`guards`] | same-origin checks, the early body-size check, who may read `/metrics` |
@@ -21,6 +22,7 @@ pub mod csrf;
 pub mod errors;
 pub mod guards;
 pub mod home;
+pub mod logins;
 pub mod metrics;
 pub mod panel;
 pub mod password_checks;
@@ -41,7 +43,7 @@ use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use satchel::login::ClientAddr;
-use satchel::store::Store;
+use satchel::store::{IndexedStore, Store};
 use satchel::{SessionConfig, SessionLayer};
 
 /// Largest request body accepted (the login form is a few hundred bytes).
@@ -60,6 +62,9 @@ pub struct App {
     pub hashing: password_checks::PasswordChecks,
     /// The server-side store (`None`: cookie sessions), for `/readyz` and the security view.
     pub store: Option<Arc<dyn Store>>,
+    /// Where logins are indexed (the store, or cookie sessions' login ledger): `/session`
+    /// lists and ends them. `None`: cookie sessions with `--ledger off`.
+    pub index: Option<Arc<dyn IndexedStore>>,
     /// Who may read `/metrics`.
     pub metrics_access: guards::MetricsAccess,
     /// Where the secret key came from, as the home page says it ("from SECRET_KEY").
@@ -112,6 +117,11 @@ pub fn router(layer: SessionLayer, state: AppState) -> Router {
         .route("/dashboard", get(dashboard))
         .route("/logout", changes_state(logout).post(logout))
         .route("/session", get(session_page))
+        .route("/session/end", axum::routing::post(logins::end_session))
+        .route(
+            "/session/end_all",
+            axum::routing::post(logins::end_all_sessions),
+        )
         .layer(layer)
         // Outside the session layer: probes and metrics never open a session, even when the
         // request carries a cookie.

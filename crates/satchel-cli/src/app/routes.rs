@@ -284,19 +284,22 @@ fn unavailable(error: &dyn std::fmt::Display) -> Response {
 pub async fn dashboard(State(app): State<AppState>, login: LoginRequired) -> Response {
     let users = app.users.clone();
     let name = login.user_id.clone();
-    match blocking(move || users.exists(&name)).await {
+    match blocking(move || users.is_active(&name)).await {
         Ok(true) => {}
         Ok(false) => {
-            // Logged in as someone who is no longer a user (Flask-Login's user_loader → None).
+            // Logged in as someone who is no longer a user, or is disabled (Flask-Login's
+            // user_loader → None).
             satchel::logout(&login.session);
             return Redirect::to("/login").into_response();
         }
         Err(response) => return response,
     }
+    let logins = super::logins::list(&app, &login.user_id, &login.session).await;
     let page = DashboardPage {
         flashes: satchel::take_flashes(&login.session),
         fresh: is_fresh(&login.session),
         user: login.user_id,
+        logins,
     };
     render(StatusCode::OK, &page)
 }
@@ -316,8 +319,20 @@ pub async fn logout(headers: HeaderMap, session: Session) -> Response {
 }
 
 pub async fn session_page(State(app): State<AppState>, session: Session) -> Response {
+    let user = satchel::current_user_id(&session);
+    let logins = match &user {
+        Some(user) => super::logins::list(&app, user, &session).await,
+        None => None,
+    };
     let page = SessionPage {
-        flashes: Vec::new(),
+        flashes: satchel::take_flashes(&session),
+        // Only a logged-in visitor gets a token (the buttons); others get no cookie from here.
+        csrf_token: user
+            .as_ref()
+            .map(|_| csrf::token(&session))
+            .unwrap_or_default(),
+        user,
+        logins,
         panel: Panel::new(&session, &app.config, app.store.is_some()),
     };
     render(StatusCode::OK, &page)

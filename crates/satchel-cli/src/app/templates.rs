@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use satchel::Flash;
 
+use super::logins::LoginView;
 use super::panel::{Exposure, Panel};
 
 #[derive(Template)]
@@ -24,6 +25,8 @@ pub struct DashboardPage {
     pub flashes: Vec<Flash>,
     pub user: String,
     pub fresh: bool,
+    /// Where the user is logged in (`None`: not indexed, or the index is down).
+    pub logins: Option<Vec<LoginView>>,
 }
 
 #[derive(Template)]
@@ -31,6 +34,12 @@ pub struct DashboardPage {
 pub struct SessionPage {
     pub flashes: Vec<Flash>,
     pub panel: Panel,
+    /// The logged-in user, if any.
+    pub user: Option<String>,
+    /// Their sessions, with an "end" button each (`None`: not indexed, or the index is down).
+    pub logins: Option<Vec<LoginView>>,
+    /// For the buttons' forms.
+    pub csrf_token: String,
 }
 
 /// The home page: the tutorial's six parts and the session panel.

@@ -53,6 +53,13 @@ impl Users {
                          created_at INTEGER NOT NULL DEFAULT (unixepoch())
                      );",
                 )?;
+                // A database made before accounts could be disabled gets the column.
+                match conn.execute_batch(
+                    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+                ) {
+                    Err(e) if !e.to_string().contains("duplicate column") => return Err(e),
+                    _ => {}
+                }
                 Ok(conn)
             })
             .map_err(|e| format!("cannot open the user database {}: {e}", path.display()))?;
@@ -74,7 +81,8 @@ impl Users {
             .query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
     }
 
-    /// Whether `name` is a user.
+    /// Whether `name` is a user (disabled or not).
+    #[cfg(test)]
     pub fn exists(&self, name: &str) -> Result<bool, UserError> {
         Ok(self
             .conn()
@@ -115,7 +123,7 @@ impl Users {
         let stored: Option<String> = self
             .conn()
             .query_row(
-                "SELECT password_hash FROM users WHERE name = ?1",
+                "SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0",
                 [name],
                 |row| row.get(0),
             )
@@ -123,6 +131,41 @@ impl Users {
         let hash = stored.as_deref().unwrap_or(&self.dummy_hash);
         let matches = check_password(hash, password, memory)?;
         Ok(stored.is_some() && matches)
+    }
+
+    /// Whether `name` is a user who may log in (exists and is not disabled).
+    pub fn is_active(&self, name: &str) -> Result<bool, UserError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM users WHERE name = ?1 AND disabled = 0",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Sets `name`'s password; `Ok(false)` if there is no such user.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<bool, UserError> {
+        if !(8..=MAX_PASSWORD_LEN).contains(&password.len()) {
+            return Err(UserError::BadPassword);
+        }
+        let hash = hash_password(password)?;
+        let changed = self.conn().execute(
+            "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+            params![name, hash],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Disables `name` (their password no longer logs in); `Ok(false)` if there is no such
+    /// user.
+    pub fn disable(&self, name: &str) -> Result<bool, UserError> {
+        let changed = self
+            .conn()
+            .execute("UPDATE users SET disabled = 1 WHERE name = ?1", [name])?;
+        Ok(changed == 1)
     }
 
     /// [`Users::verify_with`] with a working memory of its own (for one-off checks).
@@ -252,6 +295,22 @@ mod tests {
             users.add("ok", "short"),
             Err(UserError::BadPassword)
         ));
+    }
+
+    #[test]
+    fn a_new_password_replaces_the_old_and_a_disabled_user_cannot_log_in() {
+        let users = Users::open(&temp_dir("passwd")).unwrap();
+        users.add("alice", "correct horse").unwrap();
+        assert!(users.set_password("alice", "battery staple").unwrap());
+        assert!(!users.verify("alice", "correct horse").unwrap());
+        assert!(users.verify("alice", "battery staple").unwrap());
+        assert!(!users.set_password("nobody", "battery staple").unwrap());
+        assert!(users.is_active("alice").unwrap());
+        assert!(users.disable("alice").unwrap());
+        assert!(!users.verify("alice", "battery staple").unwrap());
+        assert!(!users.is_active("alice").unwrap());
+        assert!(users.exists("alice").unwrap());
+        assert!(!users.disable("nobody").unwrap());
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::id_map::IdMap;
-use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
+use super::{
+    ordered, Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, SessionEntry, SessionIndex,
+    Store, StoreError, StoreFuture,
+};
 use crate::codec::flask_json;
 use crate::Value;
 
@@ -86,26 +89,41 @@ struct Stored {
     created_at: u64,
     idle_deadline: u64,
     absolute_deadline: u64,
+    /// Who is logged in with it (the per-user index scans these).
+    login: Option<Box<Login>>,
+    /// When a request last wrote or refreshed it.
+    last_seen: u64,
     /// Whether a request has loaded it since it was created (eviction spares these first).
     returned: bool,
 }
 
 impl Stored {
-    fn new(record: Record) -> Self {
+    fn new(record: Record, now: u64) -> Self {
         Stored {
             data: record.data.into_iter().collect(),
             created_at: record.created_at,
             idle_deadline: record.idle_deadline,
             absolute_deadline: record.absolute_deadline,
+            login: record.login.map(Box::new),
+            last_seen: now,
             returned: false,
         }
     }
 
     /// A record written back by a request that loaded it (a commit): it has returned.
-    fn came_back(record: Record) -> Self {
+    fn came_back(record: Record, now: u64) -> Self {
         Stored {
             returned: true,
-            ..Stored::new(record)
+            ..Stored::new(record, now)
+        }
+    }
+
+    /// Whether `user_id` (any user for `None`) is logged in with it.
+    fn logged_in(&self, user_id: Option<&str>) -> bool {
+        match (&self.login, user_id) {
+            (Some(login), Some(user)) => login.user_id == user,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 
@@ -118,12 +136,14 @@ impl Stored {
     }
 
     fn to_record(&self) -> Record {
-        Record::new(
+        let mut record = Record::new(
             self.data.iter().cloned().collect(),
             self.created_at,
             self.idle_deadline,
             self.absolute_deadline,
-        )
+        );
+        record.login = self.login.as_deref().cloned();
+        record
     }
 
     fn is_expired(&self, now: u64) -> bool {
@@ -271,7 +291,9 @@ impl MemoryStore {
         {
             return Err(StoreError::Full(self.limits.max_sessions));
         }
-        sessions.records.insert(*id, Stored::new(record.clone()));
+        sessions
+            .records
+            .insert(*id, Stored::new(record.clone(), now));
         Ok(true)
     }
 
@@ -280,6 +302,7 @@ impl MemoryStore {
         id: &IdHash,
         token: LeaseToken,
         commit: Commit,
+        now: u64,
     ) -> Result<bool, StoreError> {
         if let Commit::Save(record) | Commit::Rotate { record, .. } = &commit {
             self.check_size(record)?;
@@ -291,13 +314,15 @@ impl MemoryStore {
         sessions.leases.remove(id);
         match commit {
             Commit::Save(record) => {
-                sessions.records.insert(*id, Stored::came_back(record));
+                sessions.records.insert(*id, Stored::came_back(record, now));
             }
             Commit::Release => {}
             Commit::Delete => sessions.remove(id),
             Commit::Rotate { new_id, record } => {
                 sessions.remove(id);
-                sessions.records.insert(new_id, Stored::came_back(record));
+                sessions
+                    .records
+                    .insert(new_id, Stored::came_back(record, now));
             }
         }
         Ok(true)
@@ -316,6 +341,7 @@ impl MemoryStore {
     fn touch_now(&self, id: &IdHash, idle_deadline: u64, now: u64) {
         if let Some(stored) = self.lock().records.get_mut(id) {
             if !stored.is_expired(now) {
+                stored.last_seen = stored.last_seen.max(now);
                 stored.idle_deadline = stored
                     .idle_deadline
                     .max(idle_deadline.min(stored.absolute_deadline));
@@ -345,9 +371,9 @@ impl Store for MemoryStore {
         id: &'a IdHash,
         token: LeaseToken,
         commit: Commit,
-        _now: u64,
+        now: u64,
     ) -> StoreFuture<'a, bool> {
-        let committed = self.commit_now(id, token, commit);
+        let committed = self.commit_now(id, token, commit, now);
         Box::pin(async move { committed })
     }
 
@@ -359,6 +385,52 @@ impl Store for MemoryStore {
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         self.touch_now(id, idle_deadline, now);
         Box::pin(async move { Ok(()) })
+    }
+}
+
+/// The index is a scan of the map (at most `max_sessions` records, under the one mutex): a
+/// listing or a revocation costs time in proportion to the sessions held.
+impl SessionIndex for MemoryStore {
+    fn sessions<'a>(
+        &'a self,
+        user_id: Option<&'a str>,
+        now: u64,
+    ) -> StoreFuture<'a, Vec<SessionEntry>> {
+        let entries = self
+            .lock()
+            .records
+            .iter()
+            .filter(|(_, stored)| stored.logged_in(user_id) && !stored.is_expired(now))
+            .filter_map(|(id, stored)| {
+                let login = stored.login.as_deref()?.clone();
+                let expires = stored.idle_deadline.min(stored.absolute_deadline);
+                Some(SessionEntry::new(
+                    *id,
+                    login,
+                    [stored.created_at, stored.last_seen, expires],
+                ))
+            })
+            .collect();
+        Box::pin(async move { Ok(ordered(entries)) })
+    }
+
+    fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool> {
+        let mut sessions = self.lock();
+        let found = sessions.records.contains_key(id);
+        sessions.remove(id);
+        drop(sessions);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+        let mut sessions = self.lock();
+        let Sessions { records, leases } = &mut *sessions;
+        let before = records.len();
+        records.retain(|_, stored| !stored.logged_in(Some(user_id)));
+        let ended = (before - records.len()) as u64;
+        leases.retain(|id, _| records.contains_key(id));
+        drop(sessions);
+        Box::pin(async move { Ok(ended) })
     }
 }
 

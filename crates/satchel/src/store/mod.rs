@@ -39,7 +39,8 @@
 //! Five methods, each one atomic on its own: `load` (optionally acquiring the lease), `create`
 //! (insert-only), `commit` (save / delete / release / rotate, fenced by the lease), `renew` and
 //! `touch`. Everything else (timeouts, waiting, cookies) lives in the layer, once, for every
-//! store. A per-user index (list or revoke a user's sessions) is deliberately not part of it.
+//! store. The per-user index (list or revoke a user's sessions) is a trait of its own,
+//! [`SessionIndex`], fed by the [`Login`] on each [`Record`].
 //! The behavioural suite in `tests/store_contract.rs` is written once over this trait and run
 //! against every backend.
 //!
@@ -63,6 +64,7 @@ use sha2::{Digest, Sha256};
 use crate::value::Dict;
 
 mod id_map;
+mod index;
 mod memory;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -80,6 +82,11 @@ mod sqlite;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub(crate) use id_map::IdMap;
+pub(crate) use index::{ordered, user_key};
+pub use index::{
+    revoke_prefix, IndexedStore, Login, Revoked, SessionEntry, SessionIndex, MAX_ADDRESS,
+    MAX_LISTED, MAX_USER_AGENT, MAX_USER_ID,
+};
 pub use memory::{MemoryStore, MemoryStoreLimits};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use sql::SqlStore;
@@ -208,6 +215,9 @@ pub struct Record {
     pub idle_deadline: u64,
     /// Past this instant the session is dead however active it is (never moves).
     pub absolute_deadline: u64,
+    /// Who is logged in with it, for the per-user index ([`SessionIndex`]); `None` for an
+    /// anonymous session. A store without an index may ignore it.
+    pub login: Option<Login>,
 }
 
 impl Record {
@@ -223,7 +233,20 @@ impl Record {
             created_at,
             idle_deadline,
             absolute_deadline,
+            login: None,
         }
+    }
+
+    /// The record with `login` on it.
+    ///
+    /// ```
+    /// use satchel::store::{Login, Record};
+    /// let r = Record::new(Default::default(), 1, 2, 3).with_login(Login::new("alice", None, None));
+    /// assert_eq!(r.login.unwrap().user_id, "alice");
+    /// ```
+    pub fn with_login(mut self, login: Login) -> Self {
+        self.login = Some(login);
+        self
     }
 
     /// When the session dies: the earlier of its two deadlines.
@@ -464,19 +487,13 @@ impl Default for StoreOptions {
     }
 }
 
-/// A store from a URL: `memory` (bounded, this process only; `memory?max_sessions=N&max_record_bytes=N`
-/// sets the bounds), `redis://host:port/db` (`rediss://` for TLS; needs the `redis` feature),
-/// or an SQL database ([`SqlStore`]: `sqlite:PATH`, `postgres://…`, `mysql://…`; features
-/// `sqlite`, `postgres`, `mysql`). Connecting is lazy: a server that is down at startup is a
-/// 503 per request until it comes up, not a failed start.
+/// [`store_from_url`], with the per-user index: every built-in store has one.
 ///
 /// ```
-/// assert!(satchel::store::store_from_url("memory").is_ok());
-/// assert!(satchel::store::store_from_url("memory?max_sessions=1000000").is_ok());
-/// assert!(satchel::store::store_from_url("memory?max_sessions=lots").is_err());
-/// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
+/// let store = satchel::store::indexed_store_from_url("memory").unwrap();
+/// let _as_store: std::sync::Arc<dyn satchel::store::Store> = store.clone();
 /// ```
-pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreError> {
     if let Some(rest) = url.strip_prefix("memory") {
         let query = rest.strip_prefix("://").unwrap_or(rest);
         return Ok(Arc::new(MemoryStore::with_limits(memory_limits(query)?)));
@@ -504,6 +521,22 @@ pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         "unknown store kind {scheme:?}: use `memory`, `redis://host:port`, `sqlite:PATH`, \
          `postgres://…` or `mysql://…`"
     )))
+}
+
+/// A store from a URL: `memory` (bounded, this process only; `memory?max_sessions=N&max_record_bytes=N`
+/// sets the bounds), `redis://host:port/db` (`rediss://` for TLS; needs the `redis` feature),
+/// or an SQL database ([`SqlStore`]: `sqlite:PATH`, `postgres://…`, `mysql://…`; features
+/// `sqlite`, `postgres`, `mysql`). Connecting is lazy: a server that is down at startup is a
+/// 503 per request until it comes up, not a failed start.
+///
+/// ```
+/// assert!(satchel::store::store_from_url("memory").is_ok());
+/// assert!(satchel::store::store_from_url("memory?max_sessions=1000000").is_ok());
+/// assert!(satchel::store::store_from_url("memory?max_sessions=lots").is_err());
+/// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
+/// ```
+pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(indexed_store_from_url(url)?)
 }
 
 /// Whether `url` names one of the SQL stores.

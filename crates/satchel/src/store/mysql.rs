@@ -40,7 +40,11 @@ impl Dialect for MySql {
              expires_at BIGINT NOT NULL, \
              lease BINARY(16) NULL, \
              lease_until BIGINT NULL, \
-             INDEX {table}_expires_at (expires_at)) ENGINE = InnoDB"
+             login TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, \
+             user_key CHAR(64) CHARACTER SET ascii NULL, \
+             last_seen BIGINT NOT NULL DEFAULT 0, \
+             INDEX {table}_expires_at (expires_at), \
+             INDEX {table}_user_key (user_key)) ENGINE = InnoDB"
         )]
     }
 

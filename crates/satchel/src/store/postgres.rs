@@ -39,7 +39,10 @@ impl Dialect for Postgres {
                  absolute_deadline BIGINT NOT NULL, \
                  expires_at BIGINT NOT NULL, \
                  lease BYTEA, \
-                 lease_until BIGINT)"
+                 lease_until BIGINT, \
+                 login TEXT, \
+                 user_key CHAR(64), \
+                 last_seen BIGINT NOT NULL DEFAULT 0)"
             ),
             format!("CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at)"),
         ]

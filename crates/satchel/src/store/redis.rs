@@ -50,7 +50,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, Script, ServerErrorKind};
 use tokio::sync::OnceCell;
 
-use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
+use super::{
+    ordered, user_key, Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, SessionEntry,
+    SessionIndex, Store, StoreError, StoreFuture, MAX_LISTED,
+};
 use crate::codec::flask_json;
 
 /// The layout tag, between the prefix and the id hash.
@@ -66,14 +69,40 @@ const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 /// Room for one number argument (a `u128` has at most 39 digits).
 const NUMBER: usize = 40;
 
-/// KEYS: lease, record, [new record]. ARGV: token, op, [value, ttl ms].
-const COMMIT: &str = include_str!("redis_scripts/commit.lua");
+/// KEYS: lease, record, [new record]. ARGV: token, op, index prefix, now, [value, ttl ms].
+const COMMIT: &str = concat!(
+    include_str!("redis_scripts/index.lua"),
+    include_str!("redis_scripts/commit.lua")
+);
+
+/// KEYS: record. ARGV: value, ttl ms, index prefix, now.
+const CREATE: &str = concat!(
+    include_str!("redis_scripts/index.lua"),
+    include_str!("redis_scripts/create.lua")
+);
+
+/// KEYS: records. ARGV: index prefix.
+const REVOKE: &str = concat!(
+    include_str!("redis_scripts/index.lua"),
+    include_str!("redis_scripts/revoke.lua")
+);
+
+/// KEYS: a user's set.
+const REVOKE_USER: &str = include_str!("redis_scripts/revoke_user.lua");
 
 /// KEYS: lease. ARGV: token, ttl ms.
 const RENEW: &str = include_str!("redis_scripts/renew.lua");
 
-/// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms.
-const TOUCH: &str = include_str!("redis_scripts/touch.lua");
+/// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms, index prefix.
+const TOUCH: &str = concat!(
+    include_str!("redis_scripts/index.lua"),
+    include_str!("redis_scripts/touch.lua")
+);
+
+/// The tag after the header of a record with a login; the user key (64), last seen (20) and
+/// the login's length (8 digits) follow, then the login's JSON.
+const LOGIN_TAG: u8 = b'L';
+const LOGIN_FIXED: usize = 1 + 64 + TIME_DIGITS + 8;
 
 /// Sessions in Redis, shared by every process that points at one Redis.
 ///
@@ -116,8 +145,11 @@ pub struct RedisStore {
 
 struct Scripts {
     commit: Lua,
+    create: Lua,
     renew: Lua,
     touch: Lua,
+    revoke: Lua,
+    revoke_user: Lua,
 }
 
 /// A script's source and its SHA-1 (what `EVALSHA` names it by).
@@ -174,8 +206,11 @@ impl RedisStore {
             timeout: Duration::from_secs(2),
             scripts: Scripts {
                 commit: Lua::new(COMMIT),
+                create: Lua::new(CREATE),
                 renew: Lua::new(RENEW),
                 touch: Lua::new(TOUCH),
+                revoke: Lua::new(REVOKE),
+                revoke_user: Lua::new(REVOKE_USER),
             },
         })
     }
@@ -221,6 +256,100 @@ impl RedisStore {
         name.push_str(VERSION_TAG);
         push_hex(&mut name, id);
         name
+    }
+
+    /// What the index's keys start with: `<p>v2:` (a user's set is `<p>v2:user:<key>`).
+    fn index_prefix(&self) -> String {
+        format!("{}{VERSION_TAG}", self.prefix)
+    }
+
+    fn user_set(&self, user_id: &str) -> String {
+        format!("{}{VERSION_TAG}user:{}", self.prefix, user_key(user_id))
+    }
+
+    /// The id hash a record key names.
+    fn id_of(&self, record_key: &str) -> Option<IdHash> {
+        let hex = record_key.strip_prefix(&self.index_prefix())?;
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(IdHash(bytes))
+    }
+
+    /// The live entries among the records of one user's set (`user_id`: only that user's).
+    async fn entries_of(
+        &self,
+        set: &str,
+        user_id: Option<&str>,
+        now: u64,
+        out: &mut Vec<SessionEntry>,
+    ) -> Result<(), StoreError> {
+        let mut range = command("ZRANGEBYSCORE", 6, set.len() + 2 * NUMBER + 10);
+        range
+            .arg(set)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(MAX_LISTED);
+        let members: Vec<String> = self.query(&range).await?;
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut read = command("MGET", members.len(), members.len() * 80);
+        read.arg(&members);
+        let values: Vec<Option<Vec<u8>>> = self.query(&read).await?;
+        for (member, value) in members.iter().zip(values) {
+            let (Some(id), Some(value)) = (self.id_of(member), value) else {
+                continue;
+            };
+            let (record, last_seen) = decode_with_seen(&value)?;
+            let Some(login) = record.login.clone() else {
+                continue;
+            };
+            if record.is_expired(now) || user_id.is_some_and(|u| u != login.user_id) {
+                continue;
+            }
+            let times = [record.created_at, last_seen, record.expires_at()];
+            out.push(SessionEntry::new(id, login, times));
+        }
+        Ok(())
+    }
+
+    async fn sessions_async(
+        &self,
+        user_id: Option<&str>,
+        now: u64,
+    ) -> Result<Vec<SessionEntry>, StoreError> {
+        let mut entries = Vec::new();
+        if let Some(user) = user_id {
+            self.entries_of(&self.user_set(user), user_id, now, &mut entries)
+                .await?;
+            return Ok(ordered(entries));
+        }
+        // Every user: walk the user sets (SCAN), until a listing's worth is found.
+        let pattern = format!("{}user:*", self.index_prefix());
+        let mut cursor: u64 = 0;
+        loop {
+            let mut scan = command("SCAN", 5, pattern.len() + 2 * NUMBER);
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let (next, sets): (u64, Vec<String>) = self.query(&scan).await?;
+            for set in sets {
+                self.entries_of(&set, None, now, &mut entries).await?;
+            }
+            cursor = next;
+            if cursor == 0 || entries.len() >= MAX_LISTED {
+                return Ok(ordered(entries));
+            }
+        }
     }
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
@@ -412,8 +541,9 @@ impl RedisStore {
             Commit::Release => ("e", None),
             Commit::Rotate { record, .. } => ("r", Some(record)),
         };
-        let value = record.map(encode);
+        let value = record.map(|r| encode(r, now));
         let ttl = record.map(|r| record_ttl_ms(r, now));
+        let prefix = self.index_prefix();
         let mut names = [keys.lease(), keys.record(), ""];
         let names = match new_record {
             Some(new_record) => {
@@ -422,10 +552,13 @@ impl RedisStore {
             }
             None => &names[..2],
         };
-        let room = (4, 2 * NUMBER + 1 + value.as_ref().map_or(0, String::len));
+        let room = (
+            6,
+            3 * NUMBER + 1 + prefix.len() + value.as_ref().map_or(0, String::len),
+        );
         let done: i64 = self
             .eval(&self.scripts.commit, names, room, |command| {
-                command.arg(token.0).arg(op);
+                command.arg(token.0).arg(op).arg(prefix.as_str()).arg(now);
                 if let (Some(value), Some(ttl)) = (&value, ttl) {
                     command.arg(value.as_str()).arg(ttl);
                 }
@@ -466,8 +599,9 @@ fn push_hex(out: &mut String, id: &IdHash) {
     }
 }
 
-/// The record as stored: the 60-byte header, then the data's tagged JSON.
-fn encode(record: &Record) -> String {
+/// The record as stored: the 60-byte header, a logged-in record's login section (`L`, the user
+/// key, last seen = `now`, the login's JSON with its length), then the data's tagged JSON.
+fn encode(record: &Record, now: u64) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(HEADER + 128);
     let _ = write!(
@@ -475,12 +609,24 @@ fn encode(record: &Record) -> String {
         "{:020}{:020}{:020}",
         record.created_at, record.idle_deadline, record.absolute_deadline
     );
+    if let Some(login) = record.login.as_ref().filter(|login| login.is_indexed()) {
+        let json = login.to_json();
+        out.push(char::from(LOGIN_TAG));
+        out.push_str(&login.user_key());
+        let _ = write!(out, "{now:020}{:08}", json.len());
+        out.push_str(&json);
+    }
     flask_json::write_dict(&record.data, &mut out);
     out
 }
 
 /// A stored record back; anything else is [`StoreError::Corrupt`].
 fn decode(value: &[u8]) -> Result<Record, StoreError> {
+    decode_with_seen(value).map(|(record, _)| record)
+}
+
+/// A stored record and its last-seen time (0 for an anonymous one).
+fn decode_with_seen(value: &[u8]) -> Result<(Record, u64), StoreError> {
     let text = std::str::from_utf8(value)
         .map_err(|_| StoreError::Corrupt("session record is not UTF-8".into()))?;
     if text.len() < HEADER || !text.as_bytes()[..HEADER].iter().all(u8::is_ascii_digit) {
@@ -493,9 +639,28 @@ fn decode(value: &[u8]) -> Result<Record, StoreError> {
             .parse::<u64>()
             .map_err(|_| StoreError::Corrupt("session record time is out of range".into()))
     };
-    let data =
-        flask_json::from_str(&text[HEADER..]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Record::new(data, time(0)?, time(1)?, time(2)?))
+    let mut rest = &text[HEADER..];
+    let mut login = None;
+    let mut last_seen = 0;
+    if rest.as_bytes().first() == Some(&LOGIN_TAG) {
+        let corrupt = || StoreError::Corrupt("session record's login section is malformed".into());
+        let fixed = rest.get(..LOGIN_FIXED).ok_or_else(corrupt)?;
+        last_seen = fixed[65..65 + TIME_DIGITS]
+            .parse::<u64>()
+            .map_err(|_| corrupt())?;
+        let len = fixed[65 + TIME_DIGITS..]
+            .parse::<usize>()
+            .map_err(|_| corrupt())?;
+        let json = rest
+            .get(LOGIN_FIXED..LOGIN_FIXED.saturating_add(len))
+            .ok_or_else(corrupt)?;
+        login = Some(Login::from_json(json)?);
+        rest = &rest[LOGIN_FIXED + len..];
+    }
+    let data = flask_json::from_str(rest).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut record = Record::new(data, time(0)?, time(1)?, time(2)?);
+    record.login = login;
+    Ok((record, last_seen))
 }
 
 /// A record read without a lease: found if live at `now`.
@@ -578,14 +743,24 @@ impl Store for RedisStore {
     fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let key = self.record_key(id);
-            let value = encode(record);
+            let value = encode(record, now);
+            let ttl = record_ttl_ms(record, now);
+            if record.login.as_ref().is_some_and(Login::is_indexed) {
+                let prefix = self.index_prefix();
+                let room = (4, value.len() + prefix.len() + 2 * NUMBER);
+                let created: i64 = self
+                    .eval(&self.scripts.create, &[&key], room, |command| {
+                        command
+                            .arg(value.as_str())
+                            .arg(ttl)
+                            .arg(prefix.as_str())
+                            .arg(now);
+                    })
+                    .await?;
+                return Ok(created == 1);
+            }
             let mut insert = command("SET", 5, key.len() + value.len() + 4 + NUMBER);
-            insert
-                .arg(key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(record_ttl_ms(record, now));
+            insert.arg(key).arg(value).arg("NX").arg("PX").arg(ttl);
             let reply: redis::Value = self.query(&insert).await?;
             Ok(reply != redis::Value::Nil)
         })
@@ -616,15 +791,61 @@ impl Store for RedisStore {
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let key = self.record_key(id);
+            let prefix = self.index_prefix();
+            let room = (4, 3 * NUMBER + prefix.len());
             let _: i64 = self
-                .eval(&self.scripts.touch, &[&key], (3, 3 * NUMBER), |command| {
+                .eval(&self.scripts.touch, &[&key], room, |command| {
                     command
                         .arg(format!("{idle_deadline:020}"))
                         .arg(now)
-                        .arg(MAX_TTL_MS);
+                        .arg(MAX_TTL_MS)
+                        .arg(prefix.as_str());
                 })
                 .await?;
             Ok(())
+        })
+    }
+}
+
+/// The index: a sorted set per user (`<p>v2:user:<SHA-256 of the user id>`) of that user's
+/// record keys, scored by their expiry, kept in step by the scripts that write records (create,
+/// commit, touch) in the same atomic step; expired members are trimmed whenever one is added,
+/// and the set expires with its longest-lived member. Listing every user's sessions walks the
+/// sets with `SCAN`.
+impl SessionIndex for RedisStore {
+    fn sessions<'a>(
+        &'a self,
+        user_id: Option<&'a str>,
+        now: u64,
+    ) -> StoreFuture<'a, Vec<SessionEntry>> {
+        Box::pin(self.sessions_async(user_id, now))
+    }
+
+    fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let key = self.record_key(id);
+            let prefix = self.index_prefix();
+            let ended: i64 = self
+                .eval(
+                    &self.scripts.revoke,
+                    &[&key],
+                    (1, prefix.len()),
+                    |command| {
+                        command.arg(prefix.as_str());
+                    },
+                )
+                .await?;
+            Ok(ended > 0)
+        })
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let set = self.user_set(user_id);
+            let ended: i64 = self
+                .eval(&self.scripts.revoke_user, &[&set], (0, 0), |_| {})
+                .await?;
+            Ok(u64::try_from(ended).unwrap_or(0))
         })
     }
 }
@@ -650,13 +871,28 @@ mod tests {
         let mut data = crate::value::Dict::default();
         data.insert("n".into(), crate::Value::from(3));
         let record = Record::new(data, 1, 1_800_000_600, u64::MAX);
-        let value = encode(&record);
+        let value = encode(&record, 5);
         assert_eq!(
             &value[..HEADER],
             "000000000000000000010000000000180000060018446744073709551615"
         );
         assert_eq!(&value[HEADER..], r#"{"n":3}"#);
         assert_eq!(decode(value.as_bytes()), Ok(record));
+    }
+
+    #[test]
+    fn a_login_rides_between_the_header_and_the_data() {
+        let login = crate::store::Login::new("alice", Some("Mozilla/5.0"), Some("10.0.0.1"));
+        let record = Record::new(Default::default(), 1, 2, 3).with_login(login.clone());
+        let value = encode(&record, 42);
+        assert_eq!(value.as_bytes()[HEADER], b'L');
+        // The scripts read the user key at bytes 61..=124 and last seen at 125..=144.
+        assert_eq!(&value[HEADER + 1..HEADER + 65], login.user_key());
+        assert_eq!(&value[HEADER + 65..HEADER + 85], format!("{:020}", 42));
+        assert!(value.ends_with("{}"));
+        assert_eq!(super::decode_with_seen(value.as_bytes()), Ok((record, 42)));
+        let cut = &value.as_bytes()[..HEADER + 70];
+        assert!(matches!(decode(cut), Err(StoreError::Corrupt(_))));
     }
 
     #[test]

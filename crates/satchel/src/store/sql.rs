@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use super::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture};
+use super::{
+    ordered, user_key, Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, SessionEntry,
+    SessionIndex, Store, StoreError, StoreFuture, MAX_LISTED,
+};
 use crate::codec::flask_json;
 use crate::Clock;
 
@@ -115,6 +118,8 @@ pub(crate) enum Param {
     Absolute,
     Expires,
     Limit,
+    Login,
+    UserKey,
 }
 
 impl Param {
@@ -131,6 +136,8 @@ impl Param {
             "absolute" => Param::Absolute,
             "expires" => Param::Expires,
             "limit" => Param::Limit,
+            "login" => Param::Login,
+            "user_key" => Param::UserKey,
             _ => return None,
         })
     }
@@ -223,6 +230,10 @@ pub(crate) struct Values<'a> {
     pub(crate) absolute: i64,
     pub(crate) expires: i64,
     pub(crate) limit: i64,
+    /// The record's [`Login`] as JSON; `None` for an anonymous session.
+    pub(crate) login: Option<&'a str>,
+    /// The logged-in user's key (SHA-256 hex of the user id).
+    pub(crate) user_key: Option<&'a str>,
 }
 
 /// One value to bind, typed as the database sees it.
@@ -230,6 +241,8 @@ pub(crate) enum Bound<'a> {
     Bytes(&'a [u8]),
     Text(&'a str),
     Int(i64),
+    /// Text or `NULL`.
+    OptText(Option<&'a str>),
 }
 
 impl<'a> Values<'a> {
@@ -246,13 +259,18 @@ impl<'a> Values<'a> {
             Param::Absolute => Bound::Int(self.absolute),
             Param::Expires => Bound::Int(self.expires),
             Param::Limit => Bound::Int(self.limit),
+            Param::Login => Bound::OptText(self.login),
+            Param::UserKey => Bound::OptText(self.user_key),
         }
     }
 
-    fn for_record(id: &'a IdHash, data: &'a str, record: &Record) -> Self {
+    fn for_record(id: &'a IdHash, encoded: &'a Encoded, record: &Record, now: u64) -> Self {
         Values {
             id: &id.0,
-            data,
+            data: &encoded.data,
+            login: encoded.login.as_deref(),
+            user_key: encoded.user_key.as_deref(),
+            now: db_time(now),
             created: db_time(record.created_at),
             idle: db_time(record.idle_deadline),
             absolute: db_time(record.absolute_deadline),
@@ -262,13 +280,29 @@ impl<'a> Values<'a> {
     }
 }
 
-/// A row as read: data, created at, idle deadline, absolute deadline, and (MySQL's leased
-/// read) whether the lease on it is ours.
+/// A record as written: its data and login as text.
+struct Encoded {
+    data: String,
+    login: Option<String>,
+    user_key: Option<String>,
+}
+
+/// A row as read: data, created at, idle deadline, absolute deadline, login, and (MySQL's
+/// leased read) whether the lease on it is ours.
 #[derive(Debug)]
 pub(crate) struct Fetched {
     pub(crate) data: String,
     pub(crate) times: [i64; 3],
+    pub(crate) login: Option<String>,
     pub(crate) ours: bool,
+}
+
+/// An index row as read: id, login, created at, last seen, expires at.
+#[derive(Debug)]
+pub(crate) struct IndexRow {
+    pub(crate) id: Vec<u8>,
+    pub(crate) login: String,
+    pub(crate) times: [i64; 3],
 }
 
 /// A boxed driver future.
@@ -324,6 +358,29 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
     /// The first column of `statement`'s one row, an integer (a `COUNT(*)`).
     fn count<'e>(on: On<'e, Self::Db>, statement: &Statement) -> DbFuture<'e, i64>;
 
+    /// Every row of an index listing (`id, login, created_at, last_seen, expires_at`).
+    fn fetch_index<'e>(
+        on: On<'e, Self::Db>,
+        statement: &Statement,
+        values: &Values<'_>,
+    ) -> DbFuture<'e, Vec<IndexRow>>;
+
+    /// The statements that add the index's columns to a table made by an earlier version;
+    /// an error saying the column exists already is expected and passed over.
+    fn upgrade(table: &str) -> Vec<String> {
+        [
+            "login TEXT NULL",
+            "user_key CHAR(64) NULL",
+            "last_seen BIGINT NOT NULL DEFAULT 0",
+        ]
+        .iter()
+        .map(|column| format!("ALTER TABLE {table} ADD COLUMN {column}"))
+        .chain([format!(
+            "CREATE INDEX {table}_user_key ON {table} (user_key)"
+        )])
+        .collect()
+    }
+
     /// Whether `error` is a duplicate primary key.
     fn is_duplicate(error: &sqlx::Error) -> bool {
         matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
@@ -345,6 +402,7 @@ macro_rules! bind {
                 $crate::store::sql::Bound::Bytes(b) => query.bind(b.to_vec()),
                 $crate::store::sql::Bound::Text(t) => query.bind(t.to_owned()),
                 $crate::store::sql::Bound::Int(i) => query.bind(i),
+                $crate::store::sql::Bound::OptText(t) => query.bind(t.map(str::to_owned)),
             };
         }
         query
@@ -409,12 +467,41 @@ macro_rules! sql_executor {
                 row.try_get(0)
             })
         }
+
+        fn fetch_index<'e>(
+            on: $crate::store::sql::On<'e, $db>,
+            statement: &$crate::store::sql::Statement,
+            values: &$crate::store::sql::Values<'_>,
+        ) -> $crate::store::sql::DbFuture<'e, Vec<$crate::store::sql::IndexRow>> {
+            use sqlx::Row as _;
+            use $crate::store::sql::On;
+            let query = $crate::store::sql::bind!(
+                sqlx::query::<$db>(statement.sql.clone()),
+                statement,
+                values
+            );
+            Box::pin(async move {
+                let rows = match on {
+                    On::Pool(pool) => query.fetch_all(pool).await?,
+                    On::Tx(tx) => query.fetch_all(tx).await?,
+                };
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::sql::IndexRow {
+                            id: row.try_get(0)?,
+                            login: row.try_get(1)?,
+                            times: [row.try_get(2)?, row.try_get(3)?, row.try_get(4)?],
+                        })
+                    })
+                    .collect()
+            })
+        }
     };
 }
 
 pub(crate) use {bind, sql_executor};
 
-/// A row of `data, created_at, idle_deadline, absolute_deadline[, ours]` read.
+/// A row of `data, created_at, idle_deadline, absolute_deadline, login[, ours]` read.
 pub(crate) fn fetched<R>(row: &R) -> Result<Fetched, sqlx::Error>
 where
     R: sqlx::Row,
@@ -422,14 +509,15 @@ where
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let ours = if row.len() > 4 {
-        row.try_get::<Option<i64>, _>(4)?.unwrap_or(0) != 0
+    let ours = if row.len() > 5 {
+        row.try_get::<Option<i64>, _>(5)?.unwrap_or(0) != 0
     } else {
         true
     };
     Ok(Fetched {
         data: row.try_get(0)?,
         times: [row.try_get(1)?, row.try_get(2)?, row.try_get(3)?],
+        login: row.try_get(4)?,
         ours,
     })
 }
@@ -447,9 +535,14 @@ struct Statements {
     touch: Statement,
     sweep: Statement,
     count: Statement,
+    list_user: Statement,
+    list_all: Statement,
+    revoke: Statement,
+    revoke_user: Statement,
 }
 
-const COLUMNS: &str = "data, created_at, idle_deadline, absolute_deadline";
+const COLUMNS: &str = "data, created_at, idle_deadline, absolute_deadline, login";
+const INDEX_COLUMNS: &str = "id, login, created_at, last_seen, expires_at";
 
 impl Statements {
     fn new<D: Dialect>(table: &str) -> Self {
@@ -473,13 +566,15 @@ impl Statements {
                 "SELECT {COLUMNS}, COALESCE(lease = :token, 0) FROM {table} WHERE id = :id"
             )),
             create: build(format!(
-                "INSERT INTO {table} (id, {COLUMNS}, expires_at) \
-                 VALUES (:id, :data, :created, :idle, :absolute, :expires){}",
+                "INSERT INTO {table} (id, {COLUMNS}, expires_at, user_key, last_seen) \
+                 VALUES (:id, :data, :created, :idle, :absolute, :login, :expires, :user_key, \
+                 :now){}",
                 D::ON_CONFLICT
             )),
             save: build(format!(
                 "UPDATE {table} SET data = :data, created_at = :created, idle_deadline = :idle, \
-                 absolute_deadline = :absolute, expires_at = :expires, lease = NULL, \
+                 absolute_deadline = :absolute, expires_at = :expires, login = :login, \
+                 user_key = :user_key, last_seen = :now, lease = NULL, \
                  lease_until = NULL WHERE {fence}"
             )),
             release: build(format!(
@@ -491,12 +586,22 @@ impl Statements {
             )),
             touch: build(format!(
                 "UPDATE {table} SET idle_deadline = {least}(:idle, absolute_deadline), \
-                 expires_at = {least}(:idle, absolute_deadline) \
+                 expires_at = {least}(:idle, absolute_deadline), last_seen = :now \
                  WHERE id = :id AND expires_at > :now \
                  AND idle_deadline < {least}(:idle, absolute_deadline)"
             )),
             sweep: build(D::sweep(table)),
             count: build(format!("SELECT COUNT(*) FROM {table}")),
+            list_user: build(format!(
+                "SELECT {INDEX_COLUMNS} FROM {table} WHERE user_key = :user_key \
+                 AND expires_at > :now ORDER BY last_seen DESC LIMIT :limit"
+            )),
+            list_all: build(format!(
+                "SELECT {INDEX_COLUMNS} FROM {table} WHERE user_key IS NOT NULL \
+                 AND expires_at > :now ORDER BY last_seen DESC LIMIT :limit"
+            )),
+            revoke: build(format!("DELETE FROM {table} WHERE id = :id")),
+            revoke_user: build(format!("DELETE FROM {table} WHERE user_key = :user_key")),
         }
     }
 }
@@ -569,7 +674,7 @@ impl<D: Dialect> Engine<D> {
             .await
     }
 
-    fn encode(&self, record: &Record) -> Result<String, StoreError> {
+    fn encode(&self, record: &Record) -> Result<Encoded, StoreError> {
         let mut text = String::with_capacity(128);
         flask_json::write_dict(&record.data, &mut text);
         if text.len() > self.settings.max_record_bytes {
@@ -578,7 +683,12 @@ impl<D: Dialect> Engine<D> {
                 limit: self.settings.max_record_bytes,
             });
         }
-        Ok(text)
+        let login = record.login.as_ref().filter(|login| login.is_indexed());
+        Ok(Encoded {
+            data: text,
+            login: login.map(Login::to_json),
+            user_key: login.map(Login::user_key),
+        })
     }
 
     async fn load(
@@ -615,9 +725,9 @@ impl<D: Dialect> Engine<D> {
         }
     }
 
-    async fn create(&self, id: &IdHash, record: &Record) -> Result<bool, StoreError> {
-        let data = self.encode(record)?;
-        let values = Values::for_record(id, &data, record);
+    async fn create(&self, id: &IdHash, record: &Record, now: u64) -> Result<bool, StoreError> {
+        let encoded = self.encode(record)?;
+        let values = Values::for_record(id, &encoded, record, now);
         match tokio::time::timeout(
             self.settings.timeout,
             D::execute(On::Pool(&self.pool), &self.statements.create, &values),
@@ -636,12 +746,13 @@ impl<D: Dialect> Engine<D> {
         id: &IdHash,
         token: LeaseToken,
         commit: Commit,
+        now: u64,
     ) -> Result<bool, StoreError> {
         let token = token.0.to_be_bytes();
         match commit {
             Commit::Save(record) => {
-                let data = self.encode(&record)?;
-                let mut values = Values::for_record(id, &data, &record);
+                let encoded = self.encode(&record)?;
+                let mut values = Values::for_record(id, &encoded, &record, now);
                 values.token = token;
                 Ok(self.execute(&self.statements.save, &values).await? == 1)
             }
@@ -658,8 +769,8 @@ impl<D: Dialect> Engine<D> {
                 Ok(self.execute(statement, &values).await? == 1)
             }
             Commit::Rotate { new_id, record } => {
-                let data = self.encode(&record)?;
-                self.bounded(self.rotate(id, token, &new_id, &data, &record))
+                let encoded = self.encode(&record)?;
+                self.bounded(self.rotate(id, token, &new_id, &encoded, &record, now))
                     .await
             }
         }
@@ -671,8 +782,9 @@ impl<D: Dialect> Engine<D> {
         old: &IdHash,
         token: [u8; 16],
         new: &IdHash,
-        data: &str,
+        encoded: &Encoded,
         record: &Record,
+        now: u64,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin_with(D::BEGIN).await?;
         let fence = Values {
@@ -684,7 +796,7 @@ impl<D: Dialect> Engine<D> {
             tx.rollback().await?;
             return Ok(false);
         }
-        let values = Values::for_record(new, data, record);
+        let values = Values::for_record(new, encoded, record, now);
         let inserted = D::execute(On::Tx(&mut *tx), &self.statements.create, &values).await?;
         if inserted != 1 {
             tx.rollback().await?;
@@ -739,6 +851,63 @@ impl<D: Dialect> Engine<D> {
             .await?;
         Ok(u64::try_from(rows).unwrap_or(0))
     }
+
+    async fn sessions(
+        &self,
+        user_id: Option<&str>,
+        now: u64,
+    ) -> Result<Vec<SessionEntry>, StoreError> {
+        let key = user_id.map(user_key);
+        let values = Values {
+            user_key: key.as_deref(),
+            now: db_time(now),
+            limit: MAX_LISTED as i64,
+            ..Values::default()
+        };
+        let statement = match user_id {
+            Some(_) => &self.statements.list_user,
+            None => &self.statements.list_all,
+        };
+        let rows = self
+            .bounded(D::fetch_index(On::Pool(&self.pool), statement, &values))
+            .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: [u8; 32] = row
+                .id
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("a session id hash is not 32 bytes".into()))?;
+            let login = Login::from_json(&row.login)?;
+            if user_id.is_some_and(|user| user != login.user_id) {
+                continue;
+            }
+            let [created, seen, expires] = row.times;
+            let times = [
+                record_time(created)?,
+                record_time(seen)?,
+                record_time(expires)?,
+            ];
+            entries.push(SessionEntry::new(IdHash(id), login, times));
+        }
+        Ok(ordered(entries))
+    }
+
+    async fn revoke(&self, id: &IdHash) -> Result<bool, StoreError> {
+        let values = Values {
+            id: &id.0,
+            ..Values::default()
+        };
+        Ok(self.execute(&self.statements.revoke, &values).await? > 0)
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<u64, StoreError> {
+        let key = user_key(user_id);
+        let values = Values {
+            user_key: Some(&key),
+            ..Values::default()
+        };
+        self.execute(&self.statements.revoke_user, &values).await
+    }
 }
 
 /// A row read without a lease (or through one): found if live at `now`.
@@ -748,12 +917,13 @@ fn live(row: Option<Fetched>, now: u64) -> Result<Loaded, StoreError> {
     };
     let data = flask_json::from_str(&row.data).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let [created, idle, absolute] = row.times;
-    let record = Record::new(
+    let mut record = Record::new(
         data,
         record_time(created)?,
         record_time(idle)?,
         record_time(absolute)?,
     );
+    record.login = row.login.as_deref().map(Login::from_json).transpose()?;
     if record.is_expired(now) {
         Ok(Loaded::Missing)
     } else {
@@ -830,7 +1000,19 @@ async fn create_schema<D: Dialect>(
         let statement = Statement::new(&ddl, D::PLACEHOLDERS);
         D::execute(On::Tx(&mut *tx), &statement, &Values::default()).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    // A table made before the index existed gets its columns; on any other, each of these
+    // fails with "duplicate column" / "already exists", which is the expected answer.
+    for ddl in D::upgrade(table) {
+        let statement = Statement::new(&ddl, D::PLACEHOLDERS);
+        if let Err(error) = D::execute(On::Pool(pool), &statement, &Values::default()).await {
+            let text = error.to_string().to_ascii_lowercase();
+            if !(text.contains("duplicate") || text.contains("already exists")) {
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The background sweep: a pass every `interval` until the store is dropped.
@@ -857,6 +1039,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn settings(&mut self) -> &mut Settings;
     fn table(&self) -> &str;
     fn store(&self) -> &dyn Store;
+    fn index(&self) -> &dyn SessionIndex;
     fn sweep(&self) -> StoreFuture<'_, u64>;
     fn count(&self) -> StoreFuture<'_, u64>;
 }
@@ -871,6 +1054,10 @@ impl<D: Dialect> Backend for Lazy<D> {
     }
 
     fn store(&self) -> &dyn Store {
+        self
+    }
+
+    fn index(&self) -> &dyn SessionIndex {
         self
     }
 
@@ -896,13 +1083,8 @@ impl<D: Dialect> Store for Lazy<D> {
         Box::pin(async move { self.engine().await?.load(id, now, lease).await })
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a IdHash,
-        record: &'a Record,
-        _now: u64,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move { self.engine().await?.create(id, record).await })
+    fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.engine().await?.create(id, record, now).await })
     }
 
     fn commit<'a>(
@@ -910,9 +1092,9 @@ impl<D: Dialect> Store for Lazy<D> {
         id: &'a IdHash,
         token: LeaseToken,
         commit: Commit,
-        _now: u64,
+        now: u64,
     ) -> StoreFuture<'a, bool> {
-        Box::pin(async move { self.engine().await?.commit(id, token, commit).await })
+        Box::pin(async move { self.engine().await?.commit(id, token, commit, now).await })
     }
 
     fn renew<'a>(&'a self, id: &'a IdHash, lease: &'a Lease) -> StoreFuture<'a, bool> {
@@ -921,6 +1103,24 @@ impl<D: Dialect> Store for Lazy<D> {
 
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.engine().await?.touch(id, idle_deadline, now).await })
+    }
+}
+
+impl<D: Dialect> SessionIndex for Lazy<D> {
+    fn sessions<'a>(
+        &'a self,
+        user_id: Option<&'a str>,
+        now: u64,
+    ) -> StoreFuture<'a, Vec<SessionEntry>> {
+        Box::pin(async move { self.engine().await?.sessions(user_id, now).await })
+    }
+
+    fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool> {
+        Box::pin(async move { self.engine().await?.revoke(id).await })
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move { self.engine().await?.revoke_user(user_id).await })
     }
 }
 
@@ -961,6 +1161,12 @@ impl<D: Dialect> Store for Lazy<D> {
 /// | `expires_at` | `BIGINT`, indexed | the earlier deadline (what the sweep and loads compare) |
 /// | `lease` | `BYTEA` / `BLOB` / `BINARY(16)`, null when free | the writer's lease token |
 /// | `lease_until` | `BIGINT`, null when free | milliseconds since the epoch, the **database server's** clock |
+/// | `login` | `TEXT`, null when anonymous | who is logged in and from where ([`Login`] as JSON) |
+/// | `user_key` | `CHAR(64)`, indexed, null when anonymous | SHA-256 hex of the user id: the per-user index ([`SessionIndex`]) |
+/// | `last_seen` | `BIGINT` | Unix seconds of the last write or refresh |
+///
+/// A table made by an earlier version gets the last three columns (and the index) by `ALTER
+/// TABLE` on first use.
 ///
 /// Record times are the Unix seconds the layer passes in (its [`Clock`]); times past
 /// `i64::MAX` (no deadline) are stored as `i64::MAX`. Lease times are measured by the database
@@ -1206,6 +1412,27 @@ impl Store for SqlStore {
 
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         self.backend.store().touch(id, idle_deadline, now)
+    }
+}
+
+/// The index is the `user_key` column (indexed): listing a user is one indexed `SELECT`,
+/// ending all of a user's sessions one `DELETE … WHERE user_key = $k`, ending one a `DELETE …
+/// WHERE id = $h`. Listing every user's sessions (`None`) scans the logged-in rows.
+impl SessionIndex for SqlStore {
+    fn sessions<'a>(
+        &'a self,
+        user_id: Option<&'a str>,
+        now: u64,
+    ) -> StoreFuture<'a, Vec<SessionEntry>> {
+        self.backend.index().sessions(user_id, now)
+    }
+
+    fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool> {
+        self.backend.index().revoke(id)
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str, now: u64) -> StoreFuture<'a, u64> {
+        self.backend.index().revoke_user(user_id, now)
     }
 }
 

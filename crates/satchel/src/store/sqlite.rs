@@ -47,7 +47,10 @@ impl Dialect for Sqlite {
                  absolute_deadline INTEGER NOT NULL, \
                  expires_at INTEGER NOT NULL, \
                  lease BLOB, \
-                 lease_until INTEGER) WITHOUT ROWID"
+                 lease_until INTEGER, \
+                 login TEXT, \
+                 user_key TEXT, \
+                 last_seen INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
             ),
             format!("CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at)"),
         ]
