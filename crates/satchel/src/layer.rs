@@ -208,8 +208,12 @@ impl SessionLayerBuilder {
     /// honoured only while its login is there, and logout, [`SessionIndex::revoke`] and
     /// [`SessionIndex::revoke_user`] on `ledger` end it for every copy of the cookie. Costs one
     /// store read per logged-in request (anonymous requests none). Ignored with
-    /// [`store`](Self::store): a server-side store is its own index. The guarantees, and what a
-    /// Flask app sharing the key sees, are in the [`login`](crate::login) module docs.
+    /// [`store`](Self::store): a server-side store is its own index.
+    ///
+    /// A login the ledger never saw (made by a Flask app sharing the key, or before the ledger
+    /// was on) has no ledger id: it is honoured and cannot be revoked. A Flask app sharing the
+    /// key does not read the ledger: a cookie logged out here still opens there until it
+    /// expires. SECURITY.md ("Logout and revocation") has the guarantees per mode.
     ///
     /// [`SessionIndex::revoke`]: crate::store::SessionIndex::revoke
     /// [`SessionIndex::revoke_user`]: crate::store::SessionIndex::revoke_user

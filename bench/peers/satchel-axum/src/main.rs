@@ -4,7 +4,10 @@
 //!
 //! ```text
 //! SECRET_KEY=... satchel-axum-peer ADDR memory?max_sessions=N | redis://127.0.0.1:6390 | sealed | flask
+//! SECRET_KEY=... satchel-axum-peer ADDR sealed+ledger=STORE_URL   # cookie sessions with a login ledger
 //! ```
+//!
+//! `/login` logs a fresh user in (mint with it to measure logged-in requests).
 use axum::{routing::get, Router};
 use satchel::{store, CookieFormat, Session, SessionConfig, SessionLayer};
 
@@ -37,8 +40,18 @@ async fn set_permanent(s: Session) -> &'static str {
     "Session data set!"
 }
 
+// A login as `satchel::login` makes it (with a ledger: recorded there).
+async fn login(s: Session) -> &'static str {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let client = satchel::login::SessionIdentifier::new(None, Some("wrk"));
+    satchel::login(&s, &format!("user{n}"), &client);
+    "logged in"
+}
+
 fn app(layer: SessionLayer) -> Router {
     Router::new()
+        .route("/login", get(login))
         .route("/set_session", get(set_session))
         .route("/get_session", get(get_session))
         .route("/counter", get(counter))
@@ -65,6 +78,12 @@ fn layer(kind: &str) -> SessionLayer {
             format: CookieFormat::Flask,
             ..config
         }),
+        ledger if ledger.starts_with("sealed+ledger=") => {
+            let url = &ledger["sealed+ledger=".len()..];
+            SessionLayer::builder(config)
+                .login_ledger(store::indexed_store_from_url(url).expect("a ledger URL"))
+                .build()
+        }
         url => SessionLayer::builder(config)
             .store(store::store_from_url(url).expect("a store URL"))
             .build(),

@@ -101,17 +101,16 @@ fn forbidden() -> Response {
 fn logged_in(
     app: &AppState,
     user: Option<String>,
-) -> Result<(String, &Arc<dyn IndexedStore>), Response> {
+) -> Result<(String, &Arc<dyn IndexedStore>), Box<Response>> {
     let Some(user) = user else {
-        return Err(Redirect::to("/login").into_response());
+        return Err(Box::new(Redirect::to("/login").into_response()));
     };
     match app.index.as_ref() {
         Some(index) => Ok((user, index)),
-        None => Err((
-            StatusCode::NOT_FOUND,
-            "404 Not Found: sessions are not indexed\n",
-        )
-            .into_response()),
+        None => {
+            let text = "404 Not Found: sessions are not indexed\n";
+            Err(Box::new((StatusCode::NOT_FOUND, text).into_response()))
+        }
     }
 }
 
@@ -136,7 +135,7 @@ pub async fn end_session(
     }
     let (user, index) = match logged_in(&app, satchel::current_user_id(&session)) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let wanted = form.id.unwrap_or_default().to_ascii_lowercase();
     let entries = match index.sessions(Some(&user), unix_now()).await {
@@ -183,7 +182,7 @@ pub async fn end_all_sessions(
     let user = session.get::<String>(satchel::login::USER_ID_KEY);
     let (user, index) = match logged_in(&app, user) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match index.revoke_user(&user, unix_now()).await {
         Ok(ended) => {

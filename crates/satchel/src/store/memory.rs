@@ -533,7 +533,10 @@ mod tests {
         let lease = Lease::new(std::time::Duration::from_secs(60));
         assert_eq!(store.load_now(&id, 1, Some(&lease)), Loaded::Found(kept));
         assert_eq!(store.lock().leases.len(), 1);
-        assert_eq!(store.commit_now(&id, lease.token, Commit::Delete), Ok(true));
+        assert_eq!(
+            store.commit_now(&id, lease.token, Commit::Delete, 0),
+            Ok(true)
+        );
         let sessions = store.lock();
         assert!(sessions.records.is_empty() && sessions.leases.is_empty());
     }
