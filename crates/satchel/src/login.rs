@@ -17,6 +17,13 @@
 //!
 //! Remember-me cookies are not implemented.
 //!
+//! **Logout and revocation.** A login is recorded for the per-user index
+//! ([`SessionIndex`](crate::store::SessionIndex): list a user's sessions, end one, end all):
+//! on the record with a server-side store, in the login ledger with cookie sessions
+//! ([`SessionLayerBuilder::login_ledger`](crate::SessionLayerBuilder::login_ledger)). Then
+//! [`logout`] (and clearing the session) ends the session for every copy of its cookie.
+//! Cookie sessions without a ledger cannot do that: a copy keeps working until it expires.
+//!
 //! ```
 //! use satchel::login::{current_user_id, login, logout, SessionIdentifier};
 //! let session = satchel::Session::default();

@@ -423,3 +423,44 @@ async fn no_request_started_after_revoke_user_returned_is_logged_in(mode: Mode, 
         "{mode:?}: before {before}, after {after}"
     );
 }
+
+/// A table made by the version before the per-user index (its exact DDL) gets the index's
+/// columns on first use, and its sessions are listed and revoked like any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sql_table_made_before_the_index_gets_its_columns() {
+    for kind in ["sqlite", "postgres", "mysql"] {
+        let Some(url) = url_for(kind) else { continue };
+        let name = common::sql::table();
+        let (blob, text, int) = match kind {
+            "sqlite" => ("BLOB", "TEXT", "INTEGER"),
+            "postgres" => ("BYTEA", "TEXT", "BIGINT"),
+            _ => ("BINARY(32)", "MEDIUMTEXT", "BIGINT"),
+        };
+        common::sql::scalar(
+            &url,
+            &format!(
+                "CREATE TABLE {name} (id {blob} PRIMARY KEY NOT NULL, data {text} NOT NULL, \
+                 created_at {int} NOT NULL, idle_deadline {int} NOT NULL, \
+                 absolute_deadline {int} NOT NULL, expires_at {int} NOT NULL, \
+                 lease {blob}, lease_until {int})"
+            ),
+        );
+        let scratch = Scratch::on(&url, &name, None);
+        let now = unix_now();
+        let id = satchel::store::SessionId::generate().hash();
+        let login = satchel::store::Login::new("alice", Some("laptop"), None);
+        let record = satchel::store::Record::new(Default::default(), now, now + 60, now + 60)
+            .with_login(login);
+        use satchel::store::{SessionIndex as _, Store as _};
+        assert!(
+            scratch.store.create(&id, &record, now).await.unwrap(),
+            "{kind}"
+        );
+        let listed = scratch.store.sessions(Some("alice"), now).await.unwrap();
+        assert_eq!(listed.len(), 1, "{kind}");
+        assert_eq!(listed[0].user_agent.as_deref(), Some("laptop"), "{kind}");
+        // A second store on the same table finds the columns there (no second ALTER).
+        let again = SqlStore::open(&url).unwrap().with_table(&name).unwrap();
+        assert_eq!(again.revoke_user("alice", now).await.unwrap(), 1, "{kind}");
+    }
+}

@@ -52,6 +52,14 @@ impl Dialect for MySql {
         None
     }
 
+    fn has_column(table: &str, column: &str) -> String {
+        format!(
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_name = '{table}' AND column_name = '{column}' \
+             AND table_schema = DATABASE()"
+        )
+    }
+
     fn sweep(table: &str) -> String {
         format!("DELETE FROM {table} WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit")
     }

@@ -365,20 +365,33 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
         values: &Values<'_>,
     ) -> DbFuture<'e, Vec<IndexRow>>;
 
-    /// The statements that add the index's columns to a table made by an earlier version;
-    /// an error saying the column exists already is expected and passed over.
-    fn upgrade(table: &str) -> Vec<String> {
-        [
-            "login TEXT NULL",
-            "user_key CHAR(64) NULL",
-            "last_seen BIGINT NOT NULL DEFAULT 0",
+    /// A statement counting the columns named `column` of `table` (0 or 1).
+    fn has_column(table: &str, column: &str) -> String {
+        format!(
+            "SELECT COUNT(*) FROM information_schema.columns \
+             WHERE table_name = '{table}' AND column_name = '{column}' \
+             AND table_schema = current_schema()"
+        )
+    }
+
+    /// The columns of the per-user index that a table made by an earlier version lacks, with
+    /// the statements that add each (the index with the `user_key` column).
+    fn upgrade(table: &str) -> Vec<(&'static str, Vec<String>)> {
+        let add = |column: &str| format!("ALTER TABLE {table} ADD COLUMN {column}");
+        vec![
+            ("login", vec![add("login TEXT NULL")]),
+            (
+                "user_key",
+                vec![
+                    add("user_key CHAR(64) NULL"),
+                    format!("CREATE INDEX {table}_user_key ON {table} (user_key)"),
+                ],
+            ),
+            (
+                "last_seen",
+                vec![add("last_seen BIGINT NOT NULL DEFAULT 0")],
+            ),
         ]
-        .iter()
-        .map(|column| format!("ALTER TABLE {table} ADD COLUMN {column}"))
-        .chain([format!(
-            "CREATE INDEX {table}_user_key ON {table} (user_key)"
-        )])
-        .collect()
     }
 
     /// Whether `error` is a duplicate primary key.
@@ -1001,14 +1014,21 @@ async fn create_schema<D: Dialect>(
         D::execute(On::Tx(&mut *tx), &statement, &Values::default()).await?;
     }
     tx.commit().await?;
-    // A table made before the index existed gets its columns; on any other, each of these
-    // fails with "duplicate column" / "already exists", which is the expected answer.
-    for ddl in D::upgrade(table) {
-        let statement = Statement::new(&ddl, D::PLACEHOLDERS);
-        if let Err(error) = D::execute(On::Pool(pool), &statement, &Values::default()).await {
-            let text = error.to_string().to_ascii_lowercase();
-            if !(text.contains("duplicate") || text.contains("already exists")) {
-                return Err(error);
+    // A table made before the per-user index existed gets its columns. Two processes doing
+    // this at once: the second's ALTER fails with "duplicate column" / "already exists",
+    // which is the answer it wanted.
+    for (column, statements) in D::upgrade(table) {
+        let check = Statement::new(&D::has_column(table, column), D::PLACEHOLDERS);
+        if D::count(On::Pool(pool), &check).await? > 0 {
+            continue;
+        }
+        for ddl in statements {
+            let statement = Statement::new(&ddl, D::PLACEHOLDERS);
+            if let Err(error) = D::execute(On::Pool(pool), &statement, &Values::default()).await {
+                let text = error.to_string().to_ascii_lowercase();
+                if !(text.contains("duplicate") || text.contains("already exists")) {
+                    return Err(error);
+                }
             }
         }
     }

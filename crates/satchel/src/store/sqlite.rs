@@ -60,6 +60,10 @@ impl Dialect for Sqlite {
         None
     }
 
+    fn has_column(table: &str, column: &str) -> String {
+        format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'")
+    }
+
     fn sweep(table: &str) -> String {
         format!(
             "DELETE FROM {table} WHERE id IN \
