@@ -436,8 +436,13 @@ async fn an_sql_table_made_before_the_index_gets_its_columns() {
             "postgres" => ("BYTEA", "TEXT", "BIGINT"),
             _ => ("BINARY(32)", "MEDIUMTEXT", "BIGINT"),
         };
+        // The raw connection creates the SQLite file (the store would, on first use).
+        let raw = match kind {
+            "sqlite" => format!("{url}?mode=rwc"),
+            _ => url.clone(),
+        };
         common::sql::scalar(
-            &url,
+            &raw,
             &format!(
                 "CREATE TABLE {name} (id {blob} PRIMARY KEY NOT NULL, data {text} NOT NULL, \
                  created_at {int} NOT NULL, idle_deadline {int} NOT NULL, \
