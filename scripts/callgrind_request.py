@@ -2,7 +2,7 @@
 """Instructions per request of a server, counted by callgrind (repeatable on a noisy machine).
 
     scripts/callgrind_request.py [--path /counter] [--pool 2000] [--seconds 5] [--mint /set_session]
-        [--no-cookie] -- SERVER ARGV...
+        [--no-cookie] [--json FILE] -- SERVER ARGV...
 
 ARGV must contain `{addr}` (replaced by 127.0.0.1:PORT). The server runs under
 `valgrind --tool=callgrind --instr-atstart=no`; the script mints a pool of sessions (GET
@@ -75,6 +75,7 @@ def main():
     parser.add_argument("--no-cookie", action="store_true", help="send no cookie")
     parser.add_argument("--mint", default="/set_session",
                         help="the path that mints each pooled session (then /counter if it sets none)")
+    parser.add_argument("--json", help="append the result as one JSON line to this file")
     parser.add_argument("server", nargs="+")
     args = parser.parse_args()
 
@@ -119,6 +120,12 @@ def main():
     non_2xx = result["errors"]["status"]
     print(f"{args.label}: {requests} requests ({non_2xx} non-2xx), "
           f"{total / requests:,.0f} instructions/request")
+    if args.json:
+        row = {"label": args.label, "path": args.path, "requests": requests, "non_2xx": non_2xx,
+               "instructions_per_request": round(total / requests)}
+        with open(args.json, "a") as f:
+            f.write(json.dumps(row) + "\n")
+    return 1 if non_2xx else 0
 
 
 if __name__ == "__main__":

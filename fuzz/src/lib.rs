@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
+use aes_gcm_siv::aead::{AeadInOut, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -58,7 +58,7 @@ pub fn decode_and_check(codec: &dyn Codec, value: &str) {
 
 fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
     let mut mac =
-        <Hmac<sha1::Sha1> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        <Hmac<sha1::Sha1>>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(message);
     mac.finalize().into_bytes().into()
 }
@@ -78,7 +78,7 @@ pub fn flask_sign(payload: &str) -> String {
 pub fn seal(plaintext: &[u8]) -> String {
     let secret = SecretKey::new(SECRET);
     let key = secret.derive("satchel sealed cookie v1");
-    let cipher = Aes256GcmSiv::new(Key::<Aes256GcmSiv>::from_slice(&key[..]));
+    let cipher = Aes256GcmSiv::new(&Key::<Aes256GcmSiv>::from(*key));
     let mut raw = vec![0x01];
     raw.extend_from_slice(&secret.derive("satchel sealed key id v1")[..4]);
     let associated_data = [&raw[..], COOKIE_NAME.as_bytes()].concat();
@@ -86,7 +86,7 @@ pub fn seal(plaintext: &[u8]) -> String {
     raw.extend_from_slice(&nonce);
     let mut body = plaintext.to_vec();
     let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &associated_data, &mut body)
+        .encrypt_inout_detached(&Nonce::from(nonce), &associated_data, body.as_mut_slice().into())
         .expect("a fuzz input is short enough to seal");
     raw.extend_from_slice(&body);
     raw.extend_from_slice(&tag);

@@ -71,65 +71,37 @@ fn serve_refuses_a_public_key_at_startup() {
     }
 }
 
+/// A start `serve` must refuse: extra arguments, environment, what the error must name.
+type Refusal = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 #[test]
 fn serve_refuses_unknown_stores_and_production_without_a_key() {
     let dir = temp_dir("refusals");
     let dir_arg = dir.to_str().unwrap();
-    let store = run(
-        &[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir_arg,
-            "--store",
-            "carrier-pigeon://loft",
-        ],
-        &[("SECRET_KEY", KEY)],
-        "",
-    );
-    assert_eq!(store.status.code(), Some(2));
-    assert!(
-        stderr(&store).contains("unknown store kind"),
-        "{}",
-        stderr(&store)
-    );
-    let production = run(
-        &[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir_arg,
-            "--production",
-        ],
-        &[],
-        "",
-    );
-    assert_eq!(production.status.code(), Some(2));
-    assert!(
-        stderr(&production).contains("SECRET_KEY"),
-        "{}",
-        stderr(&production)
-    );
-    let insecure = run(
-        &[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir_arg,
-            "--production",
-        ],
-        &[("SECRET_KEY", KEY), ("SESSION_COOKIE_SECURE", "false")],
-        "",
-    );
-    assert_eq!(insecure.status.code(), Some(2));
-    assert!(
-        stderr(&insecure).contains("Secure"),
-        "{}",
-        stderr(&insecure)
-    );
+    let cases: [Refusal; 3] = [
+        (
+            &["--store", "carrier-pigeon://loft"],
+            &[("SECRET_KEY", KEY)],
+            "unknown store kind",
+        ),
+        (&["--production"], &[], "SECRET_KEY"),
+        (
+            &["--production"],
+            &[("SECRET_KEY", KEY), ("SESSION_COOKIE_SECURE", "false")],
+            "Secure",
+        ),
+    ];
+    for (extra, env, named) in cases {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0", "--data-dir", dir_arg];
+        args.extend_from_slice(extra);
+        let out = run(&args, env, "");
+        assert_eq!(out.status.code(), Some(2), "{extra:?} {env:?}");
+        assert!(stderr(&out).contains(named), "{}", stderr(&out));
+    }
 }
 
 #[test]

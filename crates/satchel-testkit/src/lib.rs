@@ -6,10 +6,13 @@
 //! - [`python_with`]: the test venv's Python (real Flask, Flask-Login), found the same way
 //!   everywhere;
 //! - [`http`]: one raw HTTP/1.1 client for tests that talk to real servers, so a test sees the
-//!   bytes a browser would (duplicate headers, chunked bodies, a server that closes early).
+//!   bytes a browser would (duplicate headers, chunked bodies, a server that closes early);
+//! - [`in_process`]: one in-process request harness, for tests that send requests through an
+//!   axum `Router` without a socket.
 #![forbid(unsafe_code)]
 
 pub mod http;
+pub mod in_process;
 
 use std::path::PathBuf;
 use std::process::Command;

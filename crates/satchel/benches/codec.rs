@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::io::Write;
 use std::time::Duration;
 
-use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
+use aes_gcm_siv::aead::{AeadInOut, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -155,24 +155,24 @@ fn primitives(c: &mut Criterion, label: &str, data: &Dict) {
 
     let mut group = c.benchmark_group(format!("primitives/{label}"));
 
-    let cipher = Aes256GcmSiv::new(Key::<Aes256GcmSiv>::from_slice(&[7u8; 32]));
-    let nonce = *Nonce::from_slice(&[1u8; 12]);
+    let cipher = Aes256GcmSiv::new(&Key::<Aes256GcmSiv>::from([7u8; 32]));
+    let nonce = Nonce::from([1u8; 12]);
     let ad = b"\x01abcdsession";
     group.bench_function("aes256gcmsiv_seal", |b| {
         b.iter_batched_ref(
             || plaintext.clone(),
-            |buffer| cipher.encrypt_in_place_detached(&nonce, ad, buffer),
+            |buffer| cipher.encrypt_inout_detached(&nonce, ad, buffer.as_mut_slice().into()),
             BatchSize::SmallInput,
         )
     });
     let mut sealed = plaintext.clone();
     let tag = cipher
-        .encrypt_in_place_detached(&nonce, ad, &mut sealed)
+        .encrypt_inout_detached(&nonce, ad, sealed.as_mut_slice().into())
         .expect("seal");
     group.bench_function("aes256gcmsiv_open", |b| {
         b.iter_batched_ref(
             || sealed.clone(),
-            |buffer| cipher.decrypt_in_place_detached(&nonce, ad, buffer, &tag),
+            |buffer| cipher.decrypt_inout_detached(&nonce, ad, buffer.as_mut_slice().into(), &tag),
             BatchSize::SmallInput,
         )
     });
@@ -182,8 +182,7 @@ fn primitives(c: &mut Criterion, label: &str, data: &Dict) {
     let hmac_key = [9u8; 20];
     group.bench_function("hmac_sha1", |b| {
         b.iter(|| {
-            let mut mac =
-                <Hmac<sha1::Sha1> as Mac>::new_from_slice(&hmac_key).expect("any key length");
+            let mut mac = <Hmac<sha1::Sha1>>::new_from_slice(&hmac_key).expect("any key length");
             mac.update(black_box(signed_text.as_bytes()));
             mac.finalize().into_bytes()
         })

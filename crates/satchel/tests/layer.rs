@@ -1,16 +1,14 @@
-//! The save rules of `SessionLayer`, pinned through the real tower stack (axum Router +
-//! `oneshot`), one behaviour per test.
+//! The save rules of `SessionLayer`, pinned through the real tower stack (axum Router,
+//! in process), one behaviour per test.
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use http::{header, HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::{header, StatusCode};
 use satchel::codec::RejectReason;
 use satchel::{Clock, ManualClock, Session, SessionConfig, SessionLayer};
-use tower::ServiceExt;
+use satchel_testkit::in_process::{self, Reply};
 
 const KEY: &str = "test secret key, long enough to be a real one";
 const START: u64 = 1_800_000_000;
@@ -104,57 +102,10 @@ fn secure() -> SessionConfig {
     SessionConfig::default().with_secret_key(KEY)
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    }
-
-    /// The `name=value` pair of the only Set-Cookie header.
-    fn cookie_pair(&self) -> String {
-        let cookies = self.set_cookies();
-        assert_eq!(cookies.len(), 1, "expected one Set-Cookie, got {cookies:?}");
-        cookies[0].split(';').next().unwrap().to_owned()
-    }
-
-    fn vary(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::VARY)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
 impl Harness {
     async fn get(&self, path: &str, cookies: &[&str]) -> Reply {
-        let mut request = Request::get(path);
-        if !cookies.is_empty() {
-            request = request.header(header::COOKIE, cookies.join("; "));
-        }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
-        }
+        let header = (!cookies.is_empty()).then(|| cookies.join("; "));
+        in_process::get(&self.app, path, header.as_deref()).await
     }
 }
 
@@ -491,22 +442,10 @@ async fn option_session_is_none_without_a_layer_and_session_is_a_clear_500() {
             }),
         )
         .route("/needs", get(|_s: Session| async { "unreachable" }));
-    let reply = bare
-        .clone()
-        .oneshot(Request::get("/maybe").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        reply.into_body().collect().await.unwrap().to_bytes(),
-        "none"
-    );
-    let reply = bare
-        .oneshot(Request::get("/needs").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(reply.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let body = reply.into_body().collect().await.unwrap().to_bytes();
-    assert!(String::from_utf8_lossy(&body).contains("SessionLayer"));
+    assert_eq!(in_process::get(&bare, "/maybe", None).await.body, "none");
+    let reply = in_process::get(&bare, "/needs", None).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(reply.body.contains("SessionLayer"));
     let h = harness(secure());
     assert_eq!(h.get("/maybe", &[]).await.body, "some");
 }

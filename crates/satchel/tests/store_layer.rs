@@ -1,4 +1,4 @@
-//! Server-side sessions through the real tower stack (axum Router + `oneshot`): no lost
+//! Server-side sessions through the real tower stack (axum Router, in process): no lost
 //! updates, fencing, expiry, rotation, outages. Every behaviour runs on every store (one module
 //! per store); synchronisation is by oneshot channels, never by sleeping.
 
@@ -7,18 +7,16 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Router};
-use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
 use satchel::extract::ReadOnlySession;
 use satchel::store::{
     Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture, StoreOptions,
 };
 use satchel::{Clock, LoginRequired, Session, SessionConfig, SessionLayer};
+use satchel_testkit::in_process;
 use tokio::sync::oneshot;
-use tower::ServiceExt;
 
 pub const START: u64 = 1_800_000_000;
 
@@ -157,30 +155,12 @@ pub struct Reply {
 
 impl App {
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
-        let mut request = Request::builder().uri(path);
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, format!("session={cookie}"));
-        }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let cookie = response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .find_map(|v| {
-                let pair = v.to_str().ok()?.split(';').next()?;
-                pair.strip_prefix("session=").map(str::to_owned)
-            });
-        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let header = cookie.map(|c| format!("session={c}"));
+        let reply = in_process::get(&self.router, path, header.as_deref()).await;
         Reply {
-            status,
-            cookie,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            status: reply.status,
+            cookie: reply.cookie("session"),
+            body: reply.body,
         }
     }
 
@@ -355,7 +335,16 @@ pub mod behaviours {
         assert_eq!(app.n(&one).await, 2);
     }
 
-    pub async fn a_handler_outliving_its_lease_has_its_commit_refused(store: Arc<dyn Store>) {
+    /// A session (n = 1) whose writer is parked inside its handler on a 300 ms lease that is
+    /// never renewed: the app, the cookie, the sender that lets the writer go on, and its reply.
+    async fn parked_past_its_lease(
+        store: Arc<dyn Store>,
+    ) -> (
+        Arc<App>,
+        String,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<Reply>,
+    ) {
         let options = StoreOptions {
             lease_ttl: Duration::from_millis(300),
             renew_leases: false,
@@ -369,6 +358,11 @@ pub mod behaviours {
             async move { app.get("/park", Some(&cookie)).await }
         });
         entered.await.unwrap();
+        (app, cookie, go, parked)
+    }
+
+    pub async fn a_handler_outliving_its_lease_has_its_commit_refused(store: Arc<dyn Store>) {
+        let (app, cookie, go, parked) = parked_past_its_lease(store).await;
         // This writer gets the lease only once the parked one's has expired (the store says
         // when), and commits n = 2.
         let next = app.get("/counter", Some(&cookie)).await;
@@ -388,19 +382,7 @@ pub mod behaviours {
     /// A writer parks past its (unrenewed) lease while `path` ends the session's id; the
     /// writer's late commit is refused and the old id stays dead.
     async fn late_commit_after(store: Arc<dyn Store>, path: &str) {
-        let options = StoreOptions {
-            lease_ttl: Duration::from_millis(300),
-            renew_leases: false,
-            ..StoreOptions::default()
-        };
-        let app = Arc::new(app_with(store, config(), options, Clock::system()));
-        let cookie = app.session().await;
-        let (entered, go) = app.gate.arm();
-        let parked = tokio::spawn({
-            let (app, cookie) = (app.clone(), cookie.clone());
-            async move { app.get("/park", Some(&cookie)).await }
-        });
-        entered.await.unwrap();
+        let (app, cookie, go, parked) = parked_past_its_lease(store).await;
         let ended = app.get(path, Some(&cookie)).await;
         assert_eq!(ended.status, StatusCode::OK);
         go.send(()).unwrap();

@@ -6,9 +6,8 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Longest accepted user name and password, in bytes (longer input is refused before hashing).
@@ -140,11 +139,16 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn hash_password(password: &str) -> Result<String, UserError> {
-    let salt = SaltString::generate(&mut OsRng);
+    // The salt comes from the OS CSPRNG (argon2's `getrandom` feature).
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| UserError::Hash(e.to_string()))
+        .hash_password(password.as_bytes())
+        .map(|h: PasswordHash| h.to_string())
+        .map_err(hash_error)
+}
+
+/// A hashing or PHC-parsing error, as the user-facing error.
+fn hash_error(e: impl std::fmt::Display) -> UserError {
+    UserError::Hash(e.to_string())
 }
 
 /// Stored hashes costing more memory than this are refused rather than computed.
@@ -153,16 +157,15 @@ const MAX_HASH_MEMORY_KIB: u32 = 256 * 1024;
 /// Whether `password` hashes to the PHC string `hash` (argon2 only), computed in `memory`;
 /// the outputs are compared in constant time ([`Output`]'s `==`).
 fn check_password(hash: &str, password: &str, memory: &mut Vec<Block>) -> Result<bool, UserError> {
-    let bad = |e: argon2::password_hash::Error| UserError::Hash(e.to_string());
-    let parsed = PasswordHash::new(hash).map_err(bad)?;
-    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(bad)?;
+    let parsed = PasswordHash::new(hash).map_err(hash_error)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(hash_error)?;
     let version = parsed
         .version
         .map(Version::try_from)
         .transpose()
-        .map_err(|e| UserError::Hash(e.to_string()))?
+        .map_err(hash_error)?
         .unwrap_or_default();
-    let params = Params::try_from(&parsed).map_err(bad)?;
+    let params = Params::try_from(&parsed).map_err(hash_error)?;
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Err(UserError::Hash(
             "the stored hash has no salt or output".into(),
@@ -174,16 +177,14 @@ fn check_password(hash: &str, password: &str, memory: &mut Vec<Block>) -> Result
             params.m_cost()
         )));
     }
-    let mut salt_bytes = [0u8; 64];
-    let salt = salt.decode_b64(&mut salt_bytes).map_err(bad)?;
     memory.resize(params.block_count(), Block::default());
     let argon2 = Argon2::new(algorithm, version, params);
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = &mut out[..expected.len()];
     argon2
-        .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut memory[..])
-        .map_err(|e| UserError::Hash(e.to_string()))?;
-    Ok(Output::new(out).map_err(bad)? == expected)
+        .hash_password_into_with_memory(password.as_bytes(), &salt, out, &mut memory[..])
+        .map_err(hash_error)?;
+    Ok(Output::new(out).map_err(hash_error)? == expected)
 }
 
 /// On first start (no users): creates `admin` with `ADMIN_PASSWORD` if set, else with a random

@@ -27,7 +27,7 @@ use std::cell::RefCell;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
@@ -215,7 +215,7 @@ fn signer(secret: &[u8]) -> HmacSha1 {
 }
 
 fn hmac_sha1(key: &[u8]) -> HmacSha1 {
-    <HmacSha1 as Mac>::new_from_slice(key).expect("HMAC takes keys of any length")
+    <HmacSha1 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length")
 }
 
 /// itsdangerous' `bytes_to_int`: up to 8 big-endian bytes (none is 0).

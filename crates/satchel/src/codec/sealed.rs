@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use aes_gcm_siv::aead::{AeadInPlace, KeyInit};
+use aes_gcm_siv::aead::{AeadInOut, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce, Tag};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -57,7 +57,9 @@ impl SealingKey {
         associated_data.extend_from_slice(&id);
         associated_data.extend_from_slice(cookie_name.as_bytes());
         let key = secret.derive(AEAD_KEY_PURPOSE);
-        let cipher = Aes256GcmSiv::new(Key::<Aes256GcmSiv>::from_slice(&key[..]));
+        // Borrowed, not copied: the derived key stays only in its zeroizing buffer.
+        let key: &Key<Aes256GcmSiv> = key[..].try_into().expect("HKDF gives 32 bytes");
+        let cipher = Aes256GcmSiv::new(key);
         SealingKey {
             id,
             associated_data,
@@ -211,6 +213,11 @@ impl std::fmt::Debug for SealedCodec {
     }
 }
 
+/// The nonce in a sealed cookie's `header` (the last [`NONCE_LEN`] bytes).
+fn nonce_of(header: &[u8]) -> Nonce {
+    Nonce::try_from(&header[1 + KEY_ID_LEN..]).expect("the header ends in NONCE_LEN bytes")
+}
+
 /// Reads the big-endian `u64` at `at` in `bytes` (which the caller has checked is long enough).
 fn read_u64(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];
@@ -249,10 +256,10 @@ impl SealedCodec {
 
         let sealed_len = raw.len() + TAG_LEN;
         let (header, plaintext) = raw.split_at_mut(HEADER_LEN);
-        let nonce = Nonce::from_slice(&header[1 + KEY_ID_LEN..]);
+        let nonce = nonce_of(header);
         let tag = key
             .cipher
-            .encrypt_in_place_detached(nonce, &key.associated_data, plaintext)
+            .encrypt_inout_detached(&nonce, &key.associated_data, plaintext.into())
             .map_err(|_| EncodeError::too_large(sealed_len.div_ceil(3) * 4))?;
         raw.extend_from_slice(&tag);
         Ok(URL_SAFE_NO_PAD.encode(&raw))
@@ -271,8 +278,8 @@ impl SealedCodec {
         let (header, rest) = raw.split_at_mut(HEADER_LEN);
         let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
         let id = &header[1..1 + KEY_ID_LEN];
-        let nonce = Nonce::from_slice(&header[1 + KEY_ID_LEN..]);
-        let tag = Tag::from_slice(tag);
+        let nonce = nonce_of(header);
+        let tag = Tag::try_from(&*tag).expect("the tag is TAG_LEN bytes");
 
         // Two keys of a ring share an id only by a 2^-32 accident (or when the same secret is
         // listed twice); each candidate is tried, and a failed open leaves `body` as it was.
@@ -285,7 +292,7 @@ impl SealedCodec {
             known_id = true;
             if key
                 .cipher
-                .decrypt_in_place_detached(nonce, &key.associated_data, body, tag)
+                .decrypt_inout_detached(&nonce, &key.associated_data, (&mut *body).into(), &tag)
                 .is_ok()
             {
                 opened_by = Some(index);
