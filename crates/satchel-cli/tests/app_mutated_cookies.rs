@@ -205,7 +205,7 @@ fn sweep(what: &str, server: &Server, count: usize, seed: u64) -> (usize, usize)
 
 /// One mutated cookie on `/get_session` (even `i`) or `/dashboard` (odd `i`).
 fn check(what: &str, addr: SocketAddr, i: usize, header: &str, benign: bool) {
-    let path = if i % 2 == 0 {
+    let path = if i.is_multiple_of(2) {
         "/get_session"
     } else {
         "/dashboard"
