@@ -559,8 +559,9 @@ def start_system(s, port, processes, label, places=None):
     data = RAW / "data" / label
     data.mkdir(parents=True, exist_ok=True)
     # A table of its own for every start (SQL systems), so runs and workload 5's two servers
-    # never share rows.
-    table = "bench_" + re.sub(r"[^a-z0-9]", "_", label.lower()) + f"_{port}_{int(time.time())}"
+    # never share rows. At most 48 characters (the SQL stores' limit on a table name).
+    name = re.sub(r"[^a-z0-9]", "_", label.lower())[:25]
+    table = f"bench_{name}_{port}_{int(time.time())}"
     argv = s["command"].format(addr=f"{HOST}:{port}", data=data, table=table,
                                **{**PLACES, **(places or {})}).split()
     env = {"SECRET_KEY": SECRET_KEY, "RUST_LOG": "warn", "ADMIN_PASSWORD": "bench-only-password"}

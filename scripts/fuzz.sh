@@ -6,6 +6,8 @@
 #   scripts/fuzz.sh                 # 30 s per target
 #   scripts/fuzz.sh 300             # 5 minutes per target
 #   scripts/fuzz.sh 60 tagged_json  # one target
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh 86400 cookie_header
+#                                   # stop at 10 M executions (or the time bound, first)
 #
 # Needs the nightly toolchain and cargo-fuzz (installed here if missing). The committed seeds
 # (fuzz/corpus/<target>/seed-*) are the starting corpus; what a run adds stays untracked.
@@ -33,7 +35,8 @@ failed=()
 for target in "${targets[@]}"; do
     echo "== fuzzing $target for ${seconds}s"
     if ! cargo +nightly fuzz run "$target" -- \
-        -max_total_time="$seconds" -max_len=8192 -timeout=10 -print_final_stats=1; then
+        -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
+        -max_len=8192 -timeout=10 -print_final_stats=1; then
         failed+=("$target")
     fi
 done

@@ -14,11 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
-use satchel::store::{Lease, Loaded, Record, RedisStore, SessionId, Store, StoreOptions};
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel::store::{Lease, Loaded, Record, RedisStore, SessionId, Store};
 
+use common::outage::counter_app;
 use common::{http_get, redis_url};
 
 const ROLE: &str = "SATCHEL_TEST_ROLE";
@@ -78,29 +76,6 @@ fn spawn_child(role: &str, prefix: &str, id: Option<&SessionId>) -> (Killed, Str
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (child, ready)
-}
-
-fn counter_app(store: Arc<dyn Store>) -> Router {
-    let config = SessionConfig {
-        idle_timeout: Some(Duration::from_secs(600)),
-        ..SessionConfig::default()
-    };
-    let options = StoreOptions::default();
-    let layer = SessionLayer::builder(config)
-        .store(store)
-        .store_options(options)
-        .build()
-        .unwrap();
-    Router::new()
-        .route(
-            "/counter",
-            get(|s: Session| async move {
-                let n = s.get_or("n", 0) + 1;
-                s.insert("n", n);
-                n.to_string()
-            }),
-        )
-        .layer(layer)
 }
 
 /// The second process. Without `SATCHEL_TEST_ROLE` (a normal test run) it does nothing.
