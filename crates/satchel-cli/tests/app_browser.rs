@@ -218,6 +218,8 @@ async fn journey(client: &Client, base: &str) -> Step {
         .goto(&format!("{base}/dashboard"))
         .await
         .map_err(fail("open /dashboard"))?;
+    // A copy of the logged-in cookie, as a thief would take it, replayed after the logout.
+    let copied = session_cookie(client).await?;
     click(client, "#logout").await?;
     wait_for_path(client, "/login").await?;
     let flash = text_of(client, ".flash").await?;
@@ -239,6 +241,25 @@ async fn journey(client: &Client, base: &str) -> Step {
         .await
         .map_err(fail("open /dashboard"))?;
     wait_for_path(client, "/login").await?;
+    let mut replay = cookie::Cookie::new("session", copied.value().to_owned());
+    replay.set_path("/");
+    // HttpOnly like the cookie it replaces (Chrome refuses to overwrite one with a non-HttpOnly).
+    replay.set_http_only(true);
+    replay.set_same_site(cookie::SameSite::Lax);
+    if let Some(domain) = copied.domain() {
+        replay.set_domain(domain.to_owned());
+    }
+    client
+        .add_cookie(replay)
+        .await
+        .map_err(fail("put back the copied cookie"))?;
+    client
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .map_err(fail("open /dashboard with the copy"))?;
+    wait_for_path(client, "/login")
+        .await
+        .map_err(|e| format!("the copied cookie still opens the dashboard after logout: {e}"))?;
 
     // An unknown address is a page with a way home.
     client
@@ -252,6 +273,15 @@ async fn journey(client: &Client, base: &str) -> Step {
     screenshot(client, "not-found").await?;
     click(client, "#home").await?;
     wait_for_path(client, "/").await
+}
+
+/// The browser's session cookie.
+async fn session_cookie(client: &Client) -> Result<cookie::Cookie<'static>, String> {
+    let cookies = client.get_all_cookies().await.map_err(fail("cookies"))?;
+    cookies
+        .into_iter()
+        .find(|c| c.name() == "session")
+        .ok_or_else(|| "no session cookie to copy".to_owned())
 }
 
 fn unix_now() -> i64 {
