@@ -241,6 +241,25 @@ async fn journey(client: &Client, base: &str) -> Step {
         .await
         .map_err(fail("open /dashboard"))?;
     wait_for_path(client, "/login").await?;
+    replay_copy(client, base, &copied).await?;
+
+    // An unknown address is a page with a way home.
+    client
+        .goto(&format!("{base}/no-such-page"))
+        .await
+        .map_err(fail("open /no-such-page"))?;
+    let status = text_of(client, "#status").await?;
+    if status != "404 Not Found" {
+        return Err(format!("the 404 page says {status:?}"));
+    }
+    screenshot(client, "not-found").await?;
+    click(client, "#home").await?;
+    wait_for_path(client, "/").await
+}
+
+/// Puts `copied` (a session cookie taken before the logout) back in the jar and opens the
+/// dashboard: it must land on /login.
+async fn replay_copy(client: &Client, base: &str, copied: &cookie::Cookie<'_>) -> Step {
     let mut replay = cookie::Cookie::new("session", copied.value().to_owned());
     replay.set_path("/");
     // HttpOnly like the cookie it replaces (Chrome refuses to overwrite one with a non-HttpOnly).
@@ -261,18 +280,17 @@ async fn journey(client: &Client, base: &str) -> Step {
         .await
         .map_err(|e| format!("the copied cookie still opens the dashboard after logout: {e}"))?;
 
-    // An unknown address is a page with a way home.
-    client
-        .goto(&format!("{base}/no-such-page"))
-        .await
-        .map_err(fail("open /no-such-page"))?;
-    let status = text_of(client, "#status").await?;
-    if status != "404 Not Found" {
-        return Err(format!("the 404 page says {status:?}"));
-    }
-    screenshot(client, "not-found").await?;
-    click(client, "#home").await?;
-    wait_for_path(client, "/").await
+    Ok(())
+}
+
+/// Logs in, copies the session cookie, logs out, replays the copy.
+async fn replay_after_logout(client: &Client, base: &str) -> Step {
+    submit_login(client, base, "admin", ADMIN_PASSWORD, false).await?;
+    wait_for_path(client, "/dashboard").await?;
+    let copied = session_cookie(client).await?;
+    click(client, "#logout").await?;
+    wait_for_path(client, "/login").await?;
+    replay_copy(client, base, &copied).await
 }
 
 /// The browser's session cookie.
@@ -347,6 +365,64 @@ async fn check_cookie_flags(client: &Client) -> Step {
     Ok(())
 }
 
+/// A headless Chromium driven over WebDriver; the driver process ends with it.
+struct Browser {
+    client: Client,
+    _driver: KillOnDrop,
+}
+
+impl Browser {
+    async fn open(browser: PathBuf, driver: PathBuf) -> Self {
+        let mut command = Command::new(driver);
+        command.arg("--port=0").stderr(Stdio::null());
+        let (child, driver_addr, _) = spawn_listening(command, |line| {
+            let port = line
+                .strip_prefix("ChromeDriver was started successfully on port ")?
+                .trim_end_matches('.');
+            Some(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                port.parse().ok()?,
+            )))
+        });
+        let _driver = KillOnDrop(child);
+        let profile = temp_dir("chromium-profile");
+        let capabilities = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": browser,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-dev-shm-usage", "--window-size=1024,768",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities);
+        let webdriver = format!("http://{driver_addr}");
+        let connect = tokio::time::timeout(common::DEADLINE, builder.connect(&webdriver))
+            .await
+            .expect("the WebDriver session starts within the deadline");
+        let client = connect.unwrap_or_else(|e| panic!("WebDriver session: {e}"));
+        Browser { client, _driver }
+    }
+
+    /// Closes the browser; on a failed `outcome`, after a screenshot, with a panic.
+    async fn finish(self, outcome: Step) {
+        if let Err(message) = &outcome {
+            let _ = screenshot(&self.client, "failure").await;
+            let _ = self.client.close().await;
+            panic!(
+                "{message} (screenshot: {})",
+                screenshots_dir().join("failure.png").display()
+            );
+        }
+        self.client.close().await.expect("the browser closes");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_walks_the_tutorial_then_logs_in_remembered_and_out() {
     let Some((browser, driver)) = chromium() else {
@@ -355,51 +431,11 @@ async fn chromium_walks_the_tutorial_then_logs_in_remembered_and_out() {
     let server = Server::start(&[], &[]);
     let base = format!("http://{}", server.addr);
     let _ = std::fs::remove_file(screenshots_dir().join("failure.png"));
-    let mut command = Command::new(driver);
-    command.arg("--port=0").stderr(Stdio::null());
-    let (child, driver_addr, _) = spawn_listening(command, |line| {
-        let port = line
-            .strip_prefix("ChromeDriver was started successfully on port ")?
-            .trim_end_matches('.');
-        Some(std::net::SocketAddr::from((
-            [127, 0, 0, 1],
-            port.parse().ok()?,
-        )))
-    });
-    let _driver = KillOnDrop(child);
-    let profile = temp_dir("chromium-profile");
-    let capabilities = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": browser,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--window-size=1024,768",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }
-    });
-    let serde_json::Value::Object(capabilities) = capabilities else {
-        unreachable!()
-    };
-    let mut builder = ClientBuilder::new(HttpConnector::new());
-    builder.capabilities(capabilities);
-    let webdriver = format!("http://{driver_addr}");
-    let connect = tokio::time::timeout(common::DEADLINE, builder.connect(&webdriver))
-        .await
-        .expect("the WebDriver session starts within the deadline");
-    let client = connect.unwrap_or_else(|e| panic!("WebDriver session: {e}"));
-    let outcome = tokio::time::timeout(Duration::from_secs(120), journey(&client, &base))
+    let browser = Browser::open(browser, driver).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(120), journey(&browser.client, &base))
         .await
         .unwrap_or_else(|_| Err("the browser journey took over 120 s".into()));
-    if let Err(message) = &outcome {
-        let _ = screenshot(&client, "failure").await;
-        let _ = client.close().await;
-        panic!(
-            "{message} (screenshot: {})",
-            screenshots_dir().join("failure.png").display()
-        );
-    }
-    client.close().await.expect("the browser closes");
+    browser.finish(outcome).await;
     for page in [
         "home-1-empty",
         "home-2-set",
@@ -417,4 +453,25 @@ async fn chromium_walks_the_tutorial_then_logs_in_remembered_and_out() {
         assert!(screenshots_dir().join(format!("{page}.png")).is_file());
     }
     println!("screenshots: {}", screenshots_dir().display());
+}
+
+/// The same replay through a real browser with a server-side store (an SQLite file): the copy
+/// of a logged-out session's id cookie is anonymous.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_with_a_store_is_logged_out_when_it_replays_a_copied_cookie() {
+    let Some((browser, driver)) = chromium() else {
+        return;
+    };
+    let dir = temp_dir("browser-store");
+    let store = format!("sqlite:{}", dir.join("sessions.sqlite3").display());
+    let server = Server::start(&["--store", &store], &[]);
+    let base = format!("http://{}", server.addr);
+    let browser = Browser::open(browser, driver).await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(120),
+        replay_after_logout(&browser.client, &base),
+    )
+    .await
+    .unwrap_or_else(|_| Err("the replay took over 120 s".into()));
+    browser.finish(outcome).await;
 }
