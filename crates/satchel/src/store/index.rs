@@ -25,8 +25,6 @@
 //! # });
 //! ```
 
-use sha2::{Digest, Sha256};
-
 use super::{IdHash, Store, StoreError, StoreFuture};
 
 /// Longest user agent kept, in bytes (a longer one is cut at a character boundary).
@@ -92,16 +90,34 @@ impl Login {
     }
 
     /// The login as stored: short JSON.
+    #[cfg(any(
+        feature = "redis",
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql"
+    ))]
     pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    #[cfg(any(
+        feature = "redis",
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql"
+    ))]
     pub(crate) fn from_json(text: &str) -> Result<Self, StoreError> {
         serde_json::from_str(text)
             .map_err(|e| StoreError::Corrupt(format!("session login record: {e}")))
     }
 
     /// The key stores file a user's sessions under: SHA-256 of the user id, 64 hex digits.
+    #[cfg(any(
+        feature = "redis",
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql"
+    ))]
     pub(crate) fn user_key(&self) -> String {
         user_key(&self.user_id)
     }
@@ -109,7 +125,14 @@ impl Login {
 
 /// The SHA-256 of `user_id` in hex: the column / key a user's sessions are found by (fixed
 /// width, whatever the id).
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
 pub(crate) fn user_key(user_id: &str) -> String {
+    use sha2::{Digest as _, Sha256};
     IdHash(Sha256::digest(user_id.as_bytes()).into()).to_hex()
 }
 
@@ -287,6 +310,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(
+        feature = "redis",
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql"
+    ))]
     fn logins_round_trip_through_their_json() {
         let login = Login::new("ali\"ce", Some("Mozilla/5.0"), Some("10.1.2.3"));
         assert_eq!(Login::from_json(&login.to_json()).unwrap(), login);

@@ -82,7 +82,14 @@ mod sqlite;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub(crate) use id_map::IdMap;
-pub(crate) use index::{ordered, user_key};
+pub(crate) use index::ordered;
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
+pub(crate) use index::user_key;
 pub use index::{
     revoke_prefix, IndexedStore, Login, Revoked, SessionEntry, SessionIndex, MAX_ADDRESS,
     MAX_LISTED, MAX_USER_AGENT, MAX_USER_ID,
