@@ -88,36 +88,27 @@ impl Login {
     pub fn is_indexed(&self) -> bool {
         self.user_id.len() <= MAX_USER_ID
     }
+}
 
+/// How the stores that keep logins (Redis and the SQL stores) write and find them.
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
+impl Login {
     /// The login as stored: short JSON.
-    #[cfg(any(
-        feature = "redis",
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "mysql"
-    ))]
     pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    #[cfg(any(
-        feature = "redis",
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "mysql"
-    ))]
     pub(crate) fn from_json(text: &str) -> Result<Self, StoreError> {
         serde_json::from_str(text)
             .map_err(|e| StoreError::Corrupt(format!("session login record: {e}")))
     }
 
     /// The key stores file a user's sessions under: SHA-256 of the user id, 64 hex digits.
-    #[cfg(any(
-        feature = "redis",
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "mysql"
-    ))]
     pub(crate) fn user_key(&self) -> String {
         user_key(&self.user_id)
     }
