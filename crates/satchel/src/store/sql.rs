@@ -422,6 +422,17 @@ macro_rules! bind {
     }};
 }
 
+/// Runs `query.method` on whichever executor `on` holds (the pool, or an open transaction),
+/// and awaits it; `?` passes a database error on.
+macro_rules! run_on {
+    ($on:expr, $query:ident . $method:ident) => {
+        match $on {
+            $crate::store::sql::On::Pool(pool) => $query.$method(pool).await?,
+            $crate::store::sql::On::Tx(tx) => $query.$method(tx).await?,
+        }
+    };
+}
+
 /// Writes a dialect's `execute`, `fetch` and `count` for its concrete database type (binding
 /// by [`Values::get`], reading the columns of [`Fetched`]).
 macro_rules! sql_executor {
@@ -431,18 +442,14 @@ macro_rules! sql_executor {
             statement: &$crate::store::sql::Statement,
             values: &$crate::store::sql::Values<'_>,
         ) -> $crate::store::sql::DbFuture<'e, u64> {
-            use $crate::store::sql::On;
             let query = $crate::store::sql::bind!(
                 sqlx::query::<$db>(statement.sql.clone()),
                 statement,
                 values
             );
-            match on {
-                On::Pool(pool) => {
-                    Box::pin(async move { Ok(query.execute(pool).await?.rows_affected()) })
-                }
-                On::Tx(tx) => Box::pin(async move { Ok(query.execute(tx).await?.rows_affected()) }),
-            }
+            Box::pin(
+                async move { Ok($crate::store::sql::run_on!(on, query.execute).rows_affected()) },
+            )
         }
 
         fn fetch<'e>(
@@ -450,17 +457,13 @@ macro_rules! sql_executor {
             statement: &$crate::store::sql::Statement,
             values: &$crate::store::sql::Values<'_>,
         ) -> $crate::store::sql::DbFuture<'e, Option<$crate::store::sql::Fetched>> {
-            use $crate::store::sql::On;
             let query = $crate::store::sql::bind!(
                 sqlx::query::<$db>(statement.sql.clone()),
                 statement,
                 values
             );
             Box::pin(async move {
-                let row = match on {
-                    On::Pool(pool) => query.fetch_optional(pool).await?,
-                    On::Tx(tx) => query.fetch_optional(tx).await?,
-                };
+                let row = $crate::store::sql::run_on!(on, query.fetch_optional);
                 row.map(|row| $crate::store::sql::fetched(&row)).transpose()
             })
         }
@@ -470,13 +473,9 @@ macro_rules! sql_executor {
             statement: &$crate::store::sql::Statement,
         ) -> $crate::store::sql::DbFuture<'e, i64> {
             use sqlx::Row as _;
-            use $crate::store::sql::On;
             let query = sqlx::query::<$db>(statement.sql.clone());
             Box::pin(async move {
-                let row = match on {
-                    On::Pool(pool) => query.fetch_one(pool).await?,
-                    On::Tx(tx) => query.fetch_one(tx).await?,
-                };
+                let row = $crate::store::sql::run_on!(on, query.fetch_one);
                 row.try_get(0)
             })
         }
@@ -487,17 +486,13 @@ macro_rules! sql_executor {
             values: &$crate::store::sql::Values<'_>,
         ) -> $crate::store::sql::DbFuture<'e, Vec<$crate::store::sql::IndexRow>> {
             use sqlx::Row as _;
-            use $crate::store::sql::On;
             let query = $crate::store::sql::bind!(
                 sqlx::query::<$db>(statement.sql.clone()),
                 statement,
                 values
             );
             Box::pin(async move {
-                let rows = match on {
-                    On::Pool(pool) => query.fetch_all(pool).await?,
-                    On::Tx(tx) => query.fetch_all(tx).await?,
-                };
+                let rows = $crate::store::sql::run_on!(on, query.fetch_all);
                 rows.iter()
                     .map(|row| {
                         Ok($crate::store::sql::IndexRow {
@@ -512,7 +507,7 @@ macro_rules! sql_executor {
     };
 }
 
-pub(crate) use {bind, sql_executor};
+pub(crate) use {bind, run_on, sql_executor};
 
 /// A row of `data, created_at, idle_deadline, absolute_deadline, login[, ours]` read.
 pub(crate) fn fetched<R>(row: &R) -> Result<Fetched, sqlx::Error>
