@@ -292,6 +292,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_user_id_over_the_bound_is_not_indexed() {
+        assert!(Login::new(&"u".repeat(MAX_USER_ID), None, None).is_indexed());
+        assert!(!Login::new(&"u".repeat(MAX_USER_ID + 1), None, None).is_indexed());
+    }
+
+    #[test]
     fn long_agents_are_cut_at_a_character_boundary() {
         let agent = "é".repeat(200);
         let login = Login::new("u", Some(&agent), None);
