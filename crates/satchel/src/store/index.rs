@@ -320,6 +320,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(
+        feature = "redis",
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql"
+    ))]
     fn user_keys_differ_per_user_and_are_64_hex_digits() {
         assert_ne!(user_key("a"), user_key("b"));
         assert_eq!(user_key("a").len(), 64);
