@@ -213,6 +213,48 @@ fn flask_cookies_decode_and_reencode_byte_identical() {
     println!("{} Flask vectors agree", vectors.len());
 }
 
+/// itsdangerous compresses a session only when that saves 2 bytes; satchel skips zlib where it
+/// can prove compression cannot (src/codec/deflate_bound.rs). On 20,000 random sessions signed
+/// by Flask, most near that boundary, every cookie must come out the same.
+#[test]
+fn compression_choices_match_flask_on_generated_sessions() {
+    let Some(python) = python() else { return };
+    let out = run_script(
+        &python,
+        "bulk",
+        Some(&serde_json::json!({"seed": 13, "count": 20_000})),
+    );
+    let (max_age, ts) = (number(&out, "max_age"), number(&out, "timestamp"));
+    let codec = FlaskCodec::new(&KeyRing::new(text(&out, "secret_key"), [""; 0]), max_age);
+    let items = out["items"].as_array().expect("items");
+    let (mut compressed, mut failures) = (0, Vec::new());
+    for item in items {
+        let (json, cookie) = (text(item, "json"), text(item, "cookie"));
+        compressed += usize::from(cookie.starts_with('.'));
+        let data = flask_json::from_str(json).expect("Flask's JSON parses");
+        match codec.encode(&data, &stamp(ts, max_age)) {
+            Ok(made) if made == cookie => {}
+            other => failures.push(format!("{json}\n  satchel {other:?}\n  Flask   {cookie}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        items.len(),
+        failures[..failures.len().min(5)].join("\n")
+    );
+    let plain = items.len() - compressed;
+    assert!(
+        compressed > 2_000 && plain > 2_000,
+        "compressed {compressed}, plain {plain}"
+    );
+    println!(
+        "{} sessions agree ({compressed} compressed by Flask)",
+        items.len()
+    );
+}
+
 #[test]
 fn satchel_cookies_are_read_by_flask() {
     let Some(python) = python() else { return };

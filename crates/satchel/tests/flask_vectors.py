@@ -20,6 +20,9 @@ Two modes, both speaking JSON:
                                   on stdin (cookies satchel made) and prints, for each, what Flask
                                   read: {"outcome", "json"} where json is Flask's own TaggedJSON
                                   of the loaded session.
+    flask_vectors.py bulk         reads {"seed", "count"} on stdin and prints {secret_key,
+                                  timestamp, max_age, items: [{json, cookie}]}: that many random
+                                  sessions (seeded), each signed by Flask at the fixed timestamp.
 
 A vector: name, secret_key, fallbacks, max_age, timestamp (when it was signed), now (when it is
 read), json (the exact TaggedJSON text Flask signed, or null), cookie, outcome (ok | expired |
@@ -365,6 +368,50 @@ def parse():
     json.dump(out, sys.stdout)
 
 
+def bulk():
+    """Many random sessions, signed by Flask at TS: most short, near the size where zlib starts
+    to pay, so both of itsdangerous' choices (compressed or not) occur often."""
+    request = json.load(sys.stdin)
+    rng = random.Random(request["seed"])
+    app = make_app(SECRET)
+    alphabets = ["abcdefghijklmnopqrstuvwxyz", "0123456789abcdef",
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                 "ab", "éüß中文😀 \"\\<>&'\x7f\x01"]
+    keys = ["n", "user_id", "username", "age", "_fresh", "_id", "csrf_token", "theme", "cart",
+            "lang", "_permanent", "visits", "last"]
+
+    def text():
+        alphabet = rng.choice(alphabets)
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+
+    def value(depth=0):
+        kind = rng.randint(0, 7 if depth < 2 else 4)
+        if kind == 0:
+            return rng.randint(-10, 10**rng.randint(1, 18))
+        if kind == 1:
+            return rng.random() < 0.5
+        if kind <= 3:
+            return text()
+        if kind == 4:
+            return rng.choice("xyz") * rng.randint(1, 40)
+        if kind == 5:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if kind == 6:
+            return {rng.choice(keys): value(depth + 1) for _ in range(rng.randint(1, 3))}
+        return (text(), rng.randint(0, 9))  # a tuple: TaggedJSON's " t" tag
+
+    items = []
+    for _ in range(request["count"]):
+        data = {}
+        for _ in range(rng.randint(1, 4)):
+            key = rng.choice(keys) if rng.random() < 0.7 else text() or "k"
+            data[key] = value()
+        json_text, cookie = sign(app, data, TS)
+        items.append({"json": json_text, "cookie": cookie})
+    json.dump({"secret_key": SECRET, "timestamp": TS, "max_age": MAX_AGE, "items": items},
+              sys.stdout)
+
+
 def _version(dist):
     from importlib.metadata import version
 
@@ -373,7 +420,7 @@ def _version(dist):
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "generate"
-    modes = {"generate": generate, "parse": parse, "verify": verify}
+    modes = {"generate": generate, "parse": parse, "verify": verify, "bulk": bulk}
     if not flask.__name__ or mode not in modes:
-        sys.exit(f"usage: {sys.argv[0]} generate|parse|verify")
+        sys.exit(f"usage: {sys.argv[0]} generate|parse|verify|bulk")
     modes[mode]()

@@ -31,6 +31,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
+use super::deflate_bound::deflate_cannot_fit;
 use super::{
     flask_json, within_cookie_limit, Codec, CookieFormat, Decoded, EncodeError, RejectReason,
     Rejected, Stamp, MAX_COOKIE_VALUE_LEN,
@@ -51,9 +52,6 @@ const ZLIB_LEVEL: u32 = 6;
 /// zlib output is never shorter than this: a 2-byte header, a final block of at least 10 bits,
 /// a 4-byte Adler-32. Below it compression provably cannot save the 2 bytes itsdangerous asks.
 const MIN_ZLIB_LEN: usize = 8;
-
-/// Sessions up to this long are checked for [`literals_cannot_shrink`] before compressing.
-const SHORT_JSON_LEN: usize = 32;
 
 /// An HMAC-SHA1 signature, raw and in unpadded base64url.
 const SIG_LEN: usize = 20;
@@ -293,34 +291,6 @@ fn with_scratch<R>(mut f: impl FnMut(&mut Scratch) -> R) -> R {
         .unwrap_or_else(|| f(&mut Scratch::default()))
 }
 
-/// True when zlib provably cannot write `json` in `len - 2` bytes, so compressing it would be
-/// wasted work (about 1.5 µs, most of a short session's encode).
-///
-/// When no 3-byte sequence occurs twice, zlib finds no match and writes one final block of
-/// literals. Stored, that block takes `n + 5` bytes; with the fixed code, at least `n + 2`
-/// (8 bits a literal); with a dynamic code, at least 30 bits of header and end-of-block plus
-/// the literals' code lengths, which no prefix code makes shorter than `n · H` bits (`H` the
-/// entropy of the byte counts). With zlib's 6 bytes of header and checksum, only the dynamic
-/// block could reach `n - 2` bytes, and it cannot when `30 + n·H > 8·(n - 8)`.
-fn literals_cannot_shrink(json: &[u8]) -> bool {
-    let trigram_at = |i: usize| &json[i..i + 3];
-    let repeats = (1..json.len().saturating_sub(2))
-        .any(|i| json[..i + 2].windows(3).any(|w| w == trigram_at(i)));
-    if repeats {
-        return false;
-    }
-    let mut counts = [0u8; 256];
-    json.iter().for_each(|&b| counts[usize::from(b)] += 1);
-    let n = json.len() as f64;
-    let entropy_bits: f64 = counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| f64::from(c) * (n / f64::from(c)).log2())
-        .sum();
-    // The margin absorbs floating-point rounding; erring low only means compressing.
-    30.0 + entropy_bits > 8.0 * (n - 8.0) + 1e-6
-}
-
 impl Scratch {
     /// itsdangerous' choice: zlib-compress `json` into `zbytes` and use that only when
     /// `len(compressed) < len(json) - 1`. The output buffer is capped at that bound, so a stream
@@ -331,7 +301,7 @@ impl Scratch {
         let Some(limit) = json.len().checked_sub(2).filter(|&l| l >= MIN_ZLIB_LEN) else {
             return false;
         };
-        if json.len() <= SHORT_JSON_LEN && literals_cannot_shrink(json) {
+        if deflate_cannot_fit(json) {
             return false;
         }
         self.zbytes.clear();
@@ -535,42 +505,6 @@ mod tests {
             );
         }
         assert!(c.decode(&signed("e30"), NOW).unwrap().data.is_empty());
-    }
-
-    #[test]
-    fn compression_is_skipped_only_when_it_provably_cannot_pay() {
-        let zlib_len = |json: &[u8]| {
-            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(ZLIB_LEVEL));
-            std::io::Write::write_all(&mut z, json).unwrap();
-            z.finish().unwrap().len()
-        };
-        assert!(literals_cannot_shrink(br#"{"user_id":42}"#));
-        assert!(!literals_cannot_shrink(br#"{"a":"aaaaaaaaaaaaaa"}"#));
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut skipped = 0;
-        for round in 0..20_000 {
-            let alphabet: &[u8] = [
-                &b"ab"[..],
-                b"abcdefgh",
-                b"{}\":,0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-            ][round % 3];
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = 10 + (seed % 23) as usize;
-            let json: Vec<u8> = (0..len)
-                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
-                .collect();
-            if literals_cannot_shrink(&json) {
-                skipped += 1;
-                assert!(
-                    zlib_len(&json) >= json.len() - 1,
-                    "{:?}",
-                    String::from_utf8_lossy(&json)
-                );
-            }
-        }
-        assert!(skipped > 100, "only {skipped} inputs exercised the skip");
     }
 
     #[test]

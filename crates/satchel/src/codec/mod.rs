@@ -9,6 +9,7 @@
 //! Decoding never fails loudly: a cookie that does not verify is a [`Rejected`] with a
 //! [`RejectReason`], which the layer turns into an empty session and a counted, traced event.
 
+mod deflate_bound;
 mod flask;
 pub mod flask_json;
 mod sealed;
