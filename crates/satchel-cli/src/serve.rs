@@ -81,13 +81,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let (layer, app) = match prepare(&args) {
-        Ok(prepared) => prepared,
-        Err(message) => return usage_error(message),
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let (layer, app) = match runtime.block_on(prepare(&args)) {
+        Ok(prepared) => prepared,
+        Err(message) => return usage_error(message),
     };
     let limits = ConnectionLimits {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
@@ -126,13 +126,16 @@ async fn serve(
 }
 
 /// Everything that can fail before listening, as one readable message.
-fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
+async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
     let ledger = ledger_url(&args.store, args.ledger.as_deref(), &args.data_dir);
     let (layer, store, index) = session_layer(&args.store, ledger.as_deref(), config.clone())?;
-    let users = Users::open(&args.data_dir)?;
+    let users = Users::open(&args.data_dir).await?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
-    match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
+    match ensure_admin(&users, admin_password)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some(password) => {
             println!(
                 "first start: created user `admin` with password {password}\n\
