@@ -391,4 +391,54 @@ mod tests {
         assert!(users.verify("admin", &generated).await.unwrap());
         assert_eq!(ensure_admin(&users, None).await.unwrap(), None);
     }
+
+    /// A file made before accounts could be disabled (no `disabled` column) opens: its users
+    /// keep their passwords, get the column, and can then be disabled. Opening again is a
+    /// no-op.
+    #[tokio::test]
+    async fn a_file_without_the_disabled_column_is_migrated() {
+        let dir = temp_dir("old");
+        let old_hash = hash_password("correct horse").unwrap();
+        let old = SqlitePoolOptions::new()
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(dir.join("users.sqlite3"))
+                    .create_if_missing(true),
+            )
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE users (
+                 name TEXT PRIMARY KEY NOT NULL,
+                 password_hash TEXT NOT NULL,
+                 created_at INTEGER NOT NULL DEFAULT (unixepoch())
+             )",
+        )
+        .execute(&old)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO users (name, password_hash) VALUES ('alice', ?1)")
+            .bind(&old_hash)
+            .execute(&old)
+            .await
+            .unwrap();
+        old.close().await;
+
+        let users = Users::open(&dir).await.unwrap();
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('users') ORDER BY cid")
+                .fetch_all(&users.pool)
+                .await
+                .unwrap();
+        assert_eq!(columns, ["name", "password_hash", "created_at", "disabled"]);
+        assert!(users.verify("alice", "correct horse").await.unwrap());
+        assert!(users.is_active("alice").await.unwrap());
+        assert!(users.disable("alice").await.unwrap());
+        assert!(!users.verify("alice", "correct horse").await.unwrap());
+        users.close().await;
+
+        let again = Users::open(&dir).await.unwrap();
+        assert!(again.exists("alice").await.unwrap());
+        assert!(!again.is_active("alice").await.unwrap());
+    }
 }
