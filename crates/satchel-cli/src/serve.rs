@@ -17,7 +17,7 @@ use satchel::store::{IndexedStore, Store};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::guards::MetricsAccess;
-use crate::app::users::{ensure_admin, Users};
+use crate::app::users::{ensure_admin, Users, DB_TIMEOUT};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
 use crate::connections::{self, ConnectionLimits};
 use crate::cookie_cmd::Format;
@@ -107,6 +107,7 @@ async fn serve(
         Ok(metrics) => metrics,
         Err(message) => return usage_error(message),
     };
+    let users = app.users.clone();
     let state = AppState::new(App { metrics, ..app });
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -122,6 +123,9 @@ async fn serve(
         let _ = tokio::signal::ctrl_c().await;
     };
     connections::serve(listener, crate::app::router(layer, state), limits, shutdown).await;
+    // A stopped server leaves the user database one file (SQLite folds the WAL back in when
+    // the last connection closes); a connection still in use is waited for, boundedly.
+    let _ = tokio::time::timeout(DB_TIMEOUT, users.close()).await;
     ExitCode::SUCCESS
 }
 
