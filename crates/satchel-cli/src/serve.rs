@@ -17,7 +17,7 @@ use satchel::store::{IndexedStore, Store};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::guards::MetricsAccess;
-use crate::app::users::{ensure_admin, Users};
+use crate::app::users::{ensure_admin, Users, DB_TIMEOUT};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
 use crate::connections::{self, ConnectionLimits};
 use crate::cookie_cmd::Format;
@@ -81,13 +81,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let (layer, app) = match prepare(&args) {
-        Ok(prepared) => prepared,
-        Err(message) => return usage_error(message),
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let (layer, app) = match runtime.block_on(prepare(&args)) {
+        Ok(prepared) => prepared,
+        Err(message) => return usage_error(message),
     };
     let limits = ConnectionLimits {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
@@ -107,6 +107,7 @@ async fn serve(
         Ok(metrics) => metrics,
         Err(message) => return usage_error(message),
     };
+    let users = app.users.clone();
     let state = AppState::new(App { metrics, ..app });
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -122,17 +123,23 @@ async fn serve(
         let _ = tokio::signal::ctrl_c().await;
     };
     connections::serve(listener, crate::app::router(layer, state), limits, shutdown).await;
+    // A stopped server leaves the user database one file (SQLite folds the WAL back in when
+    // the last connection closes); a connection still in use is waited for, boundedly.
+    let _ = tokio::time::timeout(DB_TIMEOUT, users.close()).await;
     ExitCode::SUCCESS
 }
 
 /// Everything that can fail before listening, as one readable message.
-fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
+async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
     let ledger = ledger_url(&args.store, args.ledger.as_deref(), &args.data_dir);
     let (layer, store, index) = session_layer(&args.store, ledger.as_deref(), config.clone())?;
-    let users = Users::open(&args.data_dir)?;
+    let users = Users::open(&args.data_dir).await?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
-    match ensure_admin(&users, admin_password).map_err(|e| e.to_string())? {
+    match ensure_admin(&users, admin_password)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some(password) => {
             println!(
                 "first start: created user `admin` with password {password}\n\

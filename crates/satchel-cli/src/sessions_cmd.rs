@@ -86,7 +86,8 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// The commands' async runtime: one thread, timers and I/O.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

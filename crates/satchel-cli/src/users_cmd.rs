@@ -45,20 +45,29 @@ pub struct AddArgs {
 }
 
 pub fn run(command: UsersCommand) -> ExitCode {
-    let args = match command {
-        UsersCommand::Add(args) => args,
-        UsersCommand::Passwd(args) => return change(args, true),
-        UsersCommand::Disable(args) => return change(args, false),
+    let runtime = match crate::sessions_cmd::runtime() {
+        Ok(runtime) => runtime,
+        Err(message) => return usage_error(message),
     };
+    runtime.block_on(async {
+        match command {
+            UsersCommand::Add(args) => add(args).await,
+            UsersCommand::Passwd(args) => change(args, true).await,
+            UsersCommand::Disable(args) => change(args, false).await,
+        }
+    })
+}
+
+async fn add(args: AddArgs) -> ExitCode {
     let password = match read_password() {
         Ok(password) => password,
         Err(message) => return usage_error(message),
     };
-    let users = match Users::open(&args.data_dir) {
+    let users = match Users::open(&args.data_dir).await {
         Ok(users) => users,
         Err(message) => return usage_error(message),
     };
-    match users.add(&args.name, &password) {
+    let code = match users.add(&args.name, &password).await {
         Ok(()) => {
             println!("added user {}", args.name);
             ExitCode::SUCCESS
@@ -67,15 +76,23 @@ pub fn run(command: UsersCommand) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::from(1)
         }
-    }
+    };
+    users.close().await;
+    code
 }
 
 /// `passwd` (`new_password`) or `disable`, then every session of the user ends.
-fn change(args: EndingArgs, new_password: bool) -> ExitCode {
-    let users = match Users::open(&args.data_dir) {
+async fn change(args: EndingArgs, new_password: bool) -> ExitCode {
+    let users = match Users::open(&args.data_dir).await {
         Ok(users) => users,
         Err(message) => return usage_error(message),
     };
+    let code = change_in(&users, args, new_password).await;
+    users.close().await;
+    code
+}
+
+async fn change_in(users: &Users, args: EndingArgs, new_password: bool) -> ExitCode {
     let index = match (crate::sessions_cmd::StoreArgs {
         store: args.store.clone(),
         data_dir: args.data_dir.clone(),
@@ -87,11 +104,11 @@ fn change(args: EndingArgs, new_password: bool) -> ExitCode {
     };
     let changed = if new_password {
         match read_password() {
-            Ok(password) => users.set_password(&args.name, &password),
+            Ok(password) => users.set_password(&args.name, &password).await,
             Err(message) => return usage_error(message),
         }
     } else {
-        users.disable(&args.name)
+        users.disable(&args.name).await
     };
     match changed {
         Ok(true) => {}
@@ -109,16 +126,7 @@ fn change(args: EndingArgs, new_password: bool) -> ExitCode {
     } else {
         "disabled"
     };
-    let ended = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|runtime| {
-            runtime
-                .block_on(crate::sessions_cmd::end_user_sessions(&*index, &args.name))
-                .map_err(|e| e.to_string())
-        });
-    match ended {
+    match crate::sessions_cmd::end_user_sessions(&*index, &args.name).await {
         Ok(ended) => {
             println!("{} {done}; ended {ended} session(s)", args.name);
             ExitCode::SUCCESS

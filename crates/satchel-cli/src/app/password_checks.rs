@@ -56,8 +56,9 @@ impl PasswordChecks {
         PasswordChecks::new(cores, MAX_WAIT)
     }
 
-    /// Whether `password` is `name`'s (see [`Users::verify_with`]), run off the async
-    /// threads in a slot and a reused working memory.
+    /// Whether `password` is `name`'s (see
+    /// [`StoredHash::verify_with`](super::users::StoredHash::verify_with)): in a slot, the row
+    /// read (async), then the hash computed off the async threads in a reused working memory.
     pub async fn verify(
         &self,
         users: &Users,
@@ -68,10 +69,11 @@ impl PasswordChecks {
             .await
             .map_err(|_| CheckError::Busy(self.max_wait))?
             .map_err(|e| CheckError::Stopped(e.to_string()))?;
+        let stored = users.stored_hash(name).await?;
         let mut memory = self.take_memory();
-        let (users, name, memories) = (users.clone(), name.to_owned(), self.memories.clone());
+        let memories = self.memories.clone();
         tokio::task::spawn_blocking(move || {
-            let verified = users.verify_with(&name, &password, &mut memory);
+            let verified = stored.verify_with(&password, &mut memory);
             memories
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -96,20 +98,20 @@ impl PasswordChecks {
 mod tests {
     use super::*;
 
-    fn users() -> Users {
+    async fn users() -> Users {
         let dir = std::env::temp_dir().join(format!(
             "satchel-checks-{}-{}",
             std::process::id(),
             crate::keygen::random_token(6)
         ));
-        let users = Users::open(&dir).unwrap();
-        users.add("alice", "correct horse").unwrap();
+        let users = Users::open(&dir).await.unwrap();
+        users.add("alice", "correct horse").await.unwrap();
         users
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn parallel_checks_share_one_working_memory_per_slot() {
-        let users = users();
+        let users = users().await;
         let checks = PasswordChecks::new(2, Duration::from_secs(60));
         let mut set = tokio::task::JoinSet::new();
         for i in 0..8 {
@@ -127,7 +129,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_check_waiting_past_max_wait_is_busy() {
-        let users = users();
+        let users = users().await;
         let checks = PasswordChecks::new(1, Duration::from_millis(1));
         let _held = checks.slots.clone().acquire_owned().await.unwrap();
         let outcome = checks.verify(&users, "alice", "correct horse".into()).await;

@@ -22,7 +22,7 @@ use super::guards::same_origin;
 use super::panel::{words, Panel};
 use super::password_checks::CheckError;
 use super::templates::{render, DashboardPage, LoginPage, SessionPage};
-use super::users::{UserError, MAX_NAME_LEN, MAX_PASSWORD_LEN};
+use super::users::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use super::{csrf, AppState};
 
 /// How long `/readyz` waits for the store.
@@ -260,18 +260,6 @@ fn password_check_failed(error: &CheckError) -> Response {
     }
 }
 
-/// Runs a user-table call off the async threads (argon2 is slow on purpose); a failure is
-/// a 503.
-async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, UserError> + Send + 'static,
-) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(unavailable(&error)),
-        Err(error) => Err(unavailable(&error)),
-    }
-}
-
 fn unavailable(error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "user database unavailable");
     (
@@ -282,9 +270,7 @@ fn unavailable(error: &dyn std::fmt::Display) -> Response {
 }
 
 pub async fn dashboard(State(app): State<AppState>, login: LoginRequired) -> Response {
-    let users = app.users.clone();
-    let name = login.user_id.clone();
-    match blocking(move || users.is_active(&name)).await {
+    match app.users.is_active(&login.user_id).await {
         Ok(true) => {}
         Ok(false) => {
             // Logged in as someone who is no longer a user, or is disabled (Flask-Login's
@@ -292,7 +278,7 @@ pub async fn dashboard(State(app): State<AppState>, login: LoginRequired) -> Res
             satchel::logout(&login.session);
             return Redirect::to("/login").into_response();
         }
-        Err(response) => return response,
+        Err(error) => return unavailable(&error),
     }
     let logins = super::logins::list(&app, &login.user_id, &login.session).await;
     let page = DashboardPage {

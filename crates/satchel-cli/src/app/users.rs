@@ -1,23 +1,36 @@
-//! The app's users: names and argon2id password hashes in a SQLite file.
+//! The app's users: names and argon2id password hashes in a SQLite file, through sqlx's
+//! SQLite driver (the one the library's SQLite store uses).
 //!
 //! No credentials live in code: users are added with `satchel users add NAME`, and the first
 //! start creates `admin` (see [`ensure_admin`]).
+//!
+//! The file is in WAL mode (readers never wait for a writer such as `satchel users add`
+//! beside the server) and a call waits up to [`DB_TIMEOUT`] for the write lock or a pooled
+//! connection; past that it is a [`UserError::Db`] (a 503 in the app), never a panic.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::phc::Output;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
-use rusqlite::{params, Connection, OptionalExtension};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 /// Longest accepted user name and password, in bytes (longer input is refused before hashing).
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
+/// How long a call waits for SQLite's write lock (`busy_timeout`) or a pooled connection.
+pub const DB_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections to the file: WAL lets readers run side by side; SQLite takes writes one at a
+/// time whatever the number.
+const POOL_SIZE: u32 = 4;
+
 /// The user table, shared by request handlers.
 #[derive(Clone)]
 pub struct Users {
-    conn: Arc<Mutex<Connection>>,
+    pool: SqlitePool,
     /// A hash verified when the user does not exist, so timing does not tell who exists.
     dummy_hash: Arc<str>,
 }
@@ -32,146 +45,198 @@ pub enum UserError {
     #[error("the password must be 8 to {MAX_PASSWORD_LEN} bytes")]
     BadPassword,
     #[error("user database: {0}")]
-    Db(#[from] rusqlite::Error),
+    Db(#[from] sqlx::Error),
     #[error("password hashing: {0}")]
     Hash(String),
 }
 
+/// A user's stored hash, read for a login check (see [`Users::stored_hash`]).
+pub struct StoredHash {
+    /// `None`: no such user, or disabled.
+    stored: Option<String>,
+    dummy: Arc<str>,
+}
+
+impl StoredHash {
+    /// Whether `password` is the user's, hashing in `memory` (argon2's working memory, grown
+    /// to the stored hash's cost and kept by the caller for the next check, so a check
+    /// allocates nothing). Slow on purpose (argon2): call it off the async threads. Costs the
+    /// same whether or not the user exists (an unknown user's check hashes the dummy).
+    pub fn verify_with(&self, password: &str, memory: &mut Vec<Block>) -> Result<bool, UserError> {
+        let hash = self.stored.as_deref().unwrap_or(&self.dummy);
+        let matches = check_password(hash, password, memory)?;
+        Ok(self.stored.is_some() && matches)
+    }
+}
+
 impl Users {
-    /// Opens (creating if needed) `users.sqlite3` in `data_dir`.
-    pub fn open(data_dir: &Path) -> Result<Self, String> {
+    /// Opens (creating if needed) `users.sqlite3` in `data_dir`, adding the `disabled`
+    /// column to a file made before accounts could be disabled.
+    pub async fn open(data_dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
         let path = data_dir.join("users.sqlite3");
-        let conn = Connection::open(&path)
-            .and_then(|conn| {
-                conn.execute_batch(
-                    "CREATE TABLE IF NOT EXISTS users (
-                         name TEXT PRIMARY KEY NOT NULL,
-                         password_hash TEXT NOT NULL,
-                         created_at INTEGER NOT NULL DEFAULT (unixepoch())
-                     );",
-                )?;
-                // A database made before accounts could be disabled gets the column.
-                match conn.execute_batch(
-                    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
-                ) {
-                    Err(e) if !e.to_string().contains("duplicate column") => return Err(e),
-                    _ => {}
-                }
-                Ok(conn)
-            })
-            .map_err(|e| format!("cannot open the user database {}: {e}", path.display()))?;
-        let dummy_hash = hash_password("not a real password").map_err(|e| e.to_string())?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(DB_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(DB_TIMEOUT)
+            .connect_with(options)
+            .await;
+        let pool = match pool {
+            Ok(pool) => create_schema(&pool).await.map(|()| pool),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| format!("cannot open the user database {}: {e}", path.display()))?;
+        let dummy_hash = hash_off_thread("not a real password".into())
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Users {
-            conn: Arc::new(Mutex::new(conn)),
+            pool,
             dummy_hash: dummy_hash.into(),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// Closes the pool's connections (SQLite then folds the WAL back into the file).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// How many users there are.
-    pub fn count(&self) -> Result<i64, UserError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
+    pub async fn count(&self) -> Result<i64, UserError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Whether `name` is a user (disabled or not).
     #[cfg(test)]
-    pub fn exists(&self, name: &str) -> Result<bool, UserError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
-            .optional()?
-            .is_some())
+    pub async fn exists(&self, name: &str) -> Result<bool, UserError> {
+        self.has_row("SELECT 1 FROM users WHERE name = ?1", name)
+            .await
+    }
+
+    /// Whether `query` (one `?1`, bound to `name`) finds a row.
+    async fn has_row(&self, query: &'static str, name: &str) -> Result<bool, UserError> {
+        let row: Option<i64> = sqlx::query_scalar(query)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Runs `query` with `values` bound to `?1`, `?2`, … and says whether it changed a row.
+    async fn change_row(&self, query: &'static str, values: &[&str]) -> Result<bool, UserError> {
+        let mut query = sqlx::query(query);
+        for value in values {
+            query = query.bind(*value);
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
     /// Adds a user; an existing name is an error.
-    pub fn add(&self, name: &str, password: &str) -> Result<(), UserError> {
+    pub async fn add(&self, name: &str, password: &str) -> Result<(), UserError> {
         if !valid_name(name) {
             return Err(UserError::BadName(name.to_owned()));
         }
-        if !(8..=MAX_PASSWORD_LEN).contains(&password.len()) {
-            return Err(UserError::BadPassword);
-        }
-        let hash = hash_password(password)?;
-        let inserted = self.conn().execute(
-            "INSERT INTO users (name, password_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![name, hash],
-        )?;
-        if inserted == 0 {
+        let hash = checked_hash(password).await?;
+        let inserted = self
+            .change_row(
+                "INSERT INTO users (name, password_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                &[name, &hash],
+            )
+            .await?;
+        if !inserted {
             return Err(UserError::Exists(name.to_owned()));
         }
         Ok(())
     }
 
-    /// Whether `password` is `name`'s, hashing in `memory` (argon2's working memory, grown
-    /// to the stored hash's cost and kept by the caller for the next check, so a check
-    /// allocates nothing). Slow on purpose (argon2): call it off the async threads. Costs the
-    /// same whether or not the user exists.
-    pub fn verify_with(
-        &self,
-        name: &str,
-        password: &str,
-        memory: &mut Vec<Block>,
-    ) -> Result<bool, UserError> {
-        let stored: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0",
-                [name],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let hash = stored.as_deref().unwrap_or(&self.dummy_hash);
-        let matches = check_password(hash, password, memory)?;
-        Ok(stored.is_some() && matches)
+    /// `name`'s hash for a login check ([`StoredHash::verify_with`], the slow part, is the
+    /// caller's to run off the async threads): the dummy if there is no such active user.
+    pub async fn stored_hash(&self, name: &str) -> Result<StoredHash, UserError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(StoredHash {
+            stored,
+            dummy: self.dummy_hash.clone(),
+        })
     }
 
     /// Whether `name` is a user who may log in (exists and is not disabled).
-    pub fn is_active(&self, name: &str) -> Result<bool, UserError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM users WHERE name = ?1 AND disabled = 0",
-                [name],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+    pub async fn is_active(&self, name: &str) -> Result<bool, UserError> {
+        self.has_row("SELECT 1 FROM users WHERE name = ?1 AND disabled = 0", name)
+            .await
     }
 
     /// Sets `name`'s password; `Ok(false)` if there is no such user.
-    pub fn set_password(&self, name: &str, password: &str) -> Result<bool, UserError> {
-        if !(8..=MAX_PASSWORD_LEN).contains(&password.len()) {
-            return Err(UserError::BadPassword);
-        }
-        let hash = hash_password(password)?;
-        let changed = self.conn().execute(
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<bool, UserError> {
+        let hash = checked_hash(password).await?;
+        self.change_row(
             "UPDATE users SET password_hash = ?2 WHERE name = ?1",
-            params![name, hash],
-        )?;
-        Ok(changed == 1)
+            &[name, &hash],
+        )
+        .await
     }
 
     /// Disables `name` (their password no longer logs in); `Ok(false)` if there is no such
     /// user.
-    pub fn disable(&self, name: &str) -> Result<bool, UserError> {
-        let changed = self
-            .conn()
-            .execute("UPDATE users SET disabled = 1 WHERE name = ?1", [name])?;
-        Ok(changed == 1)
+    pub async fn disable(&self, name: &str) -> Result<bool, UserError> {
+        self.change_row("UPDATE users SET disabled = 1 WHERE name = ?1", &[name])
+            .await
     }
 
-    /// [`Users::verify_with`] with a working memory of its own (for one-off checks).
+    /// Whether `password` is `name`'s, checked with a working memory of its own (for one-off
+    /// checks; on the calling thread).
     #[cfg(test)]
-    pub fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
-        self.verify_with(name, password, &mut Vec::new())
+    pub async fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
+        self.stored_hash(name)
+            .await?
+            .verify_with(password, &mut Vec::new())
     }
+}
+
+/// The table, and on a file made before accounts could be disabled, the `disabled` column
+/// (the same statements, so the same schema, as every earlier version ran).
+async fn create_schema(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS users (
+             name TEXT PRIMARY KEY NOT NULL,
+             password_hash TEXT NOT NULL,
+             created_at INTEGER NOT NULL DEFAULT (unixepoch())
+         )",
+    )
+    .execute(pool)
+    .await?;
+    match sqlx::query("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
+        .execute(pool)
+        .await
+    {
+        Err(sqlx::Error::Database(e)) if e.message().contains("duplicate column") => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// `password`'s hash once its length is checked, computed on the blocking threads.
+async fn checked_hash(password: &str) -> Result<String, UserError> {
+    if !(8..=MAX_PASSWORD_LEN).contains(&password.len()) {
+        return Err(UserError::BadPassword);
+    }
+    hash_off_thread(password.to_owned()).await
+}
+
+/// [`hash_password`] on the blocking threads (argon2 is slow on purpose).
+async fn hash_off_thread(password: String) -> Result<String, UserError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(hash_error)?
 }
 
 fn valid_name(name: &str) -> bool {
@@ -232,21 +297,21 @@ fn check_password(hash: &str, password: &str, memory: &mut Vec<Block>) -> Result
 
 /// On first start (no users): creates `admin` with `ADMIN_PASSWORD` if set, else with a random
 /// password returned so the caller prints it once.
-pub fn ensure_admin(
+pub async fn ensure_admin(
     users: &Users,
     admin_password: Option<String>,
 ) -> Result<Option<String>, UserError> {
-    if users.count()? > 0 {
+    if users.count().await? > 0 {
         return Ok(None);
     }
     match admin_password.filter(|p| !p.is_empty()) {
         Some(password) => {
-            users.add("admin", &password)?;
+            users.add("admin", &password).await?;
             Ok(None)
         }
         None => {
             let password = crate::keygen::random_token(18);
-            users.add("admin", &password)?;
+            users.add("admin", &password).await?;
             Ok(Some(password))
         }
     }
@@ -266,59 +331,114 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn added_users_verify_and_others_do_not() {
-        let users = Users::open(&temp_dir("verify")).unwrap();
-        users.add("alice", "correct horse").unwrap();
-        assert!(users.verify("alice", "correct horse").unwrap());
-        assert!(!users.verify("alice", "wrong password").unwrap());
-        assert!(!users.verify("bob", "correct horse").unwrap());
+    #[tokio::test]
+    async fn added_users_verify_and_others_do_not() {
+        let users = Users::open(&temp_dir("verify")).await.unwrap();
+        users.add("alice", "correct horse").await.unwrap();
+        assert!(users.verify("alice", "correct horse").await.unwrap());
+        assert!(!users.verify("alice", "wrong password").await.unwrap());
+        assert!(!users.verify("bob", "correct horse").await.unwrap());
         let mut memory = Vec::new();
-        assert!(users
-            .verify_with("alice", "correct horse", &mut memory)
-            .unwrap());
-        assert!(!users.verify_with("alice", "wrong", &mut memory).unwrap());
+        let alice = users.stored_hash("alice").await.unwrap();
+        assert!(alice.verify_with("correct horse", &mut memory).unwrap());
+        assert!(!alice.verify_with("wrong", &mut memory).unwrap());
         assert_eq!(memory.len(), Params::default().block_count());
         assert!(matches!(
-            users.add("alice", "another one"),
+            users.add("alice", "another one").await,
             Err(UserError::Exists(_))
         ));
     }
 
-    #[test]
-    fn bad_names_and_passwords_are_refused() {
-        let users = Users::open(&temp_dir("bad")).unwrap();
+    #[tokio::test]
+    async fn bad_names_and_passwords_are_refused() {
+        let users = Users::open(&temp_dir("bad")).await.unwrap();
         assert!(matches!(
-            users.add("a b", "password1"),
+            users.add("a b", "password1").await,
             Err(UserError::BadName(_))
         ));
         assert!(matches!(
-            users.add("ok", "short"),
+            users.add("ok", "short").await,
             Err(UserError::BadPassword)
         ));
     }
 
-    #[test]
-    fn a_new_password_replaces_the_old_and_a_disabled_user_cannot_log_in() {
-        let users = Users::open(&temp_dir("passwd")).unwrap();
-        users.add("alice", "correct horse").unwrap();
-        assert!(users.set_password("alice", "battery staple").unwrap());
-        assert!(!users.verify("alice", "correct horse").unwrap());
-        assert!(users.verify("alice", "battery staple").unwrap());
-        assert!(!users.set_password("nobody", "battery staple").unwrap());
-        assert!(users.is_active("alice").unwrap());
-        assert!(users.disable("alice").unwrap());
-        assert!(!users.verify("alice", "battery staple").unwrap());
-        assert!(!users.is_active("alice").unwrap());
-        assert!(users.exists("alice").unwrap());
-        assert!(!users.disable("nobody").unwrap());
+    #[tokio::test]
+    async fn a_new_password_replaces_the_old_and_a_disabled_user_cannot_log_in() {
+        let users = Users::open(&temp_dir("passwd")).await.unwrap();
+        users.add("alice", "correct horse").await.unwrap();
+        assert!(users.set_password("alice", "battery staple").await.unwrap());
+        assert!(!users.verify("alice", "correct horse").await.unwrap());
+        assert!(users.verify("alice", "battery staple").await.unwrap());
+        assert!(!users
+            .set_password("nobody", "battery staple")
+            .await
+            .unwrap());
+        assert!(users.is_active("alice").await.unwrap());
+        assert!(users.disable("alice").await.unwrap());
+        assert!(!users.verify("alice", "battery staple").await.unwrap());
+        assert!(!users.is_active("alice").await.unwrap());
+        assert!(users.exists("alice").await.unwrap());
+        assert!(!users.disable("nobody").await.unwrap());
     }
 
-    #[test]
-    fn first_start_creates_admin_once() {
-        let users = Users::open(&temp_dir("admin")).unwrap();
-        let generated = ensure_admin(&users, None).unwrap().expect("a password");
-        assert!(users.verify("admin", &generated).unwrap());
-        assert_eq!(ensure_admin(&users, None).unwrap(), None);
+    #[tokio::test]
+    async fn first_start_creates_admin_once() {
+        let users = Users::open(&temp_dir("admin")).await.unwrap();
+        let generated = ensure_admin(&users, None)
+            .await
+            .unwrap()
+            .expect("a password");
+        assert!(users.verify("admin", &generated).await.unwrap());
+        assert_eq!(ensure_admin(&users, None).await.unwrap(), None);
+    }
+
+    /// A file made before accounts could be disabled (no `disabled` column) opens: its users
+    /// keep their passwords, get the column, and can then be disabled. Opening again is a
+    /// no-op.
+    #[tokio::test]
+    async fn a_file_without_the_disabled_column_is_migrated() {
+        let dir = temp_dir("old");
+        let old_hash = hash_password("correct horse").unwrap();
+        let old = SqlitePoolOptions::new()
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(dir.join("users.sqlite3"))
+                    .create_if_missing(true),
+            )
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE users (
+                 name TEXT PRIMARY KEY NOT NULL,
+                 password_hash TEXT NOT NULL,
+                 created_at INTEGER NOT NULL DEFAULT (unixepoch())
+             )",
+        )
+        .execute(&old)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO users (name, password_hash) VALUES ('alice', ?1)")
+            .bind(&old_hash)
+            .execute(&old)
+            .await
+            .unwrap();
+        old.close().await;
+
+        let users = Users::open(&dir).await.unwrap();
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('users') ORDER BY cid")
+                .fetch_all(&users.pool)
+                .await
+                .unwrap();
+        assert_eq!(columns, ["name", "password_hash", "created_at", "disabled"]);
+        assert!(users.verify("alice", "correct horse").await.unwrap());
+        assert!(users.is_active("alice").await.unwrap());
+        assert!(users.disable("alice").await.unwrap());
+        assert!(!users.verify("alice", "correct horse").await.unwrap());
+        users.close().await;
+
+        let again = Users::open(&dir).await.unwrap();
+        assert!(again.exists("alice").await.unwrap());
+        assert!(!again.is_active("alice").await.unwrap());
     }
 }
