@@ -35,47 +35,78 @@
 /// Longest input the bound is computed for; longer sessions are simply compressed.
 pub(super) const MAX_BOUNDED_LEN: usize = 255;
 
+/// A set of up to 256 small numbers (positions, byte values).
+#[derive(Clone, Copy, Default)]
+struct Bits([u64; 4]);
+
+impl Bits {
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    /// The members, in increasing order.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(word, &bits)| {
+            let mut rest = bits;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    word * 64 + bit
+                })
+            })
+        })
+    }
+}
+
+/// Work space kept between calls, so a call allocates and clears nothing large.
+#[derive(Default)]
+pub(super) struct BoundScratch {
+    windows: Vec<u32>,
+    weights: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
 /// True when zlib's deflate of `input` provably needs more than `input.len() - 8` bytes, so
 /// itsdangerous would not use it.
-pub(super) fn deflate_cannot_fit(input: &[u8]) -> bool {
+pub(super) fn deflate_cannot_fit(input: &[u8], scratch: &mut BoundScratch) -> bool {
     let n = input.len();
     if !(3..=MAX_BOUNDED_LEN).contains(&n) {
         return false;
     }
     let budget_bits = 8 * (n as u32).saturating_sub(8);
-    let matchable = matchable_bytes(input);
+    let matchable = matchable_bytes(input, &mut scratch.windows);
     fixed_code_bits(input, &matchable) > budget_bits
-        && dynamic_code_bits(input, &matchable) > budget_bits
+        && dynamic_code_bits(input, &matchable, scratch) > budget_bits
 }
 
-/// For each position, whether a deflate match could cover it: it lies in a 3-byte window
-/// whose bytes also start at an earlier position.
-fn matchable_bytes(input: &[u8]) -> [bool; MAX_BOUNDED_LEN] {
-    let mut matchable = [false; MAX_BOUNDED_LEN];
+/// The positions a deflate match could cover: those in a 3-byte window whose bytes also start
+/// at an earlier position.
+fn matchable_bytes(input: &[u8], windows: &mut Vec<u32>) -> Bits {
     // Each window as `bytes << 8 | start`; sorted, equal windows sit together, earliest first.
-    let mut windows = [0u32; MAX_BOUNDED_LEN];
-    let count = input.len() - 2;
-    for (start, w) in input.windows(3).enumerate() {
-        let bytes = u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]);
-        windows[start] = bytes << 8 | start as u32;
-    }
-    let windows = &mut windows[..count];
+    windows.clear();
+    windows.extend(input.windows(3).enumerate().map(|(start, w)| {
+        (u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])) << 8 | start as u32
+    }));
     windows.sort_unstable();
+    let mut matchable = Bits::default();
     for pair in windows.windows(2) {
         if pair[0] >> 8 == pair[1] >> 8 {
             let start = (pair[1] & 0xff) as usize;
-            matchable[start..start + 3].fill(true);
+            (start..start + 3).for_each(|i| matchable.insert(i));
         }
     }
     matchable
 }
 
 /// The fewest bits a fixed-code block of `input` can take.
-fn fixed_code_bits(input: &[u8], matchable: &[bool; MAX_BOUNDED_LEN]) -> u32 {
+fn fixed_code_bits(input: &[u8], matchable: &Bits) -> u32 {
     let mut bits = 3 + 7;
     let mut run = 0u32;
     for (i, &byte) in input.iter().enumerate() {
-        if matchable[i] {
+        if matchable.contains(i) {
             run += 1;
             continue;
         }
@@ -86,39 +117,42 @@ fn fixed_code_bits(input: &[u8], matchable: &[bool; MAX_BOUNDED_LEN]) -> u32 {
 }
 
 /// The fewest bits a dynamic-code block of `input` can take.
-fn dynamic_code_bits(input: &[u8], matchable: &[bool; MAX_BOUNDED_LEN]) -> u32 {
-    let mut literals = [0u32; 256];
-    let mut occurs = [false; 256];
+fn dynamic_code_bits(input: &[u8], matchable: &Bits, scratch: &mut BoundScratch) -> u32 {
+    // Counts fit a byte: inputs are at most 255 long.
+    let mut literals = [0u8; 256];
+    let mut occurs = Bits::default();
     for (i, &byte) in input.iter().enumerate() {
-        occurs[usize::from(byte)] = true;
-        if !matchable[i] {
+        occurs.insert(usize::from(byte));
+        if !matchable.contains(i) {
             literals[usize::from(byte)] += 1;
         }
     }
     let header = 3 + 5 + 5 + 4 + 4 * 3;
-    header + code_lengths_bits(&literals, &occurs) + literal_bits(&literals)
+    header + code_lengths_bits(&literals, &occurs) + literal_bits(&literals, &occurs, scratch)
 }
 
 /// The fewest bits the literal/length code lengths of symbols 0–256 can be sent in: runs of
 /// zero lengths (bytes that never occur) and of nonzero ones (unmatchable bytes and
-/// end-of-block), leaving out bytes that occur only where a match could be.
-fn code_lengths_bits(literals: &[u32; 256], occurs: &[bool; 256]) -> u32 {
-    let (mut bits, mut run, mut run_is_zero) = (0, 0, None);
-    let symbols = (0..256)
-        .filter_map(|b| match (literals[b] > 0, occurs[b]) {
-            (true, _) => Some(false),
-            (false, false) => Some(true),
-            (false, true) => None,
-        })
-        .chain([false]); // end-of-block
-    for is_zero in symbols {
-        if run_is_zero != Some(is_zero) {
-            bits += run_bits(run, run_is_zero == Some(true));
-            (run, run_is_zero) = (0, Some(is_zero));
+/// end-of-block), leaving out bytes that occur only where a match could be (deleting an entry
+/// never makes the cheapest sending dearer).
+fn code_lengths_bits(literals: &[u8; 256], occurs: &Bits) -> u32 {
+    let (mut bits, mut zeros, mut lengths) = (0, 0, 0);
+    let mut next = 0;
+    for byte in occurs.iter().chain([256]) {
+        let gap = byte - next;
+        if gap > 0 {
+            bits += run_bits(lengths, false);
+            lengths = 0;
+            zeros += gap;
         }
-        run += 1;
+        next = byte + 1;
+        if byte == 256 || literals[byte] > 0 {
+            bits += run_bits(zeros, true);
+            zeros = 0;
+            lengths += 1;
+        }
     }
-    bits + run_bits(run, run_is_zero == Some(true))
+    bits + run_bits(zeros, true) + run_bits(lengths, false)
 }
 
 fn run_bits(run: usize, zeros: bool) -> u32 {
@@ -131,64 +165,44 @@ fn run_bits(run: usize, zeros: bool) -> u32 {
 
 /// The Huffman-optimal bits for the counted literals plus one end-of-block: no prefix code
 /// writes them in fewer.
-fn literal_bits(literals: &[u32; 256]) -> u32 {
-    let mut weights = [0u32; 257];
-    let mut count = 0;
-    for &c in literals.iter().filter(|&&c| c > 0) {
-        weights[count] = c;
-        count += 1;
-    }
-    weights[count] = 1; // end-of-block
-    count += 1;
-    weights[..count].sort_unstable();
-    let mut queues = HuffmanQueues {
-        leaves: &weights[..count],
-        nodes: [0; 256],
-        next_leaf: 0,
-        next_node: 0,
-        made: 0,
+fn literal_bits(literals: &[u8; 256], occurs: &Bits, scratch: &mut BoundScratch) -> u32 {
+    let weights = &mut scratch.weights;
+    weights.clear();
+    weights.extend(
+        occurs
+            .iter()
+            .map(|b| u32::from(literals[b]))
+            .filter(|&c| c > 0),
+    );
+    weights.push(1); // end-of-block
+    weights.sort_unstable();
+    // Huffman's algorithm in linear time: the sorted leaves, and the merged nodes, which are
+    // made in nondecreasing order. Each merge adds its weight once per level it sits above
+    // the leaves, so the sum of the merged weights is the code's total length.
+    let nodes = &mut scratch.nodes;
+    nodes.clear();
+    let (mut leaf, mut node, mut total) = (0, 0, 0);
+    let mut smallest = |nodes: &Vec<u32>| match (weights.get(leaf), nodes.get(node)) {
+        (Some(&l), Some(&m)) if m < l => {
+            node += 1;
+            m
+        }
+        (Some(&l), _) => {
+            leaf += 1;
+            l
+        }
+        (None, Some(&m)) => {
+            node += 1;
+            m
+        }
+        (None, None) => 0,
     };
-    // Each merge adds its weight once per level it sits above the leaves: the sum of the
-    // merged weights is the code's total length.
-    let mut total = 0;
-    for _ in 1..count {
-        let merged = queues.pop_smallest() + queues.pop_smallest();
+    for _ in 1..weights.len() {
+        let merged = smallest(nodes) + smallest(nodes);
         total += merged;
-        queues.nodes[queues.made] = merged;
-        queues.made += 1;
+        nodes.push(merged);
     }
     total
-}
-
-/// Huffman's algorithm in linear time: sorted leaves, and merged nodes, which are made in
-/// nondecreasing order.
-struct HuffmanQueues<'a> {
-    leaves: &'a [u32],
-    nodes: [u32; 256],
-    next_leaf: usize,
-    next_node: usize,
-    made: usize,
-}
-
-impl HuffmanQueues<'_> {
-    fn pop_smallest(&mut self) -> u32 {
-        let node = (self.next_node < self.made).then(|| self.nodes[self.next_node]);
-        match (self.leaves.get(self.next_leaf), node) {
-            (Some(&leaf), Some(node)) if leaf <= node => {
-                self.next_leaf += 1;
-                leaf
-            }
-            (_, Some(node)) => {
-                self.next_node += 1;
-                node
-            }
-            (Some(&leaf), None) => {
-                self.next_leaf += 1;
-                leaf
-            }
-            (None, None) => 0,
-        }
-    }
 }
 
 /// Fewest bits to send `r` zero code lengths in a row: `0` (≥ 1 bit each), `16` after a zero
@@ -279,14 +293,17 @@ mod tests {
             br#"{"user_id":42}"#,
         ] {
             assert!(
-                deflate_cannot_fit(json),
+                deflate_cannot_fit(json, &mut BoundScratch::default()),
                 "{}",
                 String::from_utf8_lossy(json)
             );
             assert!(zlib_len(json) >= json.len() - 1);
         }
         let repetitive = br#"{"a":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
-        assert!(!deflate_cannot_fit(repetitive));
+        assert!(!deflate_cannot_fit(
+            repetitive,
+            &mut BoundScratch::default()
+        ));
         assert!(
             zlib_len(repetitive) < repetitive.len() - 1,
             "it does compress"
@@ -304,6 +321,7 @@ mod tests {
         ];
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut skipped, mut compressed_anyway) = (0, 0);
+        let mut scratch = BoundScratch::default();
         for round in 0..40_000 {
             let alphabet = alphabets[round % alphabets.len()];
             let len = 10
@@ -317,9 +335,9 @@ mod tests {
                 .collect();
             let actual = zlib_len(&input);
             // The bound on any block zlib can choose (stored included) is at most its output.
-            let matchable = matchable_bytes(&input);
+            let matchable = matchable_bytes(&input, &mut scratch.windows);
             let bound = fixed_code_bits(&input, &matchable)
-                .min(dynamic_code_bits(&input, &matchable))
+                .min(dynamic_code_bits(&input, &matchable, &mut scratch))
                 .min(8 * (len as u32 + 5));
             assert!(
                 bound.div_ceil(8) as usize <= actual - 6,
@@ -327,7 +345,7 @@ mod tests {
                 actual - 6,
                 String::from_utf8_lossy(&input)
             );
-            if deflate_cannot_fit(&input) {
+            if deflate_cannot_fit(&input, &mut scratch) {
                 skipped += 1;
                 assert!(actual >= len - 1, "{:?}", String::from_utf8_lossy(&input));
             } else if actual >= len - 1 {
@@ -353,11 +371,12 @@ mod tests {
 
     #[test]
     fn positions_in_a_repeated_window_are_matchable() {
-        let m = matchable_bytes(b"abcXabcY");
-        assert_eq!(
-            &m[..8],
-            &[false, false, false, false, true, true, true, false]
-        );
-        assert!(!deflate_cannot_fit(&[b'a'; MAX_BOUNDED_LEN + 1]));
+        let m = matchable_bytes(b"abcXabcYbcX", &mut Vec::new());
+        // "abc" again at 4; "bcX" again at 8.
+        assert_eq!(m.iter().collect::<Vec<_>>(), [4, 5, 6, 8, 9, 10]);
+        assert!(!deflate_cannot_fit(
+            &[b'a'; MAX_BOUNDED_LEN + 1],
+            &mut BoundScratch::default()
+        ));
     }
 }

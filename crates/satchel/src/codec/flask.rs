@@ -31,7 +31,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use zeroize::Zeroizing;
 
-use super::deflate_bound::deflate_cannot_fit;
+use super::deflate_bound::{deflate_cannot_fit, BoundScratch};
 use super::{
     flask_json, within_cookie_limit, Codec, CookieFormat, Decoded, EncodeError, RejectReason,
     Rejected, Stamp, MAX_COOKIE_VALUE_LEN,
@@ -275,6 +275,8 @@ struct Scratch {
     /// The compressed payload `inflated` holds the text of (empty when none).
     inflated_from: String,
     deflate: Option<Compress>,
+    /// Work space for the proof that compressing would not pay.
+    bound: BoundScratch,
     inflate: Option<Decompress>,
 }
 
@@ -301,7 +303,7 @@ impl Scratch {
         let Some(limit) = json.len().checked_sub(2).filter(|&l| l >= MIN_ZLIB_LEN) else {
             return false;
         };
-        if deflate_cannot_fit(json) {
+        if deflate_cannot_fit(json, &mut self.bound) {
             return false;
         }
         self.zbytes.clear();
