@@ -38,7 +38,9 @@ fi
 # and exits non-zero; an interrupted run (Ctrl-C, a killed job) also exits non-zero but writes
 # nothing. Only a new artifact counts as a crash; any other failure is reported as such.
 artifacts_of() {
-    find "artifacts/$1" -type f 2>/dev/null | sort
+    if [ -d "artifacts/$1" ]; then
+        find "artifacts/$1" -type f | sort
+    fi
 }
 
 crashed=()
