@@ -15,18 +15,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt as _;
+use tower::{Layer as _, ServiceExt as _};
+
+use crate::app::AppService;
 
 /// How long connections in flight may take to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -52,14 +54,12 @@ impl Default for ConnectionLimits {
 /// Serves `router` on `listener` within `limits` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: impl AppService,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let router = router.layer(middleware::from_fn_with_state(
-        limits.request_timeout,
-        time_limit,
-    ));
+    // Around the whole app as a plain tower layer (see `app::around_every_request`).
+    let app = middleware::from_fn_with_state(limits.request_timeout, time_limit).layer(app);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -81,12 +81,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let router = router.clone();
+        let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(peer));
-            router.clone().oneshot(request)
+            app.clone().oneshot(request.map(Body::new))
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())

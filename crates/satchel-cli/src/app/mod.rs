@@ -31,6 +31,7 @@ pub mod templates;
 pub mod throttle;
 pub mod users;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,6 +46,7 @@ use axum::Router;
 use satchel::login::ClientAddr;
 use satchel::store::{IndexedStore, Store};
 use satchel::{SessionConfig, SessionLayer};
+use tower::{Service, ServiceBuilder};
 
 /// Largest request body accepted (the login form is a few hundred bytes).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -102,10 +104,10 @@ const ROUTES: &[&str] = &[
     "/metrics",
 ];
 
-/// The app's routes behind `layer`.
-pub fn router(layer: SessionLayer, state: AppState) -> Router {
+/// The app's routes behind `layer`, inside its middleware.
+pub fn router(layer: SessionLayer, state: AppState) -> impl AppService {
     use routes::*;
-    Router::new()
+    let session_routes = Router::new()
         .route("/", get(home::home))
         .route("/set_session", changes_state(set_session))
         .route("/get_session", get(get_session))
@@ -122,18 +124,55 @@ pub fn router(layer: SessionLayer, state: AppState) -> Router {
             "/session/end_all",
             axum::routing::post(logins::end_all_sessions),
         )
-        .layer(layer)
-        // Outside the session layer: probes and metrics never open a session, even when the
-        // request carries a cookie.
+        .with_state(state.clone());
+    // The session layer around those routes (and the 404 of any other path) as a whole, like
+    // the middleware below: `Router::layer` would box it into each route's each method.
+    let sessions = ServiceBuilder::new().layer(layer).service(session_routes);
+    // Outside the session layer: probes and metrics never open a session, even when the
+    // request carries a cookie.
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        // Before the body is read (so before hyper sends `100 Continue`).
-        .layer(middleware::from_fn(guards::refuse_oversized_bodies))
-        .layer(middleware::from_fn(errors::error_pages))
+        .fallback_service(sessions)
+        .with_state(state);
+    around_every_request(routes)
+}
+
+/// `routes` inside the app's middleware: the request log, metrics and security headers, the
+/// error pages, and the early 413 (before the body is read, so before hyper sends
+/// `100 Continue`).
+///
+/// The middleware wraps the finished router as plain tower layers instead of through
+/// `Router::layer`, which boxes every route's every method once per layer: a middleware clones
+/// the service it wraps on each request, and here that is the router's one reference count
+/// where it was dozens of boxed services.
+pub fn around_every_request(routes: Router) -> impl AppService {
+    ServiceBuilder::new()
         .layer(middleware::from_fn(observe))
-        .with_state(state)
+        .layer(middleware::from_fn(errors::error_pages))
+        .layer(middleware::from_fn(guards::refuse_oversized_bodies))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .service(routes)
+}
+
+/// The whole app as one service: what [`router`] returns and `satchel serve` runs.
+pub trait AppService:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> AppService for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// A GET route that changes the session (the tutorial's routes do). HEAD, which axum would
