@@ -10,23 +10,23 @@
 //! the app's [`MAX_BODY`](crate::app::MAX_BODY). On shutdown the loop stops accepting and gives
 //! connections in flight [`SHUTDOWN_GRACE`] to finish.
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use satchel::login::ClientAddr;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::{Layer as _, ServiceExt as _};
+use tower::ServiceExt as _;
 
 use crate::app::AppService;
 
@@ -58,8 +58,6 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    // Around the whole app as a plain tower layer (see `app::around_every_request`).
-    let app = middleware::from_fn_with_state(limits.request_timeout, time_limit).layer(app);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -82,11 +80,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let app = app.clone();
+        let limit = limits.request_timeout;
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(peer));
-            app.clone().oneshot(request.map(Body::new))
+            // The client's address, for the log line and the login identifier.
+            request.extensions_mut().insert(ClientAddr(peer.ip()));
+            within_time_limit(limit, app.clone().oneshot(request.map(Body::new)))
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -109,12 +107,15 @@ pub async fn serve(
     }
 }
 
-/// Answers `408` (and closes the connection) when reading the body and handling the request
-/// takes longer than the limit.
-async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+/// `answer`, or `408` (and the connection closed) when reading the body and handling the
+/// request take longer than `limit`.
+async fn within_time_limit(
+    limit: Duration,
+    answer: impl Future<Output = Result<Response, Infallible>>,
+) -> Result<Response, Infallible> {
+    match tokio::time::timeout(limit, answer).await {
         Ok(response) => response,
-        Err(_) => (
+        Err(_) => Ok((
             StatusCode::REQUEST_TIMEOUT,
             [(header::CONNECTION, "close")],
             format!(
@@ -122,6 +123,6 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
                 limit.as_secs_f64()
             ),
         )
-            .into_response(),
+            .into_response()),
     }
 }

@@ -5,9 +5,7 @@
 //! `Allow`, `Retry-After` and `Set-Cookie` are kept.
 
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::templates::{render, ErrorPage};
@@ -33,10 +31,9 @@ pub fn wants_html(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The middleware: see the module docs.
-pub async fn error_pages(request: Request, next: Next) -> Response {
-    let html = wants_html(request.headers());
-    let response = next.run(request).await;
+/// `response` as an error page (see the module docs) when it is a 4xx or 5xx that is not HTML;
+/// `html` is [`wants_html`] of its request.
+pub async fn with_error_page(html: bool, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_html(response.headers()) {
         return response;

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
@@ -72,25 +71,25 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), CrossSite> {
 /// body — so before hyper answers `Expect: 100-continue` with `100 Continue` (it does that when
 /// the body is first read) and before the session is loaded. Bodies without a length are still
 /// cut at [`MAX_BODY`] by the body limit as they are read.
-pub async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
+pub fn oversized_body_refusal(request: &Request) -> Option<Response> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY as u64) {
-        let mut response = (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("413 Payload Too Large: request bodies are limited to {MAX_BODY} bytes\n"),
-        )
-            .into_response();
-        // The unread body cannot be skipped cheaply: the connection ends after this answer.
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+    if !declared.is_some_and(|len| len > MAX_BODY as u64) {
+        return None;
     }
-    next.run(request).await
+    let mut response = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("413 Payload Too Large: request bodies are limited to {MAX_BODY} bytes\n"),
+    )
+        .into_response();
+    // The unread body cannot be skipped cheaply: the connection ends after this answer.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(response)
 }
 
 /// `Cache-Control: private, no-store` on every response that depends on the session (the

@@ -10,6 +10,7 @@
 //! | [`logins`] | where the user is logged in; ending one session or all |
 //! | [`panel`] | what the pages show about the current session |
 //! | [`errors`] | error responses as pages (HTML or plain text, by `Accept`) |
+//! | [`shell`] | what runs around every request: log line, metrics, security headers, error pages, the early 413 |
 //! | [`guards`] | same-origin checks, the early body-size check, who may read `/metrics` |
 //! | [`templates`] | the HTML pages (askama) |
 //! | [`users`] | the user table |
@@ -27,23 +28,19 @@ pub mod metrics;
 pub mod panel;
 pub mod password_checks;
 pub mod routes;
+pub mod shell;
 pub mod templates;
 pub mod throttle;
 pub mod users;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::Request;
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue};
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use satchel::login::ClientAddr;
 use satchel::store::{IndexedStore, Store};
 use satchel::{SessionConfig, SessionLayer};
 use tower::{Service, ServiceBuilder};
@@ -136,24 +133,7 @@ pub fn router(layer: SessionLayer, state: AppState) -> impl AppService {
         .route("/metrics", get(metrics))
         .fallback_service(sessions)
         .with_state(state);
-    around_every_request(routes)
-}
-
-/// `routes` inside the app's middleware: the request log, metrics and security headers, the
-/// error pages, and the early 413 (before the body is read, so before hyper sends
-/// `100 Continue`).
-///
-/// The middleware wraps the finished router as plain tower layers instead of through
-/// `Router::layer`, which boxes every route's every method once per layer: a middleware clones
-/// the service it wraps on each request, and here that is the router's one reference count
-/// where it was dozens of boxed services.
-pub fn around_every_request(routes: Router) -> impl AppService {
-    ServiceBuilder::new()
-        .layer(middleware::from_fn(observe))
-        .layer(middleware::from_fn(errors::error_pages))
-        .layer(middleware::from_fn(guards::refuse_oversized_bodies))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .service(routes)
+    shell::AppShell::around(routes)
 }
 
 /// The whole app as one service: what [`router`] returns and `satchel serve` runs.
@@ -184,65 +164,4 @@ where
     T: 'static,
 {
     get(handler).head(routes::head_without_effect)
-}
-
-/// Runs around every request: records the client address for the login identifier, logs one
-/// line, counts the request, and adds the security headers.
-async fn observe(mut request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = peer {
-        request.extensions_mut().insert(ClientAddr(ip));
-    }
-    let method = request.method().clone();
-    let path = request.uri().path();
-    let route = ROUTES
-        .iter()
-        .find(|r| **r == path)
-        .copied()
-        .unwrap_or("other");
-    // The path is copied for the log line only when that line is written.
-    let logged_path = tracing::enabled!(tracing::Level::INFO).then(|| path.to_owned());
-    let mut response = next.run(request).await;
-    let elapsed = start.elapsed();
-    let status = response.status().as_u16();
-    if let Some(path) = logged_path {
-        tracing::info!(
-            %method,
-            path = %truncate(&path, 200),
-            status,
-            micros = elapsed.as_micros() as u64,
-            peer = ?peer,
-            "request"
-        );
-    }
-    metrics::Metrics::request(&method, route, status, elapsed);
-    let headers = response.headers_mut();
-    guards::no_store_when_session_dependent(headers);
-    for (name, value) in [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    ] {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    }
-    response
-}
-
-fn truncate(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
