@@ -18,7 +18,7 @@ const DEFAULT_MAX_AGE: u64 = satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs()
 
 #[derive(Subcommand)]
 pub enum CookieCommand {
-    /// Print a cookie's session as JSON; exit 1 with "rejected: <reason>" if it does not verify.
+    /// Print a cookie's session as JSON; exit 1 with "rejected: REASON" if it does not verify.
     Decode(DecodeArgs),
     /// Read session JSON on stdin and print the cookie value.
     Encode(EncodeArgs),
