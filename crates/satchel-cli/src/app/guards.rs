@@ -77,7 +77,7 @@ pub fn oversized_body_refusal(request: &Request) -> Option<Response> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if !declared.is_some_and(|len| len > MAX_BODY as u64) {
+    if declared.is_none_or(|len| len <= MAX_BODY as u64) {
         return None;
     }
     let mut response = (
