@@ -6,7 +6,10 @@
 //! so the DDL runs in a transaction holding `pg_advisory_xact_lock` on a key derived from the
 //! table name: a second process starting at the same moment waits for the first and then finds
 //! the table. The lock is released with that transaction, never held across a request. The
-//! sweep's `FOR UPDATE SKIP LOCKED` passes over rows a writer holds instead of waiting.
+//! sweep's `FOR UPDATE SKIP LOCKED` passes over rows a writer holds instead of waiting. The
+//! lease-only statements commit without waiting for their log flush (`set_config(
+//! 'synchronous_commit', 'off', true)` in their `WHERE`, for that statement's transaction only;
+//! why that loses nothing: `SqlStore`'s "Durability").
 
 use std::str::FromStr;
 
@@ -27,6 +30,8 @@ impl Dialect for Postgres {
     const NOW_MS: &'static str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
     const LEAST: &'static str = "LEAST";
     const ON_CONFLICT: &'static str = " ON CONFLICT (id) DO NOTHING";
+    const UNFLUSHED_COMMIT: &'static str =
+        "set_config('synchronous_commit', 'off', true) IS NOT NULL AND ";
 
     fn schema(table: &str) -> Vec<String> {
         vec![

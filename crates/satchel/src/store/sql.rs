@@ -34,6 +34,9 @@ pub(crate) struct Settings {
     pub(crate) timeout: Duration,
     pub(crate) max_record_bytes: usize,
     pub(crate) clock: Clock,
+    /// Whether the lease-only statements (take, renew, release) wait for their commit to be
+    /// flushed, as the data writes always do (PostgreSQL; default `false`).
+    pub(crate) synchronous_leases: bool,
 }
 
 impl Settings {
@@ -46,6 +49,7 @@ impl Settings {
             timeout: Duration::from_secs(2),
             max_record_bytes: 64 * 1024,
             clock: Clock::system(),
+            synchronous_leases: false,
         }
     }
 }
@@ -61,8 +65,8 @@ fn valid_table(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// Splits satchel's own settings (`table`, `sweep_interval`, `pool_size`) off a store URL's
-/// query; the rest of the URL goes to the driver as it is.
+/// Splits satchel's own settings (`table`, `sweep_interval`, `pool_size`, `lease_commit`) off a
+/// store URL's query; the rest of the URL goes to the driver as it is.
 pub(crate) fn split_url(url: &str, pool_size: u32) -> Result<(String, Settings), StoreError> {
     let mut settings = Settings::new(pool_size);
     let Some((base, query)) = url.split_once('?') else {
@@ -83,6 +87,17 @@ pub(crate) fn split_url(url: &str, pool_size: u32) -> Result<(String, Settings),
                     Some(Duration::from_secs(number()?.into())).filter(|d| !d.is_zero());
             }
             "pool_size" => settings.pool_size = number()?.max(1),
+            "lease_commit" => {
+                settings.synchronous_leases = match value {
+                    "sync" => true,
+                    "async" => false,
+                    _ => {
+                        return Err(StoreError::Config(format!(
+                            "lease_commit must be sync or async, not {value:?}"
+                        )))
+                    }
+                }
+            }
             _ => rest.push(pair),
         }
     }
@@ -327,6 +342,12 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
     /// `INSERT … VALUES (…)` is followed by this (`ON CONFLICT DO NOTHING`, or nothing).
     const ON_CONFLICT: &'static str;
 
+    /// A condition, always true, that lets the statement's own transaction commit without
+    /// waiting for its log flush (PostgreSQL: `set_config('synchronous_commit', 'off', true)`,
+    /// which lasts until that commit); put before the lease-only statements' `WHERE`
+    /// conditions. Empty where the database has no per-transaction switch.
+    const UNFLUSHED_COMMIT: &'static str = "";
+
     /// The statements that create the table and its index, idempotently, run in order.
     fn schema(table: &str) -> Vec<String>;
 
@@ -553,9 +574,16 @@ const COLUMNS: &str = "data, created_at, idle_deadline, absolute_deadline, login
 const INDEX_COLUMNS: &str = "id, login, created_at, last_seen, expires_at";
 
 impl Statements {
-    fn new<D: Dialect>(table: &str) -> Self {
+    fn new<D: Dialect>(table: &str, synchronous_leases: bool) -> Self {
         let now = D::NOW_MS;
         let fence = format!("id = :id AND lease = :token AND lease_until > {now}");
+        // The lease-only writes (take, renew, release) need no flush of their own: see
+        // `SqlStore`'s "Durability".
+        let unflushed = if synchronous_leases {
+            ""
+        } else {
+            D::UNFLUSHED_COMMIT
+        };
         let build = |text: String| Statement::new(&text, D::PLACEHOLDERS);
         let returning = if D::RETURNING {
             format!(" RETURNING {COLUMNS}")
@@ -567,7 +595,7 @@ impl Statements {
             read: build(format!("SELECT {COLUMNS} FROM {table} WHERE id = :id")),
             take: build(format!(
                 "UPDATE {table} SET lease = :token, lease_until = {now} + :ttl \
-                 WHERE id = :id AND expires_at > :now \
+                 WHERE {unflushed}id = :id AND expires_at > :now \
                  AND (lease IS NULL OR lease = :token OR lease_until <= {now}){returning}"
             )),
             read_leased: build(format!(
@@ -586,11 +614,11 @@ impl Statements {
                  lease_until = NULL WHERE {fence}"
             )),
             release: build(format!(
-                "UPDATE {table} SET lease = NULL, lease_until = NULL WHERE {fence}"
+                "UPDATE {table} SET lease = NULL, lease_until = NULL WHERE {unflushed}{fence}"
             )),
             delete: build(format!("DELETE FROM {table} WHERE {fence}")),
             renew: build(format!(
-                "UPDATE {table} SET lease_until = {now} + :ttl WHERE {fence}"
+                "UPDATE {table} SET lease_until = {now} + :ttl WHERE {unflushed}{fence}"
             )),
             touch: build(format!(
                 "UPDATE {table} SET idle_deadline = {least}(:idle, absolute_deadline), \
@@ -970,7 +998,7 @@ impl<D: Dialect> Lazy<D> {
             .test_before_acquire(false)
             .connect_lazy_with(self.options.clone());
         let engine = Arc::new(Engine {
-            statements: Statements::new::<D>(&settings.table),
+            statements: Statements::new::<D>(&settings.table, settings.synchronous_leases),
             pool,
             settings,
         });
@@ -1159,7 +1187,8 @@ impl<D: Dialect> SessionIndex for Lazy<D> {
 /// Connecting is lazy: a database that is down at startup, or goes away later, costs a 503 per
 /// request (every call is bounded by the timeout, 2 s by default, waiting for a pooled
 /// connection included) and recovers by itself when it is back. Settings can also ride on the
-/// URL: `?table=NAME&sweep_interval=SECONDS&pool_size=N` (`sweep_interval=0`: no sweep).
+/// URL: `?table=NAME&sweep_interval=SECONDS&pool_size=N&lease_commit=sync|async`
+/// (`sweep_interval=0`: no sweep; `lease_commit`: see [Durability](#durability)).
 ///
 /// # Schema
 ///
@@ -1207,6 +1236,27 @@ impl<D: Dialect> SessionIndex for Lazy<D> {
 ///   least($idle, absolute_deadline) WHERE … idle_deadline < that` (forward only).
 ///
 /// No transaction, lock or connection is held across a handler: a lease is a value on the row.
+///
+/// On PostgreSQL a request that changes its session is two statements, two round trips: the
+/// leased load and the fenced save, each its own implicit transaction, both prepared once per
+/// connection (sqlx's statement cache).
+///
+/// # Durability
+///
+/// Every statement that writes session data (create, save, rotate, delete, touch, revoke, the
+/// sweep) commits as the server is configured to (with PostgreSQL's default
+/// `synchronous_commit = on`: flushed to disk before the call returns). On PostgreSQL the
+/// statements that write only a lease (the leased load, renew, release) carry
+/// `set_config('synchronous_commit', 'off', true)`, which makes that one statement's commit
+/// skip the wait for its log flush (it does not change the connection or any other
+/// statement). Nothing depends on a lease surviving a crash of the database server: a lease
+/// lost with its unflushed commit is a lease never taken, the holder's connection is gone and
+/// its fenced commit cannot succeed, and the next writer takes the row afresh; a lost release
+/// leaves a lease that expires after its TTL. A save is flushed with everything logged before
+/// it, its own lease included. This halves the flushes of a read-modify-write request (one
+/// instead of two). `?lease_commit=sync` (or
+/// [`with_synchronous_leases`](Self::with_synchronous_leases)) flushes the lease statements
+/// too. MySQL / MariaDB and SQLite have no per-transaction switch and are unaffected.
 ///
 /// # The sweep
 ///
@@ -1334,6 +1384,22 @@ impl SqlStore {
     /// ```
     pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
         self.backend.settings().max_record_bytes = bytes;
+        self
+    }
+
+    /// PostgreSQL: whether the lease-only statements wait for their commit's log flush like
+    /// the data writes do (default `false`: they do not; see [Durability](#durability)).
+    /// Other databases ignore it.
+    ///
+    /// ```
+    /// # #[cfg(feature = "postgres")] {
+    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?
+    ///     .with_synchronous_leases(true);
+    /// # }
+    /// # Ok::<(), satchel::store::StoreError>(())
+    /// ```
+    pub fn with_synchronous_leases(mut self, synchronous: bool) -> Self {
+        self.backend.settings().synchronous_leases = synchronous;
         self
     }
 
@@ -1470,6 +1536,35 @@ mod tests {
         let my = Statement::new(text, Placeholders::Question);
         assert!(my.sql.as_str().ends_with("id = ? AND c = ?"));
         assert_eq!(my.params, [Param::Token, Param::Id, Param::Token]);
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn only_the_lease_statements_skip_the_flush_and_lease_commit_sync_keeps_it() {
+        use super::super::postgres::Postgres;
+        let unflushed = |s: &Statement| s.sql.as_str().contains("synchronous_commit");
+        let fast = Statements::new::<Postgres>("t", false);
+        for lease_only in [&fast.take, &fast.renew, &fast.release] {
+            assert!(unflushed(lease_only), "{}", lease_only.sql.as_str());
+        }
+        for data in [
+            &fast.create,
+            &fast.save,
+            &fast.delete,
+            &fast.touch,
+            &fast.sweep,
+            &fast.revoke,
+            &fast.revoke_user,
+        ] {
+            assert!(!unflushed(data), "{}", data.sql.as_str());
+        }
+        let durable = Statements::new::<Postgres>("t", true);
+        assert!(!unflushed(&durable.take) && !unflushed(&durable.release));
+        let (_, s) = split_url("postgres://h/db?lease_commit=sync", 10).unwrap();
+        assert!(s.synchronous_leases);
+        let (_, s) = split_url("postgres://h/db", 10).unwrap();
+        assert!(!s.synchronous_leases);
+        assert!(split_url("postgres://h/db?lease_commit=off", 10).is_err());
     }
 
     #[test]
