@@ -1250,9 +1250,9 @@ impl<D: Dialect> SessionIndex for Lazy<D> {
 /// `set_config('synchronous_commit', 'off', true)`, which makes that one statement's commit
 /// skip the wait for its log flush (it does not change the connection or any other
 /// statement). Nothing depends on a lease surviving a crash of the database server: a lease
-/// lost with its unflushed commit is a lease never taken, the holder's connection is gone and
-/// its fenced commit cannot succeed, and the next writer takes the row afresh; a lost release
-/// leaves a lease that expires after its TTL. A save is flushed with everything logged before
+/// lost with its unflushed commit is a lease never taken (its holder's fenced commit is
+/// refused, and the next writer takes the row afresh); a lost release leaves a lease that
+/// expires after its TTL. A save is flushed with everything logged before
 /// it, its own lease included. This halves the flushes of a read-modify-write request (one
 /// instead of two). `?lease_commit=sync` (or
 /// [`with_synchronous_leases`](Self::with_synchronous_leases)) flushes the lease statements
