@@ -467,5 +467,25 @@ async fn an_sql_table_made_before_the_index_gets_its_columns() {
         // A second store on the same table finds the columns there (no second ALTER).
         let again = SqlStore::open(&url).unwrap().with_table(&name).unwrap();
         assert_eq!(again.revoke_user("alice", now).await.unwrap(), 1, "{kind}");
+        assert_eq!(common::sql::user_key_indexes(&url, &name), 1, "{kind}");
+    }
+}
+
+/// A table the store creates has the per-user index: listing or ending a user's sessions is
+/// an index lookup, not a scan of every session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_sql_table_indexes_its_users() {
+    for kind in ["sqlite", "postgres", "mysql"] {
+        let Some(url) = url_for(kind) else { continue };
+        let name = common::sql::table();
+        let scratch = Scratch::on(&url, &name, None);
+        use satchel::store::SessionIndex as _;
+        assert!(scratch
+            .store
+            .sessions(Some("bob"), unix_now())
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(common::sql::user_key_indexes(&url, &name), 1, "{kind}");
     }
 }

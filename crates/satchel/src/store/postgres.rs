@@ -53,6 +53,13 @@ impl Dialect for Postgres {
         ]
     }
 
+    fn user_key_index(table: &str) -> Option<String> {
+        Some(format!(
+            "CREATE INDEX IF NOT EXISTS {table}_user_key ON {table} (user_key) \
+             WHERE user_key IS NOT NULL"
+        ))
+    }
+
     fn schema_lock(table: &str) -> Option<String> {
         Some(format!(
             "SELECT pg_advisory_xact_lock(hashtext('satchel.schema.{table}'))"

@@ -395,18 +395,29 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
         )
     }
 
+    /// The per-user index, for a dialect whose [`schema`](Dialect::schema) cannot create it
+    /// with the table: run after [`upgrade`](Dialect::upgrade) (so the column exists), on
+    /// every start, idempotently. Partial (`WHERE user_key IS NOT NULL`) where the database
+    /// allows it, so an anonymous session's row has no entry to update.
+    fn user_key_index(_table: &str) -> Option<String> {
+        None
+    }
+
     /// The columns of the per-user index that a table made by an earlier version lacks, with
-    /// the statements that add each (the index with the `user_key` column).
+    /// the statements that add each (and the index with the `user_key` column, unless
+    /// [`user_key_index`](Dialect::user_key_index) makes it).
     fn upgrade(table: &str) -> Vec<(&'static str, Vec<String>)> {
         let add = |column: &str| format!("ALTER TABLE {table} ADD COLUMN {column}");
+        let index = Self::user_key_index(table)
+            .is_none()
+            .then(|| format!("CREATE INDEX {table}_user_key ON {table} (user_key)"));
         vec![
             ("login", vec![add("login TEXT NULL")]),
             (
                 "user_key",
-                vec![
-                    add("user_key CHAR(64) NULL"),
-                    format!("CREATE INDEX {table}_user_key ON {table} (user_key)"),
-                ],
+                std::iter::once(add("user_key CHAR(64) NULL"))
+                    .chain(index)
+                    .collect(),
             ),
             (
                 "last_seen",
@@ -1046,16 +1057,33 @@ async fn create_schema<D: Dialect>(
             continue;
         }
         for ddl in statements {
-            let statement = Statement::new(&ddl, D::PLACEHOLDERS);
-            if let Err(error) = D::execute(On::Pool(pool), &statement, &Values::default()).await {
-                let text = error.to_string().to_ascii_lowercase();
-                if !(text.contains("duplicate") || text.contains("already exists")) {
-                    return Err(error);
-                }
-            }
+            execute_unless_done::<D>(pool, &ddl).await?;
         }
     }
+    if let Some(ddl) = D::user_key_index(table) {
+        execute_unless_done::<D>(pool, &ddl).await?;
+    }
     Ok(())
+}
+
+/// Runs a schema change that another process may be making at the same moment: its
+/// "duplicate column" / "already exists" is the answer this one wanted.
+async fn execute_unless_done<D: Dialect>(
+    pool: &sqlx::Pool<D::Db>,
+    ddl: &str,
+) -> Result<(), sqlx::Error> {
+    let statement = Statement::new(ddl, D::PLACEHOLDERS);
+    match D::execute(On::Pool(pool), &statement, &Values::default()).await {
+        Err(error) => {
+            let text = error.to_string().to_ascii_lowercase();
+            if text.contains("duplicate") || text.contains("already exists") {
+                Ok(())
+            } else {
+                Err(error)
+            }
+        }
+        Ok(_) => Ok(()),
+    }
 }
 
 /// The background sweep: a pass every `interval` until the store is dropped.

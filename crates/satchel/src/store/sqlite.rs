@@ -56,6 +56,13 @@ impl Dialect for Sqlite {
         ]
     }
 
+    fn user_key_index(table: &str) -> Option<String> {
+        Some(format!(
+            "CREATE INDEX IF NOT EXISTS {table}_user_key ON {table} (user_key) \
+             WHERE user_key IS NOT NULL"
+        ))
+    }
+
     fn schema_lock(_table: &str) -> Option<String> {
         None
     }

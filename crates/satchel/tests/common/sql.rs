@@ -148,13 +148,33 @@ async fn run_scalar(url: &str, sql: String) -> Option<i64> {
 }
 
 /// How many tables named `table` exist at `url`.
+/// How many indexes of `table` cover its `user_key` column.
+pub fn user_key_indexes(url: &str, table: &str) -> i64 {
+    count_in_catalog(
+        url,
+        format!("SELECT COUNT(*) FROM pg_indexes WHERE tablename = '{table}' AND indexdef LIKE '%(user_key)%'"),
+        format!("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = '{table}' AND column_name = 'user_key'"),
+        format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' AND sql LIKE '%(user_key)%'"),
+    )
+}
+
 pub fn tables_named(url: &str, table: &str) -> i64 {
+    count_in_catalog(
+        url,
+        format!("SELECT COUNT(*) FROM pg_tables WHERE tablename = '{table}'"),
+        format!("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"),
+        format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
+    )
+}
+
+/// The count the catalog query for `url`'s database gives.
+fn count_in_catalog(url: &str, postgres: String, mysql: String, sqlite: String) -> i64 {
     let sql = if url.starts_with("postgres") {
-        format!("SELECT COUNT(*) FROM pg_tables WHERE tablename = '{table}'")
+        postgres
     } else if url.starts_with("mysql") {
-        format!("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'")
+        mysql
     } else {
-        format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        sqlite
     };
     scalar(url, &sql).unwrap()
 }
