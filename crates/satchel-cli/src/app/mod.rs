@@ -43,7 +43,7 @@ use axum::routing::{get, MethodRouter};
 use axum::Router;
 use satchel::store::{IndexedStore, Store};
 use satchel::{SessionConfig, SessionLayer};
-use tower::{Service, ServiceBuilder};
+use tower::{Layer as _, Service};
 
 /// Largest request body accepted (the login form is a few hundred bytes).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -122,9 +122,9 @@ pub fn router(layer: SessionLayer, state: AppState) -> impl AppService {
             axum::routing::post(logins::end_all_sessions),
         )
         .with_state(state.clone());
-    // The session layer around those routes (and the 404 of any other path) as a whole, like
-    // the middleware below: `Router::layer` would box it into each route's each method.
-    let sessions = ServiceBuilder::new().layer(layer).service(session_routes);
+    // The session layer around those routes (and the 404 of any other path) as a whole, as
+    // `shell` wraps the app: `Router::layer` would box it into each route's each method.
+    let sessions = layer.layer(session_routes);
     // Outside the session layer: probes and metrics never open a session, even when the
     // request carries a cookie.
     let routes = Router::new()
@@ -133,7 +133,7 @@ pub fn router(layer: SessionLayer, state: AppState) -> impl AppService {
         .route("/metrics", get(metrics))
         .fallback_service(sessions)
         .with_state(state);
-    shell::AppShell::around(routes)
+    shell::around(routes)
 }
 
 /// The whole app as one service: what [`router`] returns and `satchel serve` runs.

@@ -19,7 +19,7 @@ use axum::Router;
 use satchel::login::ClientAddr;
 use tower::{Layer as _, Service, ServiceExt as _};
 
-use super::{errors, guards, metrics, MAX_BODY, ROUTES};
+use super::{errors, guards, metrics, AppService, MAX_BODY, ROUTES};
 
 /// The security headers every response gets (unless a handler set its own).
 const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
@@ -33,28 +33,19 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     ),
 ];
 
-/// The app's routes inside the shell (see the module docs).
-#[derive(Clone)]
-pub struct AppShell<S> {
-    routes: S,
-}
-
-impl AppShell<()> {
-    /// `routes` with the body limit ([`MAX_BODY`]), inside the shell.
-    pub fn around(routes: Router) -> AppShell<impl super::AppService> {
-        AppShell {
-            routes: DefaultBodyLimit::max(MAX_BODY).layer(routes),
-        }
+/// `routes`, with the body limit ([`MAX_BODY`]), inside the shell (see the module docs).
+pub fn around(routes: Router) -> impl AppService {
+    AppShell {
+        routes: DefaultBodyLimit::max(MAX_BODY).layer(routes),
     }
 }
 
-impl<S> Service<Request> for AppShell<S>
-where
-    S: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
-        + Clone
-        + Send
-        + 'static,
-{
+#[derive(Clone)]
+struct AppShell<S> {
+    routes: S,
+}
+
+impl<S: AppService> Service<Request> for AppShell<S> {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;

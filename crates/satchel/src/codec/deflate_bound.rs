@@ -33,7 +33,7 @@
 //! on generated inputs; the Flask conformance tests compare whole cookies with real Flask.
 
 /// Longest input the bound is computed for; longer sessions are simply compressed.
-pub(super) const MAX_BOUNDED_LEN: usize = 255;
+const MAX_BOUNDED_LEN: usize = 255;
 
 /// A set of up to 256 small numbers (positions, byte values).
 #[derive(Clone, Copy, Default)]

@@ -306,28 +306,27 @@ mod tests {
         assert!(agent.starts_with(&kept));
     }
 
-    #[test]
+    /// What only builds with a store that keeps logins have (the JSON, the user key).
     #[cfg(any(
         feature = "redis",
         feature = "sqlite",
         feature = "postgres",
         feature = "mysql"
     ))]
-    fn logins_round_trip_through_their_json() {
-        let login = Login::new("ali\"ce", Some("Mozilla/5.0"), Some("10.1.2.3"));
-        assert_eq!(Login::from_json(&login.to_json()).unwrap(), login);
-        assert!(Login::from_json("{").is_err());
-    }
+    mod stored_logins {
+        use super::super::*;
 
-    #[test]
-    #[cfg(any(
-        feature = "redis",
-        feature = "sqlite",
-        feature = "postgres",
-        feature = "mysql"
-    ))]
-    fn user_keys_differ_per_user_and_are_64_hex_digits() {
-        assert_ne!(user_key("a"), user_key("b"));
-        assert_eq!(user_key("a").len(), 64);
+        #[test]
+        fn logins_round_trip_through_their_json() {
+            let login = Login::new("ali\"ce", Some("Mozilla/5.0"), Some("10.1.2.3"));
+            assert_eq!(Login::from_json(&login.to_json()).unwrap(), login);
+            assert!(Login::from_json("{").is_err());
+        }
+
+        #[test]
+        fn user_keys_differ_per_user_and_are_64_hex_digits() {
+            assert_ne!(user_key("a"), user_key("b"));
+            assert_eq!(user_key("a").len(), 64);
+        }
     }
 }
