@@ -65,6 +65,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
         headers: &'a mut HeaderMap,
     ) -> Step<'a, Result<(), SaveError>>;
 
+    /// Saves at once if that needs no I/O (a cookie session without a login ledger), else
+    /// hands `state` back untouched for [`save`](Backend::save). Lets the layer finish a
+    /// request without a boxed future when it can.
+    // The state is handed back by value, as `save` takes it: boxing it would add an allocation
+    // to every store request to save one move.
+    #[allow(clippy::result_large_err)]
+    fn save_in_place(
+        &self,
+        state: SessionState,
+        _headers: &mut HeaderMap,
+    ) -> Result<Result<(), SaveError>, SessionState> {
+        Err(state)
+    }
+
     /// The length of the `name=value` pair the session's cookie would have if sent now.
     fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError>;
 

@@ -160,6 +160,18 @@ impl Backend for CookieBackend {
         }
     }
 
+    #[allow(clippy::result_large_err)] // as the trait's: the state goes back by value
+    fn save_in_place(
+        &self,
+        state: SessionState,
+        headers: &mut HeaderMap,
+    ) -> Result<Result<(), SaveError>, SessionState> {
+        match &self.ledger {
+            None => Ok(self.write(state, headers)),
+            Some(_) => Err(state),
+        }
+    }
+
     fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError> {
         let stamp = self.stamp(state, self.shared.clock.now());
         let value = self.codec.encode(&state.data, &stamp)?;

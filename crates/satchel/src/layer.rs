@@ -6,8 +6,6 @@
 //!
 //! Depends on `http` and `tower` only: any tower-based framework can use it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -25,6 +23,7 @@ use crate::keyed_lock::KeyedLocks;
 use crate::login_ledger::LoginLedger;
 use crate::renewal::Renewals;
 use crate::request_cookie::RequestCookies;
+use crate::response_future::SessionFuture;
 use crate::session::Session;
 use crate::set_cookie::CookieWriter;
 use crate::stats::{Counters, SessionStats};
@@ -329,14 +328,13 @@ impl<S> std::fmt::Debug for SessionService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: 'static,
     ResBody: From<&'static str> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = SessionFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -346,21 +344,9 @@ where
         let cookies = RequestCookies::from_headers(request.headers());
         let session = Session::unopened(self.backend.clone(), cookies);
         request.extensions_mut().insert(session.clone());
-        // The clone that was polled ready serves this request (tower's usual swap).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let backend = self.backend.clone();
-        Box::pin(async move {
-            let mut response = inner.call(request).await?;
-            // Saved when the response head is built, before the body streams.
-            if let Some(state) = session.finish().await {
-                let saved = backend.save(state, response.headers_mut()).finish().await;
-                if let Err(error) = saved {
-                    tracing::error!(%error, "could not save the session");
-                    response = error.response();
-                }
-            }
-            Ok(response)
-        })
+        // Called here, on the service that was polled ready: no clone of it per request. The
+        // session is saved when the response head is built, before the body streams.
+        let handled = self.inner.call(request);
+        SessionFuture::new(handled, session, self.backend.clone())
     }
 }

@@ -105,6 +105,7 @@ pub mod login;
 mod login_ledger;
 mod renewal;
 mod request_cookie;
+mod response_future;
 mod save_rules;
 mod session;
 mod session_state;
@@ -129,6 +130,7 @@ pub use layer::{SessionLayer, SessionLayerBuilder, SessionService};
 #[cfg(feature = "axum")]
 pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
+pub use response_future::SessionFuture;
 pub use session::{Session, SessionTimes};
 pub use session_state::PERMANENT_KEY;
 pub use stats::SessionStats;

@@ -42,6 +42,18 @@ pub struct SessionTimes {
     pub expires_at: u64,
 }
 
+/// Where a request's session stands when the layer comes to save it. Short-lived (matched at
+/// once), so the state is not boxed.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Finished {
+    /// Nothing to save.
+    Nothing,
+    /// The session as the handler left it.
+    Ready(SessionState),
+    /// Never opened, and Flask's rules refresh it: it must be opened first.
+    NeedsOpen,
+}
+
 /// One request's session. Cheap to clone; clones share the same data.
 ///
 /// ```
@@ -140,30 +152,63 @@ impl Session {
         let Some(backend) = &self.inner.backend else {
             return Ok(());
         };
+        // A backend that opens without I/O (a cookie session) does it here, under the state's
+        // lock: no await, so no one else can be opening it meanwhile.
+        let pending = {
+            let mut state = self.raw_lock();
+            if state.origin.serves(access) {
+                return Ok(());
+            }
+            match backend.open(&self.inner.cookies, access) {
+                Step::Ready(opened) => return Self::opened(&mut state, opened?),
+                Step::Pending(pending) => pending,
+            }
+        };
+        // Otherwise one opener at a time; a later one finds the session open and drops its
+        // own step unpolled (an unpolled step has done nothing: no lock, no lease).
         let _serial = self.inner.opening.lock().await;
         if self.raw_lock().origin.serves(access) {
             return Ok(());
         }
-        let opened = backend.open(&self.inner.cookies, access).finish().await?;
-        let mut state = self.raw_lock();
+        let opened = pending.await?;
+        Self::opened(&mut self.raw_lock(), opened)
+    }
+
+    /// Puts the opened session in place, keeping whether it was read before it was open.
+    fn opened(state: &mut SessionState, opened: SessionState) -> Result<(), SessionError> {
         let accessed = state.accessed;
         *state = opened;
         state.accessed = accessed;
         Ok(())
     }
 
-    /// The state for the layer's save step, opened for a refresh if the handler never opened
-    /// it: `None` when there is nothing to save (a detached session, no cookie, or a session
-    /// Flask's rules would not refresh).
-    pub(crate) async fn finish(&self) -> Option<SessionState> {
-        let backend = self.inner.backend.as_ref()?;
-        let state = std::mem::take(&mut *self.raw_lock());
+    /// The state for the layer's save step, without waiting: `Nothing` to save (a detached
+    /// session, no cookie, or a session Flask's rules would not refresh), the state `Ready`, or
+    /// a session the handler never opened that must be opened (maybe with I/O) to be refreshed:
+    /// then [`Session::finish`] does it.
+    pub(crate) fn finished(&self) -> Finished {
+        let Some(backend) = self.inner.backend.as_ref() else {
+            return Finished::Nothing;
+        };
+        let mut state = self.raw_lock();
         if !matches!(state.origin, Origin::Unopened) {
-            return Some(state);
+            return Finished::Ready(std::mem::take(&mut *state));
         }
         let config = backend.shared().cookies.config();
         if self.inner.cookies.is_empty() || !crate::save_rules::refresh_untouched(config) {
-            return None;
+            return Finished::Nothing;
+        }
+        Finished::NeedsOpen
+    }
+
+    /// The state for the layer's save step, opened for a refresh if the handler never opened
+    /// it: `None` when there is nothing to save (see [`Session::finished`]).
+    pub(crate) async fn finish(&self) -> Option<SessionState> {
+        let backend = self.inner.backend.as_ref()?;
+        match self.finished() {
+            Finished::Nothing => return None,
+            Finished::Ready(state) => return Some(state),
+            Finished::NeedsOpen => {}
         }
         match backend
             .open(&self.inner.cookies, Access::Read)
@@ -233,8 +278,19 @@ impl Session {
     /// assert_eq!(session.insert("age", 25), None);
     /// assert_eq!(session.insert("age", 26), Some(satchel::Value::from(25)));
     /// ```
-    pub fn insert(&self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
-        self.lock().write().insert(key.into(), value.into())
+    pub fn insert(
+        &self,
+        key: impl AsRef<str> + Into<String>,
+        value: impl Into<Value>,
+    ) -> Option<Value> {
+        let value = value.into();
+        let mut state = self.lock();
+        let data = state.write();
+        // A key already there keeps its string: only a new key is allocated.
+        match data.get_mut(key.as_ref()) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => data.insert(key.into(), value),
+        }
     }
 
     /// Sets `key` to any serde-serializable value (a struct, a map, …).
@@ -248,7 +304,7 @@ impl Session {
     /// ```
     pub fn insert_serde<T: Serialize + ?Sized>(
         &self,
-        key: impl Into<String>,
+        key: impl AsRef<str> + Into<String>,
         value: &T,
     ) -> Result<Option<Value>, ValueError> {
         let value = value::to_value(value)?;

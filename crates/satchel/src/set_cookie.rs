@@ -10,7 +10,7 @@
 //!   no shared cache hands one user's cookie to another.
 
 use cookie::Cookie;
-use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::header::{Entry, CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
 use crate::codec::BROWSER_COOKIE_LIMIT;
@@ -86,15 +86,25 @@ impl CookieWriter {
 
 /// Adds `Vary: Cookie` unless the response already varies on it (or on everything).
 pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
-    let already = headers.get_all(VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|s| {
-            s.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || t.eq_ignore_ascii_case("cookie"))
-        })
-    });
-    if !already {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    let cookie = HeaderValue::from_static("Cookie");
+    match headers.entry(VARY) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(cookie);
+        }
+        Entry::Occupied(mut vary) => {
+            // `Cookie` alone (as this module writes it) is the usual value: checked first.
+            let already = vary.iter().any(|v| {
+                v == "Cookie"
+                    || v.to_str().is_ok_and(|s| {
+                        s.split(',')
+                            .map(str::trim)
+                            .any(|t| t == "*" || t.eq_ignore_ascii_case("cookie"))
+                    })
+            });
+            if !already {
+                vary.append(cookie);
+            }
+        }
     }
 }
 
@@ -166,8 +176,11 @@ impl CookieText {
 /// Whether percent-encoding leaves `text` as it is: base64url and `.`, what every session
 /// value satchel writes is made of.
 fn is_plain(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    // No early exit: the whole text is checked anyway in the usual (plain) case, and a loop
+    // without one is vectorised.
+    text.bytes().fold(true, |plain, b| {
+        plain & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.'))
+    })
 }
 
 /// The `Set-Cookie` text. Session values are base64url (with `.`), which percent-encoding
@@ -186,9 +199,9 @@ fn append_set_cookie(headers: &mut HeaderMap, header: String) {
         .expect("a cookie built from validated settings and a base64 value is a valid header");
     headers.append(SET_COOKIE, value);
     add_vary_cookie(headers);
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-    }
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private"));
 }
 
 #[cfg(test)]

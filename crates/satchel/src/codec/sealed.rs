@@ -237,9 +237,11 @@ impl SealedCodec {
 
         // The header and timestamps go in front of the JSON in the same buffer: written first
         // as NUL placeholders (valid UTF-8), overwritten once the JSON is appended.
+        // Reset before the conversion: the buffer may hold an opened cookie's binary bytes,
+        // and a failed conversion would throw its capacity away.
+        raw.clear();
+        raw.resize(PREFIX_LEN, 0);
         let mut text = String::from_utf8(std::mem::take(raw)).unwrap_or_default();
-        text.clear();
-        text.extend(std::iter::repeat_n('\0', PREFIX_LEN));
         flask_json::write_dict(data, &mut text);
         *raw = text.into_bytes();
 
@@ -262,7 +264,9 @@ impl SealedCodec {
             .encrypt_inout_detached(&nonce, &key.associated_data, plaintext.into())
             .map_err(|_| EncodeError::too_large(sealed_len.div_ceil(3) * 4))?;
         raw.extend_from_slice(&tag);
-        Ok(URL_SAFE_NO_PAD.encode(&raw))
+        let mut value = String::with_capacity(raw.len().div_ceil(3) * 4);
+        URL_SAFE_NO_PAD.encode_string(&raw, &mut value);
+        Ok(value)
     }
 
     /// Opens `value`, base64-decoded into `raw` (this thread's buffer).
