@@ -14,6 +14,7 @@ use crate::access::Access;
 use crate::clock::Clock;
 use crate::codec::EncodeError;
 use crate::error::{SaveError, SessionError};
+use crate::login_ledger::LedgerStep;
 use crate::request_cookie::RequestCookies;
 use crate::session_state::SessionState;
 use crate::set_cookie::CookieWriter;
@@ -38,6 +39,24 @@ impl<T> Step<'_, T> {
     }
 }
 
+/// A save that waits on I/O: what [`Backend::save_in_place`] hands back.
+pub(crate) struct Deferred {
+    pub state: SessionState,
+    /// A cookie session's login-ledger step (planned when the state was saved in place, which
+    /// may have changed the state already), with the time it was planned at.
+    pub ledger: Option<(LedgerStep, u64)>,
+}
+
+impl Deferred {
+    /// All of `state`'s save is left to do.
+    pub fn whole(state: SessionState) -> Self {
+        Deferred {
+            state,
+            ledger: None,
+        }
+    }
+}
+
 /// What every backend of one layer shares: the cookie writer (and the settings), the clock,
 /// the counters.
 pub(crate) struct Shared {
@@ -58,25 +77,37 @@ pub(crate) trait Backend: Send + Sync + 'static {
     ) -> Step<'a, Result<SessionState, SessionError>>;
 
     /// Applies Flask's save rules: writes (or deletes) the session and sets the response's
-    /// cookie headers.
-    fn save<'a>(
-        &'a self,
-        state: SessionState,
-        headers: &'a mut HeaderMap,
-    ) -> Step<'a, Result<(), SaveError>>;
-
-    /// Saves at once if that needs no I/O (a cookie session without a login ledger), else
-    /// hands `state` back untouched for [`save`](Backend::save). Lets the layer finish a
-    /// request without a boxed future when it can.
-    // The state is handed back by value, as `save` takes it: boxing it would add an allocation
-    // to every store request to save one move.
+    /// cookie headers — at once when that needs no I/O (a cookie session, unless its login
+    /// ledger must be written), else what is left is handed back for
+    /// [`save_later`](Backend::save_later). Lets the layer finish most cookie requests without
+    /// a boxed future.
+    // The state goes back by value, as it came: boxing it would add an allocation to every
+    // store request to save one move.
     #[allow(clippy::result_large_err)]
     fn save_in_place(
         &self,
         state: SessionState,
-        _headers: &mut HeaderMap,
-    ) -> Result<Result<(), SaveError>, SessionState> {
-        Err(state)
+        headers: &mut HeaderMap,
+    ) -> Result<Result<(), SaveError>, Deferred>;
+
+    /// Finishes a save that [`save_in_place`](Backend::save_in_place) could not.
+    fn save_later<'a>(
+        &'a self,
+        deferred: Deferred,
+        headers: &'a mut HeaderMap,
+    ) -> BoxFuture<'a, Result<(), SaveError>>;
+
+    /// The whole save: [`save_in_place`](Backend::save_in_place), then
+    /// [`save_later`](Backend::save_later) if it handed anything back.
+    fn save<'a>(
+        &'a self,
+        state: SessionState,
+        headers: &'a mut HeaderMap,
+    ) -> Step<'a, Result<(), SaveError>> {
+        match self.save_in_place(state, headers) {
+            Ok(saved) => Step::Ready(saved),
+            Err(deferred) => Step::Pending(self.save_later(deferred, headers)),
+        }
     }
 
     /// The length of the `name=value` pair the session's cookie would have if sent now.

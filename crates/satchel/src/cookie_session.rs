@@ -6,7 +6,7 @@
 use http::HeaderMap;
 
 use crate::access::Access;
-use crate::backend::{Backend, Shared, Step};
+use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
 use crate::codec::{Codec, EncodeError, Stamp};
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
@@ -140,36 +140,37 @@ impl Backend for CookieBackend {
         }
     }
 
-    fn save<'a>(
-        &'a self,
+    fn save_in_place(
+        &self,
         mut state: SessionState,
-        headers: &'a mut HeaderMap,
-    ) -> Step<'a, Result<(), SaveError>> {
-        let Some(ledger) = &self.ledger else {
-            return Step::Ready(self.write(state, headers));
-        };
+        headers: &mut HeaderMap,
+    ) -> Result<Result<(), SaveError>, Deferred> {
+        if self.ledger.is_none() {
+            return Ok(self.write(state, headers));
+        }
         let now = self.shared.clock.now();
         let expires_at = self.stamp(&state, now).expires_at;
         let max_age = max_age_secs(self.config());
         match LoginLedger::plan(&mut state, self.config(), max_age, expires_at, now) {
-            None => Step::Ready(self.write(state, headers)),
-            Some(step) => Step::Pending(Box::pin(async move {
-                ledger.apply(step, now).await?;
-                self.write(state, headers)
-            })),
+            None => Ok(self.write(state, headers)),
+            Some(step) => Err(Deferred {
+                state,
+                ledger: Some((step, now)),
+            }),
         }
     }
 
-    #[allow(clippy::result_large_err)] // as the trait's: the state goes back by value
-    fn save_in_place(
-        &self,
-        state: SessionState,
-        headers: &mut HeaderMap,
-    ) -> Result<Result<(), SaveError>, SessionState> {
-        match &self.ledger {
-            None => Ok(self.write(state, headers)),
-            Some(_) => Err(state),
-        }
+    fn save_later<'a>(
+        &'a self,
+        deferred: Deferred,
+        headers: &'a mut HeaderMap,
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        Box::pin(async move {
+            if let (Some(ledger), Some((step, now))) = (&self.ledger, deferred.ledger) {
+                ledger.apply(step, now).await?;
+            }
+            self.write(deferred.state, headers)
+        })
     }
 
     fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError> {

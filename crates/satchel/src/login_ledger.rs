@@ -131,7 +131,7 @@ impl LoginLedger {
         };
         let user = logged_in_user(&state.data);
         let deadline = expires_at.saturating_add(slack(max_age));
-        if let (Some(note), Some(user)) = (state.login_note.take(), &user) {
+        if let (Some(note), Some(user)) = (state.login_note.take().map(|note| *note), &user) {
             let id = SessionId::generate();
             state
                 .data

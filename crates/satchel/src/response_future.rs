@@ -147,10 +147,10 @@ where
     };
     match backend.save_in_place(state, response.headers_mut()) {
         Ok(saved) => Ok(with_outcome(response, saved)),
-        Err(state) => {
+        Err(deferred) => {
             let backend = backend.clone();
             Err(Box::pin(async move {
-                let saved = backend.save(state, response.headers_mut()).finish().await;
+                let saved = backend.save_later(deferred, response.headers_mut()).await;
                 Ok(with_outcome(response, saved))
             }))
         }

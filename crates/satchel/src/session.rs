@@ -553,7 +553,7 @@ impl Session {
 
     /// Records the client of a login made in this request (for the per-user index).
     pub(crate) fn note_login(&self, note: LoginNote) {
-        self.lock().login_note = Some(note);
+        self.lock().login_note = Some(Box::new(note));
     }
 
     /// The SHA-256 of this session's own id, as the per-user index

@@ -91,7 +91,7 @@ pub(crate) struct SessionState {
     /// When the session began, if the cookie or record says so.
     pub created_at: Option<u64>,
     /// Set by [`login`](crate::login::login): the client the login came from.
-    pub login_note: Option<LoginNote>,
+    pub login_note: Option<Box<LoginNote>>,
     pub origin: Origin,
 }
 
@@ -105,8 +105,9 @@ pub(crate) enum Origin {
     Unopened,
     /// A cookie session, decoded (or new, when no cookie verified).
     Cookie(Option<CookieOrigin>),
-    /// A server-side session.
-    Store(StoreSlot),
+    /// A server-side session (boxed: the slot is most of a state's size, and a state is moved
+    /// several times per request).
+    Store(Box<StoreSlot>),
 }
 
 /// The verified cookie a cookie session came from.

@@ -28,7 +28,7 @@ use rand::RngExt as _;
 use tokio::time::Instant;
 
 use crate::access::Access;
-use crate::backend::{Backend, Shared, Step};
+use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
 use crate::codec::EncodeError;
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
@@ -60,7 +60,7 @@ fn opened(slot: StoreSlot, record: Option<Record>) -> SessionState {
     SessionState {
         data,
         created_at,
-        origin: Origin::Store(slot),
+        origin: Origin::Store(Box::new(slot)),
         ..SessionState::default()
     }
 }
@@ -241,8 +241,8 @@ impl StoreBackend {
             deadlines,
             hold,
             login,
-        } = slot;
-        let login = LoginNote::login_of(state.login_note.as_ref(), &state.data, login.as_ref());
+        } = *slot;
+        let login = LoginNote::login_of(state.login_note.as_deref(), &state.data, login.as_ref());
         let outcome = match (hold, action) {
             (Some(hold), action) => {
                 self.commit(hold, id, deadlines, state, action, login)
@@ -435,12 +435,20 @@ impl Backend for StoreBackend {
         Step::Pending(Box::pin(self.load(id, access)))
     }
 
-    fn save<'a>(
-        &'a self,
+    fn save_in_place(
+        &self,
         state: SessionState,
+        _headers: &mut HeaderMap,
+    ) -> Result<Result<(), SaveError>, Deferred> {
+        Err(Deferred::whole(state))
+    }
+
+    fn save_later<'a>(
+        &'a self,
+        deferred: Deferred,
         headers: &'a mut HeaderMap,
-    ) -> Step<'a, Result<(), SaveError>> {
-        Step::Pending(Box::pin(self.write(state, headers)))
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        Box::pin(self.write(deferred.state, headers))
     }
 
     fn cookie_len(&self, _state: &SessionState) -> Result<usize, EncodeError> {

@@ -127,6 +127,13 @@ proptest! {
     }
 
     #[test]
+    fn the_json_length_bound_is_never_below_the_length(data in session()) {
+        let json = satchel::codec::flask_json::to_string(&data);
+        let bound = satchel::codec::flask_json::len_bound(&data);
+        prop_assert!(bound >= json.len(), "bound {bound} < {} for {json}", json.len());
+    }
+
+    #[test]
     fn any_single_byte_change_is_rejected(
         data in session(),
         position in any::<Index>(),

@@ -7,20 +7,21 @@
 //! the status is one the server chose, and rejection reasons are [`RejectReason::ALL`].
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::http::Method;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use rustc_hash::FxHashMap;
 use satchel::codec::RejectReason;
 use satchel::SessionLayer;
 
 /// A thread's metric handles by (method label, route, status).
 /// The handles of each (method, route, status), keyed by the labels' addresses (every label is
 /// a `&'static str`, so an address names one text) and the status: hashing two addresses costs
-/// a fraction of hashing the texts.
-type RequestHandles = HashMap<(usize, usize, u16), (Counter, Histogram)>;
+/// a fraction of hashing the texts. Fx, not SipHash: the keys are the server's own (static
+/// labels and the statuses it answers with), so no client can choose colliding ones.
+type RequestHandles = FxHashMap<(usize, usize, u16), (Counter, Histogram)>;
 
 /// The `method` label: a standard method's name, else `other` (a method is any token the
 /// client likes; as a label it would let each request add a series).
@@ -96,7 +97,7 @@ impl Metrics {
     /// cost more than the rest of a small request's bookkeeping.
     pub fn request(method: &Method, route: &'static str, status: u16, elapsed: Duration) {
         thread_local! {
-            static HANDLES: RefCell<RequestHandles> = RefCell::new(HashMap::new());
+            static HANDLES: RefCell<RequestHandles> = RefCell::new(FxHashMap::default());
         }
         let method = method_label(method);
         HANDLES.with_borrow_mut(|handles| {

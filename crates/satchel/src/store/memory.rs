@@ -238,6 +238,10 @@ impl MemoryStore {
     }
 
     fn check_size(&self, record: &Record) -> Result<(), StoreError> {
+        // A bound within the limit settles it without writing the text out.
+        if flask_json::len_bound(&record.data) <= self.limits.max_record_bytes {
+            return Ok(());
+        }
         thread_local! {
             // Measuring a record writes it out: into a buffer reused across requests.
             static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
@@ -555,5 +559,24 @@ mod tests {
             Err(StoreError::TooLarge { limit: 16, .. })
         ));
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_record_within_the_cap_is_kept_even_when_the_quick_bound_is_over_it() {
+        // 30 ASCII bytes: the bound counts each as a 6-byte escape (over 100), the text is 42.
+        let limit = 100;
+        let store = MemoryStore::with_limits(MemoryStoreLimits {
+            max_record_bytes: limit,
+            ..MemoryStoreLimits::default()
+        });
+        let mut data = Dict::new();
+        data.insert("k".into(), "x".repeat(30).into());
+        assert!(flask_json::len_bound(&data) > limit);
+        assert!(flask_json::to_string(&data).len() <= limit);
+        let id = SessionId::generate().hash();
+        assert_eq!(
+            store.create_now(&id, &Record::new(data, 0, 10, 10), 0),
+            Ok(true)
+        );
     }
 }

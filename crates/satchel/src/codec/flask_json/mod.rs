@@ -100,6 +100,22 @@ pub fn write_dict(data: &Dict, out: &mut String) {
     write_object(data, out);
 }
 
+/// An upper bound on the length of [`write_dict`]'s text for `data`, found without writing it
+/// (a store checks its size limit with it, and writes the text only when the bound is over).
+///
+/// ```
+/// use satchel::{value::Dict, Value};
+/// let mut data = Dict::new();
+/// data.insert("name".into(), Value::from("Kimi \u{1F3C1}"));
+/// data.insert("age".into(), Value::from(25));
+/// let mut out = String::new();
+/// satchel::codec::flask_json::write_dict(&data, &mut out);
+/// assert!(satchel::codec::flask_json::len_bound(&data) >= out.len());
+/// ```
+pub fn len_bound(data: &Dict) -> usize {
+    write::object_len_bound(data)
+}
+
 /// One value's TaggedJSON text.
 ///
 /// ```

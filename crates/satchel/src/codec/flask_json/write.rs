@@ -35,6 +35,50 @@ pub(super) fn write_value(v: &Value, out: &mut String) {
     }
 }
 
+/// An upper bound on the length [`write_value`] gives `v`, found without writing: each string
+/// byte counted as its longest escape (`\u00XX`), each number and date as its longest text.
+pub(super) fn value_len_bound(v: &Value) -> usize {
+    /// `{"<two-letter tag>":` and `}` around a tagged body.
+    const TAGGED: usize = 7;
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Int(_) => 20,
+        Value::BigInt(n) => n.as_str().len(),
+        // Python's float repr: at most 17 digits, sign, point and exponent (`-1.2345e-308`).
+        Value::Float(_) => 32,
+        Value::Str(s) => str_len_bound(s),
+        Value::List(items) => array_len_bound(items),
+        Value::Dict(d) => object_len_bound(d),
+        Value::Tuple(items) => TAGGED + array_len_bound(items),
+        Value::Bytes(b) => TAGGED + 2 + b.len().div_ceil(3) * 4,
+        Value::Markup(s) => TAGGED + str_len_bound(s),
+        Value::Uuid(_) => TAGGED + 34,
+        // `"Wed, 25 Nov 2026 16:56:40 GMT"` with a year of up to 11 characters.
+        Value::DateTime(_) => TAGGED + 40,
+    }
+}
+
+/// As [`value_len_bound`], for a dict (Flask's escaped one-key form included).
+pub(super) fn object_len_bound(d: &Dict) -> usize {
+    /// `{" di":{` … `__` … `}}` around an escaped one-key dict.
+    const TAG_DICT: usize = 12;
+    TAG_DICT
+        + d.iter()
+            .map(|(key, value)| str_len_bound(key) + 2 + value_len_bound(value))
+            .sum::<usize>()
+}
+
+fn array_len_bound(items: &[Value]) -> usize {
+    2 + items
+        .iter()
+        .map(|item| value_len_bound(item) + 1)
+        .sum::<usize>()
+}
+
+fn str_len_bound(s: &str) -> usize {
+    2 + 6 * s.len()
+}
+
 /// `{"<tag>":<body>}`; tags are plain ASCII, so they need no escaping.
 fn write_tagged(tag: &str, out: &mut String, body: impl FnOnce(&mut String)) {
     out.push_str("{\"");
