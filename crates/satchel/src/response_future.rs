@@ -6,6 +6,7 @@
 //! handler never touched) continues in one boxed future.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -58,7 +59,7 @@ pin_project! {
             backend: Arc<dyn Backend>,
         },
         /// The save waits on I/O.
-        Saving { saving: BoxFuture<'static, Result<Response<B>, E>> },
+        Saving { saving: Saving<B> , _error: PhantomData<fn() -> E> },
         Done,
     }
 }
@@ -99,18 +100,21 @@ where
                     backend,
                 } => {
                     let response = ready!(handled.poll(cx))?;
-                    match save_in_place(session, backend, response) {
+                    match save_now_or_later(session, backend, response) {
                         Ok(response) => {
                             phase.set(Phase::Done);
                             return Poll::Ready(Ok(response));
                         }
-                        Err(saving) => phase.set(Phase::Saving { saving }),
+                        Err(saving) => phase.set(Phase::Saving {
+                            saving,
+                            _error: PhantomData,
+                        }),
                     }
                 }
-                PhaseProjection::Saving { saving } => {
-                    let saved = ready!(saving.as_mut().poll(cx));
+                PhaseProjection::Saving { saving, .. } => {
+                    let response = ready!(saving.as_mut().poll(cx));
                     phase.set(Phase::Done);
-                    return Poll::Ready(saved);
+                    return Poll::Ready(Ok(response));
                 }
                 PhaseProjection::Done => panic!("SessionFuture polled after it completed"),
             }
@@ -118,16 +122,17 @@ where
     }
 }
 
+/// A save that waits on I/O, with the response it completes.
+type Saving<B> = BoxFuture<'static, Response<B>>;
+
 /// Saves the session into `response` now if no I/O is needed; else the future that will.
-#[allow(clippy::type_complexity)]
-fn save_in_place<B, E>(
+fn save_now_or_later<B>(
     session: &Session,
     backend: &Arc<dyn Backend>,
     mut response: Response<B>,
-) -> Result<Response<B>, BoxFuture<'static, Result<Response<B>, E>>>
+) -> Result<Response<B>, Saving<B>>
 where
     B: From<&'static str> + Send + 'static,
-    E: 'static,
 {
     let state = match session.finished() {
         Finished::Nothing => return Ok(response),
@@ -138,9 +143,9 @@ where
                 match session.finish().await {
                     Some(state) => {
                         let saved = backend.save(state, response.headers_mut()).finish().await;
-                        Ok(with_outcome(response, saved))
+                        with_outcome(response, saved)
                     }
-                    None => Ok(response),
+                    None => response,
                 }
             }));
         }
@@ -151,7 +156,7 @@ where
             let backend = backend.clone();
             Err(Box::pin(async move {
                 let saved = backend.save_later(deferred, response.headers_mut()).await;
-                Ok(with_outcome(response, saved))
+                with_outcome(response, saved)
             }))
         }
     }

@@ -160,7 +160,10 @@ impl Session {
                 return Ok(());
             }
             match backend.open(&self.inner.cookies, access) {
-                Step::Ready(opened) => return Self::opened(&mut state, opened?),
+                Step::Ready(opened) => {
+                    Self::put_opened(&mut state, opened?);
+                    return Ok(());
+                }
                 Step::Pending(pending) => pending,
             }
         };
@@ -171,15 +174,15 @@ impl Session {
             return Ok(());
         }
         let opened = pending.await?;
-        Self::opened(&mut self.raw_lock(), opened)
+        Self::put_opened(&mut self.raw_lock(), opened);
+        Ok(())
     }
 
     /// Puts the opened session in place, keeping whether it was read before it was open.
-    fn opened(state: &mut SessionState, opened: SessionState) -> Result<(), SessionError> {
+    fn put_opened(state: &mut SessionState, opened: SessionState) {
         let accessed = state.accessed;
         *state = opened;
         state.accessed = accessed;
-        Ok(())
     }
 
     /// The state for the layer's save step, without waiting: `Nothing` to save (a detached

@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn a_record_within_the_cap_is_kept_even_when_the_quick_bound_is_over_it() {
-        // 30 ASCII bytes: the bound counts each as a 6-byte escape (over 100), the text is 42.
+        // 30 ASCII bytes: the bound counts each as a 6-byte escape (over 100), the text is 38.
         let limit = 100;
         let store = MemoryStore::with_limits(MemoryStoreLimits {
             max_record_bytes: limit,
