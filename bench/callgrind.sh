@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per request under callgrind, for the rows issue 13 sets targets on: the satchel
-# library on axum (sealed, flask, memory store) and its /plain route, the tower-sessions peer,
-# and `satchel serve` (sealed /counter and /healthz). Counts, not seconds: repeatable on this
+# library on axum (sealed, flask, memory store) and its /plain route, the same work done by hand
+# without the layer (/floor/counter, sealed and memory: the floor), the tower-sessions peer, and
+# `satchel serve` (sealed /counter and /healthz). Counts, not seconds: repeatable on this
 # shared machine. Writes results/callgrind.json (one line a row) and results/callgrind.md.
 #
 #   bench/callgrind.sh                    # after bench/run's release builds (it calls this)
@@ -31,6 +32,8 @@ row lib-plain --path /plain --no-cookie -- "$lib" '{addr}' sealed
 row lib-sealed-counter --path /counter -- "$lib" '{addr}' sealed
 row lib-flask-counter --path /counter -- "$lib" '{addr}' flask
 row lib-memory-counter --path /counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
+row floor-sealed-counter --path /floor/counter -- "$lib" '{addr}' sealed
+row floor-memory-counter --path /floor/counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
 row tower-memory-counter --path /counter -- "$tower" '{addr}' memory
 row serve-sealed-counter --path /counter -- "$satchel" serve --addr '{addr}' --format sealed --data-dir "$data/serve"
 row serve-healthz --path /healthz --no-cookie -- "$satchel" serve --addr '{addr}' --format sealed --data-dir "$data/serve"

@@ -8,8 +8,13 @@
 //! ```
 //!
 //! `/login` logs a fresh user in (mint with it to measure logged-in requests).
+//! `/floor/counter` (sealed and store kinds) is `/counter` done by hand without the layer
+//! (`floor.rs`): what the contract costs on these crates, against which the layer's share shows.
 use axum::{routing::get, Router};
-use satchel::{store, CookieFormat, Session, SessionConfig, SessionLayer};
+use satchel::{store, CookieFormat, KeyRing, SealedCodec, Session, SessionConfig, SessionLayer};
+
+mod floor;
+use floor::Floor;
 
 async fn set_session(s: Session) -> &'static str {
     s.insert("username", "Kimi");
@@ -49,7 +54,12 @@ async fn login(s: Session) -> &'static str {
     "logged in"
 }
 
-fn app(layer: SessionLayer) -> Router {
+fn app(layer: SessionLayer, floor: Option<Floor>) -> Router {
+    let floor = floor.map_or_else(Router::new, |floor| {
+        Router::new()
+            .route("/floor/counter", get(floor::counter))
+            .with_state(floor)
+    });
     Router::new()
         .route("/login", get(login))
         .route("/set_session", get(set_session))
@@ -64,16 +74,24 @@ fn app(layer: SessionLayer) -> Router {
         )
         .layer(layer)
         .route("/plain", get(|| async { "Hello, Guest! Your age is 0." }))
+        .merge(floor)
 }
 
-/// The layer for `kind`: `sealed` / `flask` cookie sessions, else a store URL.
-fn layer(kind: &str) -> SessionLayer {
+/// The layer for `kind`: `sealed` / `flask` cookie sessions, else a store URL; and for
+/// `sealed` or a store, the floor route's codec or store (the layer's own).
+fn layer(kind: &str) -> (SessionLayer, Option<Floor>) {
     let secret = std::env::var("SECRET_KEY").expect("SECRET_KEY in the environment");
-    let mut config = SessionConfig::default().with_secret_key(secret);
+    let mut config = SessionConfig::default().with_secret_key(secret.clone());
     // wrk talks plain http on loopback (the tower-sessions peer's `with_secure(false)`).
     config.cookie_secure = false;
+    let mut floor = None;
     let built = match kind {
-        "sealed" => SessionLayer::new(config),
+        "sealed" => {
+            let keys = KeyRing::new(secret, [""; 0]);
+            let codec = SealedCodec::new(&keys, &config.cookie_name);
+            floor = Some(Floor::Sealed(std::sync::Arc::new(codec)));
+            SessionLayer::new(config)
+        }
         "flask" => SessionLayer::new(SessionConfig {
             format: CookieFormat::Flask,
             ..config
@@ -84,11 +102,13 @@ fn layer(kind: &str) -> SessionLayer {
                 .login_ledger(store::indexed_store_from_url(url).expect("a ledger URL"))
                 .build()
         }
-        url => SessionLayer::builder(config)
-            .store(store::store_from_url(url).expect("a store URL"))
-            .build(),
+        url => {
+            let store = store::store_from_url(url).expect("a store URL");
+            floor = Some(Floor::Store(store.clone()));
+            SessionLayer::builder(config).store(store).build()
+        }
     };
-    built.expect("valid session settings")
+    (built.expect("valid session settings"), floor)
 }
 
 #[tokio::main]
@@ -96,7 +116,8 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:5003".into());
     let kind = args.next().unwrap_or_else(|| "memory".into());
-    let app = app(layer(&kind));
+    let (layer, floor) = layer(&kind);
+    let app = app(layer, floor);
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
     axum::serve(listener, app).await.unwrap();
 }
