@@ -25,15 +25,35 @@ pub(crate) struct KeyedGuard {
 }
 
 impl KeyedLocks {
-    /// Waits for `key`'s lock (callers bound the wait with a timeout).
-    pub async fn lock(&self, key: IdHash) -> KeyedGuard {
+    /// Waits for `key`'s lock (the tests' shorthand for `try_lock`, then `wait`).
+    #[cfg(test)]
+    async fn lock(&self, key: IdHash) -> KeyedGuard {
+        match self.try_lock(key) {
+            Ok(guard) => guard,
+            Err(waiting) => waiting.wait().await,
+        }
+    }
+
+    /// `key`'s lock if nobody holds it, else the place in its queue to wait at: the common,
+    /// uncontended case takes no future at all.
+    pub fn try_lock(&self, key: IdHash) -> Result<KeyedGuard, Waiting> {
         let mutex = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             entries.entry(key).or_default().clone()
         };
-        // If this future is dropped while waiting, `mutex` goes with it; the entry is then
-        // removed by the next holder's release (it sees no waiters left).
-        let guard = mutex.lock_owned().await;
+        // If a `Waiting` is dropped unawaited or while waiting, `mutex` goes with it; the entry
+        // is then removed by the next holder's release (it sees no waiters left).
+        match mutex.clone().try_lock_owned() {
+            Ok(guard) => Ok(self.guard(key, guard)),
+            Err(_) => Err(Waiting {
+                entries: self.entries.clone(),
+                key,
+                mutex,
+            }),
+        }
+    }
+
+    fn guard(&self, key: IdHash, guard: OwnedMutexGuard<()>) -> KeyedGuard {
         KeyedGuard {
             entries: self.entries.clone(),
             key,
@@ -44,6 +64,30 @@ impl KeyedLocks {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.entries.lock().unwrap().len()
+    }
+}
+
+/// A writer queued for a session's lock ([`KeyedLocks::try_lock`] found it held).
+pub(crate) struct Waiting {
+    entries: Entries,
+    key: IdHash,
+    mutex: Arc<AsyncMutex<()>>,
+}
+
+impl Waiting {
+    /// Waits for the lock (first come, first served).
+    pub async fn wait(self) -> KeyedGuard {
+        let Waiting {
+            entries,
+            key,
+            mutex,
+        } = self;
+        let guard = mutex.lock_owned().await;
+        KeyedGuard {
+            entries,
+            key,
+            guard: Some(guard),
+        }
     }
 }
 

@@ -12,7 +12,7 @@
 //! the first registration and restarted if its runtime went away (a layer used from a second
 //! runtime, as tests do).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -36,7 +36,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     next_ticket: u64,
-    held: HashMap<u64, Held>,
+    /// By ticket: tickets only grow, so new ones go at the end and nothing is hashed.
+    held: BTreeMap<u64, Held>,
     task: Option<JoinHandle<()>>,
 }
 

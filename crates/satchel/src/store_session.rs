@@ -119,6 +119,46 @@ fn refresh_due(config: &SessionConfig, deadlines: (u64, u64), now: u64) -> bool 
     wanted > deadlines.0.saturating_add((idle / 10).max(1))
 }
 
+/// A store session's save as decided before any I/O ([`StoreBackend::plan`]).
+// The commit is the large variant and the common one (every writer's save): boxing it would
+// add an allocation to most saves to shrink the rarer ones.
+#[allow(clippy::large_enum_variant)]
+enum Plan {
+    /// No store call: only the cookie, from this outcome.
+    Cookie(Outcome),
+    /// A commit under the lease.
+    Commit(PlannedCommit),
+    /// A reader's refresh: push the idle deadline to `wanted`.
+    Touch {
+        id: SessionId,
+        wanted: u64,
+        expires_at: u64,
+    },
+    /// File a new session under a fresh id.
+    Create {
+        id: SessionId,
+        record: Record,
+        expires_at: u64,
+    },
+}
+
+impl Plan {
+    fn commit(hold: WriteHold, commit: Commit, outcome: Outcome) -> Plan {
+        Plan::Commit(PlannedCommit {
+            hold,
+            commit,
+            outcome,
+        })
+    }
+}
+
+/// A commit to make under `hold`'s lease, and the outcome it has if it lands.
+struct PlannedCommit {
+    hold: WriteHold,
+    commit: Commit,
+    outcome: Outcome,
+}
+
 /// What the save step did, for the cookie.
 enum Outcome {
     Nothing,
@@ -179,9 +219,14 @@ impl StoreBackend {
         // holder may keep the mutex past its lease (a stuck handler whose renewals fail), so
         // waiting for the mutex is bounded by the lease time too: past it, ask the store.
         let local_wait = deadline.min(Instant::now() + options.lease_ttl);
-        let local = tokio::time::timeout_at(local_wait, self.locks.lock(hash))
-            .await
-            .ok();
+        let local = match self.locks.try_lock(hash) {
+            Ok(guard) => Some(guard),
+            // Contended: the wait (a timer and the queue) is boxed, so that the common
+            // uncontended request does not carry its room in the opening future.
+            Err(waiting) => Box::pin(tokio::time::timeout_at(local_wait, waiting.wait()))
+                .await
+                .ok(),
+        };
         let lease = crate::store::Lease::new(options.lease_ttl);
         // The hold exists before the first load: a request dropped while a load is in flight
         // (the client went away) may own the lease already, and dropping the hold gives it back.
@@ -217,24 +262,32 @@ impl StoreBackend {
                     if Instant::now() + pause >= deadline {
                         return Err(SessionError::Busy);
                     }
-                    tokio::time::sleep(pause).await;
+                    // Boxed for the same reason as the lock's wait: a busy store is rare.
+                    Box::pin(tokio::time::sleep(pause)).await;
                     backoff = (backoff * 2).min(Duration::from_millis(100));
                 }
             }
         }
     }
 
-    /// The save rules for a store session: commit (fenced) or create, then the cookie.
-    async fn write(
+    /// The save rules for a store session, decided without I/O: which store call (a fenced
+    /// commit, a touch or a create) and what it leaves for the cookie. Deciding first keeps the
+    /// future that waits on the store small: it holds the call, not the session.
+    fn plan(
         &self,
         mut state: SessionState,
+        now: u64,
         headers: &mut HeaderMap,
-    ) -> Result<(), SaveError> {
+    ) -> (Plan, Option<Keep>) {
         let action = decide(&state, self.config(), headers);
-        let Origin::Store(slot) = std::mem::take(&mut state.origin) else {
-            return Ok(());
+        let keep = match action {
+            SaveAction::Keep(keep) => Some(keep),
+            _ => None,
         };
-        let now = self.now();
+        let Origin::Store(slot) = std::mem::take(&mut state.origin) else {
+            return (Plan::Cookie(Outcome::Nothing), keep);
+        };
+        let config = self.config();
         let StoreSlot {
             access,
             id,
@@ -243,146 +296,150 @@ impl StoreBackend {
             login,
         } = *slot;
         let login = LoginNote::login_of(state.login_note.as_deref(), &state.data, login.as_ref());
-        let outcome = match (hold, action) {
+        let plan = match (hold, action) {
             (Some(hold), action) => {
-                self.commit(hold, id, deadlines, state, action, login)
-                    .await?
+                let created_at = state.created_at.unwrap_or(now);
+                let due = deadlines.is_some_and(|d| refresh_due(config, d, now));
+                match action {
+                    SaveAction::Delete => Plan::commit(hold, Commit::Delete, Outcome::Deleted),
+                    SaveAction::Keep(_) if state.reissue => {
+                        let new_id = SessionId::generate();
+                        let record = record(config, state.data, created_at, now, login);
+                        let outcome = Outcome::Live {
+                            id: new_id.clone(),
+                            expires_at: record.expires_at(),
+                            new: true,
+                        };
+                        let commit = Commit::Rotate {
+                            new_id: new_id.hash(),
+                            record,
+                        };
+                        Plan::commit(hold, commit, outcome)
+                    }
+                    SaveAction::Keep(_) if state.modified || due => {
+                        let record = record(config, state.data, created_at, now, login);
+                        let outcome = match id {
+                            Some(id) => Outcome::Live {
+                                id,
+                                expires_at: record.expires_at(),
+                                new: false,
+                            },
+                            None => Outcome::Nothing,
+                        };
+                        Plan::commit(hold, Commit::Save(record), outcome)
+                    }
+                    SaveAction::Keep(_) | SaveAction::Nothing => {
+                        Plan::commit(hold, Commit::Release, Outcome::Nothing)
+                    }
+                }
             }
-            (None, SaveAction::Nothing | SaveAction::Delete) => Outcome::Nothing,
-            (None, SaveAction::Keep(_)) if access == Access::Read => {
-                self.touch(id, deadlines, now).await
+            (None, SaveAction::Nothing | SaveAction::Delete) => Plan::Cookie(Outcome::Nothing),
+            (None, SaveAction::Keep(_)) if access == Access::Read => match (id, deadlines) {
+                (Some(id), Some(deadlines)) if refresh_due(config, deadlines, now) => {
+                    let wanted = now.saturating_add(idle_secs(config));
+                    Plan::Touch {
+                        id,
+                        wanted,
+                        expires_at: wanted.min(deadlines.1),
+                    }
+                }
+                _ => Plan::Cookie(Outcome::Nothing),
+            },
+            (None, SaveAction::Keep(keep)) if !keep.changed => Plan::Cookie(Outcome::Nothing),
+            (None, SaveAction::Keep(_)) => {
+                // Until a second request uses it, the record lives only `new_session_timeout`;
+                // the cookie's Expires (permanent sessions) is the full one, so a visitor who
+                // does come back keeps the cookie the promoted record matches.
+                let mut record = record(config, state.data, now, now, login);
+                let expires_at = record.expires_at();
+                if let Some(first) = config.new_session_timeout {
+                    let short = now.saturating_add(first.as_secs().max(1));
+                    record.idle_deadline = record.idle_deadline.min(short);
+                }
+                Plan::Create {
+                    id: SessionId::generate(),
+                    record,
+                    expires_at,
+                }
             }
-            (None, SaveAction::Keep(keep)) => self.create(state, keep, now, login).await?,
         };
-        let keep = match action {
-            SaveAction::Keep(keep) => Some(keep),
-            _ => None,
+        (plan, keep)
+    }
+
+    /// Makes the store call a [`Plan`] names, then sets the cookie its outcome calls for. One
+    /// async fn with the store's own futures inside: each nested async fn would copy its
+    /// arguments into a future of its own.
+    async fn finish(
+        &self,
+        plan: Plan,
+        keep: Option<Keep>,
+        now: u64,
+        headers: &mut HeaderMap,
+    ) -> Result<(), SaveError> {
+        let outcome = match plan {
+            Plan::Cookie(outcome) => outcome,
+            Plan::Commit(PlannedCommit {
+                mut hold,
+                commit,
+                outcome,
+            }) => {
+                let committed = hold.commit(commit, now).await;
+                hold.settle(&committed);
+                let committed = committed.inspect_err(|error| {
+                    self.shared.counters.store_error();
+                    tracing::error!(%error, "could not commit the session");
+                })?;
+                if !committed {
+                    self.shared.counters.commit_refused();
+                    tracing::warn!(
+                        "session commit refused: its lease was lost or the session ended meanwhile"
+                    );
+                    return Err(SaveError::Refused);
+                }
+                outcome
+            }
+            Plan::Touch {
+                id,
+                wanted,
+                expires_at,
+            } => match self.store.touch(&id.hash(), wanted, now).await {
+                Ok(()) => Outcome::Live {
+                    id,
+                    expires_at,
+                    new: false,
+                },
+                Err(error) => {
+                    self.shared.counters.store_error();
+                    tracing::warn!(%error, "could not refresh a session's idle deadline");
+                    Outcome::Nothing
+                }
+            },
+            Plan::Create {
+                id,
+                record,
+                expires_at,
+            } => {
+                let created = self
+                    .store
+                    .create(&id.hash(), &record, now)
+                    .await
+                    .inspect_err(|error| {
+                        self.shared.counters.store_error();
+                        tracing::error!(%error, "could not create the session");
+                    })?;
+                if !created {
+                    // 256 random bits collided: the generator is broken, refuse rather than
+                    // adopt.
+                    return Err(SaveError::Refused);
+                }
+                Outcome::Live {
+                    id,
+                    expires_at,
+                    new: true,
+                }
+            }
         };
         self.set_cookie(outcome, keep, headers)
-    }
-
-    async fn commit(
-        &self,
-        hold: WriteHold,
-        id: Option<SessionId>,
-        deadlines: Option<(u64, u64)>,
-        state: SessionState,
-        action: SaveAction,
-        login: Option<Login>,
-    ) -> Result<Outcome, SaveError> {
-        let now = self.now();
-        let config = self.config();
-        let created_at = state.created_at.unwrap_or(now);
-        let due = deadlines.is_some_and(|d| refresh_due(config, d, now));
-        let (commit, outcome) = match action {
-            SaveAction::Delete => (Commit::Delete, Outcome::Deleted),
-            SaveAction::Keep(_) if state.reissue => {
-                let new_id = SessionId::generate();
-                let record = record(config, state.data, created_at, now, login);
-                let outcome = Outcome::Live {
-                    id: new_id.clone(),
-                    expires_at: record.expires_at(),
-                    new: true,
-                };
-                let commit = Commit::Rotate {
-                    new_id: new_id.hash(),
-                    record,
-                };
-                (commit, outcome)
-            }
-            SaveAction::Keep(_) if state.modified || due => {
-                let record = record(config, state.data, created_at, now, login);
-                let outcome = match id {
-                    Some(id) => Outcome::Live {
-                        id,
-                        expires_at: record.expires_at(),
-                        new: false,
-                    },
-                    None => Outcome::Nothing,
-                };
-                (Commit::Save(record), outcome)
-            }
-            SaveAction::Keep(_) | SaveAction::Nothing => (Commit::Release, Outcome::Nothing),
-        };
-        let committed = hold.commit(commit, now).await.inspect_err(|error| {
-            self.shared.counters.store_error();
-            tracing::error!(%error, "could not commit the session");
-        })?;
-        if !committed {
-            self.shared.counters.commit_refused();
-            tracing::warn!(
-                "session commit refused: its lease was lost or the session ended meanwhile"
-            );
-            return Err(SaveError::Refused);
-        }
-        Ok(outcome)
-    }
-
-    async fn touch(
-        &self,
-        id: Option<SessionId>,
-        deadlines: Option<(u64, u64)>,
-        now: u64,
-    ) -> Outcome {
-        let (Some(id), Some(deadlines)) = (id, deadlines) else {
-            return Outcome::Nothing;
-        };
-        if !refresh_due(self.config(), deadlines, now) {
-            return Outcome::Nothing;
-        }
-        let wanted = now.saturating_add(idle_secs(self.config()));
-        match self.store.touch(&id.hash(), wanted, now).await {
-            Ok(()) => Outcome::Live {
-                id,
-                expires_at: wanted.min(deadlines.1),
-                new: false,
-            },
-            Err(error) => {
-                self.shared.counters.store_error();
-                tracing::warn!(%error, "could not refresh a session's idle deadline");
-                Outcome::Nothing
-            }
-        }
-    }
-
-    /// Files a new session under a fresh id. Until a second request uses it, the record lives
-    /// only `new_session_timeout`; the cookie's Expires (permanent sessions) is the full one, so
-    /// a visitor who does come back keeps the cookie the promoted record matches.
-    async fn create(
-        &self,
-        state: SessionState,
-        keep: Keep,
-        now: u64,
-        login: Option<Login>,
-    ) -> Result<Outcome, SaveError> {
-        if !keep.changed {
-            return Ok(Outcome::Nothing);
-        }
-        let config = self.config();
-        let mut record = record(config, state.data, now, now, login);
-        let expires_at = record.expires_at();
-        if let Some(first) = config.new_session_timeout {
-            let short = now.saturating_add(first.as_secs().max(1));
-            record.idle_deadline = record.idle_deadline.min(short);
-        }
-        let id = SessionId::generate();
-        let created = self
-            .store
-            .create(&id.hash(), &record, now)
-            .await
-            .inspect_err(|error| {
-                self.shared.counters.store_error();
-                tracing::error!(%error, "could not create the session");
-            })?;
-        if !created {
-            // 256 random bits collided: the generator is broken, refuse rather than adopt.
-            return Err(SaveError::Refused);
-        }
-        Ok(Outcome::Live {
-            id,
-            expires_at,
-            new: true,
-        })
     }
 
     /// The cookie an outcome calls for: the id for a new or rotated session, the same id again
@@ -448,7 +505,9 @@ impl Backend for StoreBackend {
         deferred: Deferred,
         headers: &'a mut HeaderMap,
     ) -> BoxFuture<'a, Result<(), SaveError>> {
-        Box::pin(self.write(deferred.state, headers))
+        let now = self.now();
+        let (plan, keep) = self.plan(deferred.state, now, headers);
+        Box::pin(self.finish(plan, keep, now, headers))
     }
 
     fn cookie_len(&self, _state: &SessionState) -> Result<usize, EncodeError> {

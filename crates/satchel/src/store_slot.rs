@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::access::Access;
 use crate::keyed_lock::KeyedGuard;
 use crate::renewal::Registration;
-use crate::store::{Commit, IdHash, Lease, Login, SessionId, Store, StoreError};
+use crate::store::{Commit, IdHash, Lease, Login, SessionId, Store, StoreError, StoreFuture};
 
 /// A store session as opened for one request.
 pub(crate) struct StoreSlot {
@@ -46,17 +46,18 @@ pub(crate) struct WriteHold {
 }
 
 impl WriteHold {
-    /// Commits (fenced by the lease and releasing it).
-    pub async fn commit(mut self, commit: Commit, now: u64) -> Result<bool, StoreError> {
+    /// Commits, fenced by the lease (which the commit releases): the store's call, made now.
+    /// Pass what it yields to [`settle`](WriteHold::settle); dropped before that (the client
+    /// went away mid-commit) or failed, the hold still releases on drop, which is harmless if
+    /// the commit did land (a release is fenced too).
+    pub fn commit(&mut self, commit: Commit, now: u64) -> StoreFuture<'_, bool> {
         self.renewal = None;
-        let committed = self
-            .store
-            .commit(&self.hash, self.lease.token, commit, now)
-            .await;
-        // Dropped before this point (the client went away mid-commit), or failed, the hold
-        // still releases: a release is fenced, so it is harmless if the commit did land.
+        self.store.commit(&self.hash, self.lease.token, commit, now)
+    }
+
+    /// Records how the commit went: a store that answered holds no lease of ours any more.
+    pub fn settle(&mut self, committed: &Result<bool, StoreError>) {
         self.settled = committed.is_ok();
-        committed
     }
 }
 
