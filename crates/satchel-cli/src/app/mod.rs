@@ -83,6 +83,9 @@ impl AppState {
     }
 }
 
+/// The routes outside the session layer (see [`router`]).
+const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 /// The routes of the table (paths and texts are fixed).
 const ROUTES: &[&str] = &[
     "/",
@@ -125,15 +128,14 @@ pub fn router(layer: SessionLayer, state: AppState) -> impl AppService {
     // The session layer around those routes (and the 404 of any other path) as a whole, as
     // `shell` wraps the app: `Router::layer` would box it into each route's each method.
     let sessions = layer.layer(session_routes);
-    // Outside the session layer: probes and metrics never open a session, even when the
-    // request carries a cookie.
-    let routes = Router::new()
+    // Outside the session layer: probes and metrics never open a session. The shell sends
+    // their paths (PROBES) here and every other path to `sessions`, so a request is routed once.
+    let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .fallback_service(sessions)
         .with_state(state);
-    shell::around(routes)
+    shell::around(probes, sessions)
 }
 
 /// The whole app as one service: what [`router`] returns and `satchel serve` runs.

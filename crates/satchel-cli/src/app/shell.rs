@@ -1,9 +1,11 @@
 //! What runs around every request of the app, in one service: the early 413 (before anything reads the body, so before hyper answers
-//! `Expect: 100-continue`), the router, error pages, one log line, the request metrics and the
-//! security headers.
+//! `Expect: 100-continue`), the choice between the probes and the session routes, error pages,
+//! one log line, the request metrics and the security headers.
 //!
 //! One hand-written service instead of a stack of `from_fn` middlewares: each of those boxes
-//! the service it wraps and its future on every request.
+//! the service it wraps and its future on every request. It calls the routes it was polled
+//! ready on (no clone, no `oneshot`), and picks the probes by path itself, where a router with
+//! the session routes as its fallback would route every request twice and box it once more.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,9 +19,9 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::Response;
 use axum::Router;
 use satchel::login::ClientAddr;
-use tower::{Layer as _, Service, ServiceExt as _};
+use tower::{Layer as _, Service};
 
-use super::{errors, guards, metrics, AppService, MAX_BODY, ROUTES};
+use super::{errors, guards, metrics, AppService, MAX_BODY, PROBES, ROUTES};
 
 /// The security headers every response gets (unless a handler set its own).
 const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
@@ -33,41 +35,57 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     ),
 ];
 
-/// `routes`, with the body limit ([`MAX_BODY`]), inside the shell (see the module docs).
-pub fn around(routes: Router) -> impl AppService {
+/// The app: `probes` for the [`PROBES`] paths, `sessions` for every other, both with the body
+/// limit ([`MAX_BODY`]), inside the shell (see the module docs).
+pub fn around<S: AppService>(probes: Router, sessions: S) -> impl AppService {
     AppShell {
-        routes: DefaultBodyLimit::max(MAX_BODY).layer(routes),
+        probes: DefaultBodyLimit::max(MAX_BODY).layer(probes),
+        sessions: DefaultBodyLimit::max(MAX_BODY).layer(sessions),
     }
 }
 
 #[derive(Clone)]
-struct AppShell<S> {
-    routes: S,
+struct AppShell<P, S> {
+    probes: P,
+    sessions: S,
 }
 
-impl<S: AppService> Service<Request> for AppShell<S> {
+impl<P: AppService, S: AppService> Service<Request> for AppShell<P, S> {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router is always ready; readiness is checked again on the clone in `call`.
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both are routers (always ready); asked anyway, as the contract says.
+        std::task::ready!(self.probes.poll_ready(cx))?;
+        self.sessions.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let routes = self.routes.clone();
+        let observed = Observation::begin(&request);
+        let html = errors::wants_html(request.headers());
+        let handled = match guards::oversized_body_refusal(&request) {
+            Some(refusal) => Handled::Refused(refusal),
+            None if PROBES.contains(&observed.route) => Handled::Probe(self.probes.call(request)),
+            None => Handled::Session(self.sessions.call(request)),
+        };
         Box::pin(async move {
-            let observed = Observation::begin(&request);
-            let html = errors::wants_html(request.headers());
-            let response = match guards::oversized_body_refusal(&request) {
-                Some(refusal) => refusal,
-                None => routes.oneshot(request).await?,
+            let response = match handled {
+                Handled::Refused(refusal) => refusal,
+                Handled::Probe(probe) => probe.await?,
+                Handled::Session(session) => session.await?,
             };
             let response = errors::with_error_page(html, response).await;
             Ok(observed.end(response))
         })
     }
+}
+
+/// Where a request went: refused before routing, or the future of the routes that took it.
+enum Handled<P, S> {
+    Refused(Response),
+    Probe(P),
+    Session(S),
 }
 
 /// What is known of a request before it runs, for its log line and metrics.
