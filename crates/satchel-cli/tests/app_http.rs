@@ -52,14 +52,21 @@ fn counter_counts_per_session() {
 }
 
 #[test]
-fn healthz_touches_no_session() {
+fn probes_touch_no_session() {
+    // The shell sends these paths to the probe routes, outside the session layer; a path in
+    // that list without a probe route would answer 404 here.
     let server = Server::start(&[], &[]);
     let (_, cookie) = server.login("admin", ADMIN_PASSWORD);
     for cookie in [None, Some(cookie.as_str())] {
         let ok = server.get("/healthz", cookie);
         assert_eq!((ok.status, ok.text().as_str()), (200, "ok"));
-        assert!(ok.set_cookie("session").is_none());
-        assert!(ok.header("vary").is_none());
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            let probe = server.get(path, cookie);
+            assert_eq!(probe.status, 200, "{path}");
+            assert!(probe.set_cookie("session").is_none(), "{path}");
+            assert!(probe.header("vary").is_none(), "{path}");
+            assert_eq!(probe.header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        }
     }
 }
 

@@ -44,20 +44,12 @@ impl KeyedLocks {
         // If a `Waiting` is dropped unawaited or while waiting, `mutex` goes with it; the entry
         // is then removed by the next holder's release (it sees no waiters left).
         match mutex.clone().try_lock_owned() {
-            Ok(guard) => Ok(self.guard(key, guard)),
+            Ok(guard) => Ok(KeyedGuard::new(self.entries.clone(), key, guard)),
             Err(_) => Err(Waiting {
                 entries: self.entries.clone(),
                 key,
                 mutex,
             }),
-        }
-    }
-
-    fn guard(&self, key: IdHash, guard: OwnedMutexGuard<()>) -> KeyedGuard {
-        KeyedGuard {
-            entries: self.entries.clone(),
-            key,
-            guard: Some(guard),
         }
     }
 
@@ -82,7 +74,12 @@ impl Waiting {
             key,
             mutex,
         } = self;
-        let guard = mutex.lock_owned().await;
+        KeyedGuard::new(entries, key, mutex.lock_owned().await)
+    }
+}
+
+impl KeyedGuard {
+    fn new(entries: Entries, key: IdHash, guard: OwnedMutexGuard<()>) -> Self {
         KeyedGuard {
             entries,
             key,

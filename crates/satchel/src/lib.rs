@@ -133,5 +133,6 @@ pub use login::{current_user_id, login, logout};
 pub use response_future::SessionFuture;
 pub use session::{Session, SessionTimes};
 pub use session_state::PERMANENT_KEY;
+pub use set_cookie::varies_on_cookie;
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

@@ -92,20 +92,46 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
             vacant.insert(cookie);
         }
         Entry::Occupied(mut vary) => {
-            // `Cookie` alone (as this module writes it) is the usual value: checked first.
-            let already = vary.iter().any(|v| {
-                v == "Cookie"
-                    || v.to_str().is_ok_and(|s| {
-                        s.split(',')
-                            .map(str::trim)
-                            .any(|t| t == "*" || t.eq_ignore_ascii_case("cookie"))
-                    })
-            });
+            let already = vary
+                .iter()
+                .any(|v| names_cookie(v) || vary_names(v).any(|name| name == "*"));
             if !already {
                 vary.append(cookie);
             }
         }
     }
+}
+
+/// Whether a response is marked as depending on the session cookie: one of its `Vary` headers
+/// names `Cookie` (case-insensitively). The session layer marks every response whose handler
+/// read or changed the session this way (Flask's rule), so an app can key its own caching
+/// policy on it, as `satchel serve` does with `Cache-Control: no-store`.
+///
+/// ```
+/// use http::{header::VARY, HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// assert!(!satchel::varies_on_cookie(&headers));
+/// headers.append(VARY, HeaderValue::from_static("Accept-Encoding, cookie"));
+/// assert!(satchel::varies_on_cookie(&headers));
+/// ```
+pub fn varies_on_cookie(headers: &HeaderMap) -> bool {
+    headers.get_all(VARY).iter().any(names_cookie)
+}
+
+/// Whether one `Vary` value names `Cookie`. `Cookie` alone (as [`add_vary_cookie`] writes it)
+/// is the usual value: checked first, without splitting.
+fn names_cookie(value: &HeaderValue) -> bool {
+    value == "Cookie" || vary_names(value).any(|name| name.eq_ignore_ascii_case("cookie"))
+}
+
+/// The header names one `Vary` value lists (none if it is not text).
+fn vary_names(value: &HeaderValue) -> impl Iterator<Item = &str> {
+    value
+        .to_str()
+        .into_iter()
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
 }
 
 fn expiry_time(unix_seconds: u64) -> time::OffsetDateTime {

@@ -98,14 +98,7 @@ pub fn oversized_body_refusal(request: &Request) -> Option<Response> {
 /// (the dashboard after logout, on a shared computer). The library's own `private` on
 /// cookie-setting responses is strengthened the same way.
 pub fn no_store_when_session_dependent(headers: &mut HeaderMap) {
-    let varies_on_cookie = headers.get_all(header::VARY).iter().any(|v| {
-        // `Cookie` alone (as the session layer writes it) is the usual value: checked first.
-        v == "Cookie"
-            || v.to_str().is_ok_and(|s| {
-                s.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("cookie"))
-            })
-    });
+    let varies_on_cookie = satchel::varies_on_cookie(headers);
     let chosen = headers
         .get(header::CACHE_CONTROL)
         .is_some_and(|v| v.as_bytes() != b"private");
