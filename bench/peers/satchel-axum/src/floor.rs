@@ -100,7 +100,7 @@ fn answer(n: i64, set_cookie: Option<HeaderValue>) -> Response {
     response
 }
 
-async fn sealed(codec: &SealedCodec, headers: &HeaderMap) -> Response {
+fn sealed(codec: &SealedCodec, headers: &HeaderMap) -> Response {
     let now = now();
     let Some(decoded) = session_cookie(headers).and_then(|c| codec.decode(c.value(), now).ok())
     else {
@@ -143,7 +143,7 @@ async fn stored(store: &dyn Store, headers: &HeaderMap) -> Response {
 pub async fn counter(State(floor): State<Floor>, request: Request) -> Response {
     let headers = request.headers();
     match &floor {
-        Floor::Sealed(codec) => sealed(codec, headers).await,
+        Floor::Sealed(codec) => sealed(codec, headers),
         Floor::Store(store) => stored(store.as_ref(), headers).await,
     }
 }
