@@ -87,35 +87,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod access;
+mod adapter;
 mod backend;
 mod clock;
 pub mod codec;
 mod config;
-mod cookie_session;
 mod error;
-#[cfg(feature = "axum")]
-pub mod extract;
 pub mod flash;
+mod headers;
 mod key_audit;
-mod keyed_lock;
 mod keys;
-mod layer;
 pub mod login;
-mod login_ledger;
-mod renewal;
-mod request_cookie;
-mod response_future;
-mod save_rules;
 mod session;
-mod session_state;
-mod set_cookie;
 mod stats;
 pub mod store;
-mod store_session;
-mod store_slot;
 pub mod value;
 
+#[cfg(feature = "axum")]
+pub use adapter::axum as extract;
+
+pub use adapter::tower::{SessionFuture, SessionLayer, SessionLayerBuilder, SessionService};
 pub use clock::{Clock, ManualClock};
 pub use codec::{CookieFormat, FlaskCodec, SealedCodec, BROWSER_COOKIE_LIMIT};
 pub use config::{
@@ -124,15 +115,13 @@ pub use config::{
 };
 pub use error::SessionError;
 pub use flash::{flash, take_flashes, Flash};
+pub use headers::set_cookie::varies_on_cookie;
 pub use key_audit::{audit_secret_key, generate_secret_key, WeakKey, MIN_SECRET_KEY_LEN};
 pub use keys::{KeyRing, SecretKey};
-pub use layer::{SessionLayer, SessionLayerBuilder, SessionService};
 #[cfg(feature = "axum")]
 pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
-pub use response_future::SessionFuture;
+pub use session::state::PERMANENT_KEY;
 pub use session::{Session, SessionTimes};
-pub use session_state::PERMANENT_KEY;
-pub use set_cookie::varies_on_cookie;
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

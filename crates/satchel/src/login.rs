@@ -38,11 +38,11 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha512};
 
+use crate::session::state::{user_id_of, LoginNote};
 use crate::session::Session;
-use crate::session_state::{user_id_of, LoginNote};
 use crate::value::Value;
 
-pub use crate::session_state::{SESSION_ID_KEY, USER_ID_KEY};
+pub use crate::session::state::{SESSION_ID_KEY, USER_ID_KEY};
 /// The key Flask-Login stores the freshness flag under.
 ///
 /// ```
@@ -415,9 +415,10 @@ mod guard {
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
             // The same slot as a `Session` extractor in the same handler: one load, one lock.
-            let session = crate::extract::session_from_parts(parts, crate::access::Access::Write)
-                .await
-                .map_err(IntoResponse::into_response)?;
+            let session =
+                crate::extract::session_from_parts(parts, crate::session::access::Access::Write)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
             let Some(user_id) = current_user_id(&session) else {
                 let url = parts.extensions.get::<LoginUrl>().cloned();
                 return Err(redirect(&url.unwrap_or_default()));

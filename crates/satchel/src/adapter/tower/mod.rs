@@ -6,6 +6,10 @@
 //!
 //! Depends on `http` and `tower` only: any tower-based framework can use it.
 
+mod future;
+
+pub use future::SessionFuture;
+
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -13,22 +17,22 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::backend::cookie::{max_age_secs, CookieBackend};
+use crate::backend::ledger::LoginLedger;
+use crate::backend::store_session::keyed_lock::KeyedLocks;
+use crate::backend::store_session::renewal::Renewals;
 use crate::backend::{Backend, Shared};
 use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::config::{ConfigError, SessionConfig};
-use crate::cookie_session::{max_age_secs, CookieBackend};
+use crate::headers::request_cookie::RequestCookies;
 use crate::key_audit::audit_secret_key;
-use crate::keyed_lock::KeyedLocks;
-use crate::login_ledger::LoginLedger;
-use crate::renewal::Renewals;
-use crate::request_cookie::RequestCookies;
-use crate::response_future::SessionFuture;
+
+use crate::backend::store_session::StoreBackend;
+use crate::headers::set_cookie::CookieWriter;
 use crate::session::Session;
-use crate::set_cookie::CookieWriter;
 use crate::stats::{Counters, SessionStats};
 use crate::store::{IndexedStore, Store, StoreOptions};
-use crate::store_session::StoreBackend;
 
 /// Adds a [`Session`] to every request and writes it back to the response.
 ///

@@ -5,19 +5,24 @@
 //! The layer calls `save`, the [`Session`](crate::Session) calls `open`; neither knows which
 //! backend it has.
 
+pub(crate) mod cookie;
+pub(crate) mod ledger;
+pub(crate) mod save_rules;
+pub(crate) mod store_session;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use http::HeaderMap;
 
-use crate::access::Access;
+use crate::backend::ledger::LedgerStep;
 use crate::clock::Clock;
 use crate::codec::EncodeError;
 use crate::error::{SaveError, SessionError};
-use crate::login_ledger::LedgerStep;
-use crate::request_cookie::RequestCookies;
-use crate::session_state::SessionState;
-use crate::set_cookie::CookieWriter;
+use crate::headers::request_cookie::RequestCookies;
+use crate::headers::set_cookie::CookieWriter;
+use crate::session::access::Access;
+use crate::session::state::SessionState;
 use crate::stats::Counters;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
-use crate::session_state::{logged_in_user, LoginNote, Origin, SessionState, SESSION_ID_KEY};
+use crate::session::state::{logged_in_user, LoginNote, Origin, SessionState, SESSION_ID_KEY};
 use crate::stats::Counters;
 use crate::store::{IdHash, IndexedStore, Loaded, Record, SessionId, StoreError};
 use crate::value::{Dict, Value};

@@ -10,18 +10,21 @@
 //! call on a cookie session. Which backend opens it is the layer's business: a session holds
 //! the backend as a trait object and never asks which one it is.
 
+pub(crate) mod access;
+pub(crate) mod state;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::access::Access;
 use crate::backend::{Backend, Step};
 use crate::codec::EncodeError;
 use crate::error::SessionError;
-use crate::request_cookie::RequestCookies;
-use crate::session_state::{LoginNote, Origin, SessionState, PERMANENT_KEY};
+use crate::headers::request_cookie::RequestCookies;
+use crate::session::access::Access;
+use crate::session::state::{LoginNote, Origin, SessionState, PERMANENT_KEY};
 use crate::value::{self, Dict, Value, ValueError};
 
 /// When a session began, when its cookie was issued, and when it expires — as the request
@@ -198,7 +201,7 @@ impl Session {
             return Finished::Ready(std::mem::take(&mut *state));
         }
         let config = backend.shared().cookies.config();
-        if self.inner.cookies.is_empty() || !crate::save_rules::refresh_untouched(config) {
+        if self.inner.cookies.is_empty() || !crate::backend::save_rules::refresh_untouched(config) {
             return Finished::Nothing;
         }
         Finished::NeedsOpen

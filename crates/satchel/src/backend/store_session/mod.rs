@@ -20,6 +20,10 @@
 //! pushed forward only once a tenth of the idle timeout has passed since the last push: a
 //! session may die up to that much earlier than a per-request refresh would allow.
 
+pub(crate) mod keyed_lock;
+pub(crate) mod renewal;
+pub(crate) mod slot;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,18 +31,18 @@ use http::HeaderMap;
 use rand::RngExt as _;
 use tokio::time::Instant;
 
-use crate::access::Access;
+use crate::backend::save_rules::{decide, Keep, SaveAction};
+use crate::backend::store_session::keyed_lock::KeyedLocks;
+use crate::backend::store_session::renewal::Renewals;
+use crate::backend::store_session::slot::{StoreSlot, WriteHold};
 use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
 use crate::codec::EncodeError;
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
-use crate::keyed_lock::KeyedLocks;
-use crate::renewal::Renewals;
-use crate::request_cookie::RequestCookies;
-use crate::save_rules::{decide, Keep, SaveAction};
-use crate::session_state::{LoginNote, Origin, SessionState};
+use crate::headers::request_cookie::RequestCookies;
+use crate::session::access::Access;
+use crate::session::state::{LoginNote, Origin, SessionState};
 use crate::store::{Commit, Loaded, Login, Record, SessionId, Store, StoreOptions};
-use crate::store_slot::{StoreSlot, WriteHold};
 use crate::value::Dict;
 
 /// Sessions in a store: what a layer with a store shares with every request.

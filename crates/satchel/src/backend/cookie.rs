@@ -5,15 +5,15 @@
 
 use http::HeaderMap;
 
-use crate::access::Access;
+use crate::backend::ledger::LoginLedger;
+use crate::backend::save_rules::{decide, SaveAction};
 use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
 use crate::codec::{Codec, EncodeError, Stamp};
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
-use crate::login_ledger::LoginLedger;
-use crate::request_cookie::RequestCookies;
-use crate::save_rules::{decide, SaveAction};
-use crate::session_state::{CookieOrigin, Origin, SessionState};
+use crate::headers::request_cookie::RequestCookies;
+use crate::session::access::Access;
+use crate::session::state::{CookieOrigin, Origin, SessionState};
 
 pub(crate) struct CookieBackend {
     pub shared: Shared,

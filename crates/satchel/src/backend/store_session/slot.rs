@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::access::Access;
-use crate::keyed_lock::KeyedGuard;
-use crate::renewal::Registration;
+use crate::backend::store_session::keyed_lock::KeyedGuard;
+use crate::backend::store_session::renewal::Registration;
+use crate::session::access::Access;
 use crate::store::{Commit, IdHash, Lease, Login, SessionId, Store, StoreError, StoreFuture};
 
 /// A store session as opened for one request.

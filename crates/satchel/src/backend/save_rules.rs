@@ -14,8 +14,8 @@
 use http::HeaderMap;
 
 use crate::config::SessionConfig;
-use crate::session_state::SessionState;
-use crate::set_cookie::add_vary_cookie;
+use crate::headers::set_cookie::add_vary_cookie;
+use crate::session::state::SessionState;
 
 /// What the save step must do with a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub(crate) fn refresh_untouched(config: &SessionConfig) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session_state::PERMANENT_KEY;
+    use crate::session::state::PERMANENT_KEY;
 
     fn state(pairs: &[(&str, bool)], modified: bool) -> SessionState {
         let mut state = SessionState::default();

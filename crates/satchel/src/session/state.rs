@@ -1,11 +1,11 @@
 //! [`SessionState`]: one request's session as the backends see it — the data, Flask's flags,
 //! and what opening it found (a verified cookie, or a store slot).
 
-use crate::access::Access;
+use crate::backend::store_session::slot::StoreSlot;
 use crate::codec::Stamp;
-use crate::request_cookie::CookieValue;
+use crate::headers::request_cookie::CookieValue;
+use crate::session::access::Access;
 use crate::store::{Login, SessionId};
-use crate::store_slot::StoreSlot;
 use crate::value::{Dict, Value};
 
 /// The key Flask-Login stores the user id under.

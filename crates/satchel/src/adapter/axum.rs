@@ -12,8 +12,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::access::Access;
 use crate::error::{plain_response, SessionError};
+use crate::session::access::Access;
 use crate::session::Session;
 use crate::value::{Dict, Value};
 
