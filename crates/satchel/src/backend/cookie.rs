@@ -6,19 +6,22 @@
 use http::HeaderMap;
 
 use crate::backend::ledger::LoginLedger;
-use crate::backend::save_rules::{decide, SaveAction};
-use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
+use crate::backend::rules::{decide, SaveAction, Shared};
+use crate::clock::Clock;
 use crate::codec::{Codec, EncodeError, Stamp};
+use crate::config::ConfigError;
 use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
 use crate::headers::request_cookie::RequestCookies;
-use crate::session::access::Access;
+use crate::key_audit::audit_secret_key;
 use crate::session::state::{CookieOrigin, Origin, SessionState};
+use crate::store::IndexedStore;
+use std::sync::Arc;
 
 pub(crate) struct CookieBackend {
     pub shared: Shared,
     pub codec: Box<dyn Codec>,
-    /// Makes logouts final (`login_ledger.rs`); `None`: a copied cookie works until it expires.
+    /// Makes logouts final (`ledger.rs`); `None`: a copied cookie works until it expires.
     pub ledger: Option<LoginLedger>,
 }
 
@@ -30,6 +33,39 @@ pub(crate) fn max_age_secs(config: &SessionConfig) -> u64 {
         .idle_timeout
         .map_or(lifetime, |idle| idle.min(lifetime))
         .as_secs()
+}
+
+impl CookieBackend {
+    /// The cookie backend for `config`: its key checked ([`audit_secret_key`]; a weak one only
+    /// with `allow_weak_key`), its codec made, with `ledger` if logouts must be final.
+    pub fn new(
+        config: SessionConfig,
+        clock: Clock,
+        ledger: Option<Arc<dyn IndexedStore>>,
+        allow_weak_key: bool,
+    ) -> Result<Self, ConfigError> {
+        let keys = config.validate()?;
+        if let Err(weak) = audit_secret_key(keys.current().as_bytes()) {
+            if !allow_weak_key {
+                return Err(ConfigError::new(
+                    "SECRET_KEY",
+                    format!(
+                        "{weak} (to keep a legacy Flask app's key for now, build the \
+                         layer with .allow_weak_secret_key())"
+                    ),
+                ));
+            }
+            tracing::warn!(reason = %weak, "SECRET_KEY is weak; accepted because allow_weak_secret_key() was set");
+        }
+        let codec = config
+            .format
+            .codec(&keys, &config.cookie_name, max_age_secs(&config));
+        Ok(CookieBackend {
+            codec,
+            ledger: ledger.map(|store| LoginLedger { store }),
+            shared: Shared::new(config, clock),
+        })
+    }
 }
 
 impl CookieBackend {
@@ -89,9 +125,9 @@ impl CookieBackend {
         }
     }
 
-    fn write(&self, state: SessionState, headers: &mut HeaderMap) -> Result<(), SaveError> {
+    fn write(&self, state: &SessionState, headers: &mut HeaderMap) -> Result<(), SaveError> {
         let config = self.config();
-        let keep = match decide(&state, config, headers) {
+        let keep = match decide(state, config, headers) {
             SaveAction::Nothing => return Ok(()),
             SaveAction::Delete => {
                 self.shared.cookies.delete(headers);
@@ -103,7 +139,7 @@ impl CookieBackend {
         if !(keep.changed || keep.refresh || config.idle_timeout.is_some()) {
             return Ok(());
         }
-        let stamp = self.stamp(&state, self.shared.clock.now());
+        let stamp = self.stamp(state, self.shared.clock.now());
         let encoded = match &state.origin {
             Origin::Cookie(Some(origin)) if !keep.changed => {
                 self.codec
@@ -123,63 +159,67 @@ impl CookieBackend {
     }
 }
 
-impl Backend for CookieBackend {
-    fn open<'a>(
-        &'a self,
-        cookies: &'a RequestCookies,
-        _access: Access,
-    ) -> Step<'a, Result<SessionState, SessionError>> {
+impl CookieBackend {
+    /// Opens the session: decodes the first cookie that verifies and, with a ledger, checks a
+    /// logged-in cookie's login there.
+    pub async fn open(&self, cookies: &RequestCookies) -> Result<SessionState, SessionError> {
         let state = self.decode(cookies);
         match &self.ledger {
             // Only a logged-in cookie asks the ledger.
             Some(ledger) if LoginLedger::needs_check(&state) => {
                 let now = self.shared.clock.now();
-                Step::Pending(Box::pin(ledger.check(state, now, &self.shared.counters)))
+                ledger.check(state, now, &self.shared.counters).await
             }
-            _ => Step::Ready(Ok(state)),
+            _ => Ok(state),
         }
     }
 
-    fn save_in_place(
+    /// [`open`](Self::open) when it needs no I/O: `None` for a logged-in cookie the ledger
+    /// must check.
+    pub fn open_now(&self, cookies: &RequestCookies) -> Option<SessionState> {
+        let state = self.decode(cookies);
+        match &self.ledger {
+            Some(_) if LoginLedger::needs_check(&state) => None,
+            _ => Some(state),
+        }
+    }
+
+    /// Saves the session into the response: first, with a ledger, the login or logout it
+    /// records (before the cookie is sent: a logout the ledger did not record must not be
+    /// reported as done), then the cookie.
+    pub async fn save(
         &self,
         mut state: SessionState,
         headers: &mut HeaderMap,
-    ) -> Result<Result<(), SaveError>, Deferred> {
-        if self.ledger.is_none() {
-            return Ok(self.write(state, headers));
-        }
-        let now = self.shared.clock.now();
-        let expires_at = self.stamp(&state, now).expires_at;
-        let max_age = max_age_secs(self.config());
-        match LoginLedger::plan(&mut state, self.config(), max_age, expires_at, now) {
-            None => Ok(self.write(state, headers)),
-            Some(step) => Err(Deferred {
-                state,
-                ledger: Some((step, now)),
-            }),
-        }
-    }
-
-    fn save_later<'a>(
-        &'a self,
-        deferred: Deferred,
-        headers: &'a mut HeaderMap,
-    ) -> BoxFuture<'a, Result<(), SaveError>> {
-        Box::pin(async move {
-            if let (Some(ledger), Some((step, now))) = (&self.ledger, deferred.ledger) {
+    ) -> Result<(), SaveError> {
+        if let Some(ledger) = &self.ledger {
+            let now = self.shared.clock.now();
+            let expires_at = self.stamp(&state, now).expires_at;
+            let max_age = max_age_secs(self.config());
+            if let Some(step) =
+                LoginLedger::plan(&mut state, self.config(), max_age, expires_at, now)
+            {
                 ledger.apply(step, now).await?;
             }
-            self.write(deferred.state, headers)
-        })
+        }
+        self.write(&state, headers)
     }
 
-    fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError> {
+    /// [`save`](Self::save) when it needs no I/O (no ledger): `None` with a ledger.
+    pub fn save_now(
+        &self,
+        state: &SessionState,
+        headers: &mut HeaderMap,
+    ) -> Option<Result<(), SaveError>> {
+        match self.ledger {
+            None => Some(self.write(state, headers)),
+            Some(_) => None,
+        }
+    }
+
+    pub fn cookie_len(&self, state: &SessionState) -> Result<usize, EncodeError> {
         let stamp = self.stamp(state, self.shared.clock.now());
         let value = self.codec.encode(&state.data, &stamp)?;
         Ok(self.shared.cookies.pair_len(&value))
-    }
-
-    fn shared(&self) -> &Shared {
-        &self.shared
     }
 }

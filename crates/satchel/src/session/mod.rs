@@ -7,8 +7,10 @@
 //!
 //! The session is opened (its cookie read) once, by whoever first needs it: the extractor (an
 //! async step: with a store, the load and for a writer its lock and lease), or the first dict
-//! call on a cookie session. Which backend opens it is the layer's business: a session holds
-//! the backend as a trait object and never asks which one it is.
+//! call on a cookie session. After the handler, the adapter asks it to [`save`](Session::save)
+//! itself into the response's headers (Flask's `save_session`; [`save_now`](Session::save_now)
+//! first, which does it without a future when no I/O is needed). Which backend opens and
+//! saves it is the layer's business (`backend/mod.rs`).
 
 pub(crate) mod access;
 pub(crate) mod state;
@@ -19,9 +21,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::backend::{Backend, Step};
+use http::HeaderMap;
+
+use crate::backend::Backend;
 use crate::codec::EncodeError;
-use crate::error::SessionError;
+use crate::error::{SaveError, SessionError};
 use crate::headers::request_cookie::RequestCookies;
 use crate::session::access::Access;
 use crate::session::state::{LoginNote, Origin, SessionState, PERMANENT_KEY};
@@ -45,18 +49,6 @@ pub struct SessionTimes {
     pub expires_at: u64,
 }
 
-/// Where a request's session stands when the layer comes to save it. Short-lived (matched at
-/// once), so the state is not boxed.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Finished {
-    /// Nothing to save.
-    Nothing,
-    /// The session as the handler left it.
-    Ready(SessionState),
-    /// Never opened, and Flask's rules refresh it: it must be opened first.
-    NeedsOpen,
-}
-
 /// One request's session. Cheap to clone; clones share the same data.
 ///
 /// ```
@@ -76,7 +68,7 @@ pub struct Session {
 
 #[derive(Default)]
 struct Inner {
-    backend: Option<Arc<dyn Backend>>,
+    backend: Option<Arc<Backend>>,
     cookies: RequestCookies,
     state: Mutex<SessionState>,
     /// Serialises opening, so the session is loaded (and locked) once however many extractors
@@ -99,7 +91,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     /// A session served by `backend`, its cookies still unread.
-    pub(crate) fn unopened(backend: Arc<dyn Backend>, cookies: RequestCookies) -> Self {
+    pub(crate) fn unopened(backend: Arc<Backend>, cookies: RequestCookies) -> Self {
         Session {
             inner: Arc::new(Inner {
                 backend: Some(backend),
@@ -120,9 +112,9 @@ impl Session {
     fn lock(&self) -> MutexGuard<'_, SessionState> {
         let mut state = self.raw_lock();
         if let (Origin::Unopened, Some(backend)) = (&state.origin, &self.inner.backend) {
-            match backend.open(&self.inner.cookies, Access::Write) {
-                Step::Ready(Ok(opened)) => *state = opened,
-                Step::Ready(Err(_)) | Step::Pending(_) => {
+            match backend.open_now(&self.inner.cookies) {
+                Some(opened) => *state = opened,
+                None => {
                     if !self.inner.unopened_use_logged.swap(true, Ordering::Relaxed) {
                         tracing::error!(
                             "a store session was used before being loaded: take it with the \
@@ -157,26 +149,22 @@ impl Session {
         };
         // A backend that opens without I/O (a cookie session) does it here, under the state's
         // lock: no await, so no one else can be opening it meanwhile.
-        let pending = {
+        {
             let mut state = self.raw_lock();
             if state.origin.serves(access) {
                 return Ok(());
             }
-            match backend.open(&self.inner.cookies, access) {
-                Step::Ready(opened) => {
-                    Self::put_opened(&mut state, opened?);
-                    return Ok(());
-                }
-                Step::Pending(pending) => pending,
+            if let Some(opened) = backend.open_now(&self.inner.cookies) {
+                Self::put_opened(&mut state, opened);
+                return Ok(());
             }
-        };
-        // Otherwise one opener at a time; a later one finds the session open and drops its
-        // own step unpolled (an unpolled step has done nothing: no lock, no lease).
+        }
+        // Otherwise one opener at a time; a later one finds the session open.
         let _serial = self.inner.opening.lock().await;
         if self.raw_lock().origin.serves(access) {
             return Ok(());
         }
-        let opened = pending.await?;
+        let opened = backend.open(&self.inner.cookies, access).await?;
         Self::put_opened(&mut self.raw_lock(), opened);
         Ok(())
     }
@@ -188,46 +176,55 @@ impl Session {
         state.accessed = accessed;
     }
 
-    /// The state for the layer's save step, without waiting: `Nothing` to save (a detached
-    /// session, no cookie, or a session Flask's rules would not refresh), the state `Ready`, or
-    /// a session the handler never opened that must be opened (maybe with I/O) to be refreshed:
-    /// then [`Session::finish`] does it.
-    pub(crate) fn finished(&self) -> Finished {
-        let Some(backend) = self.inner.backend.as_ref() else {
-            return Finished::Nothing;
-        };
-        let mut state = self.raw_lock();
-        if !matches!(state.origin, Origin::Unopened) {
-            return Finished::Ready(std::mem::take(&mut *state));
-        }
-        let config = backend.shared().cookies.config();
-        if self.inner.cookies.is_empty() || !crate::backend::save_rules::refresh_untouched(config) {
-            return Finished::Nothing;
-        }
-        Finished::NeedsOpen
+    /// Whether Flask would refresh a session the handler never opened: Flask opens every
+    /// request's session, so a permanent one is re-issued (and an idle timeout pushed back)
+    /// even on routes that never touch it. Requests without a cookie never pay for this.
+    fn refreshes_unopened(&self, backend: &Backend) -> bool {
+        !self.inner.cookies.is_empty() && crate::backend::rules::refresh_untouched(backend.config())
     }
 
-    /// The state for the layer's save step, opened for a refresh if the handler never opened
-    /// it: `None` when there is nothing to save (see [`Session::finished`]).
-    pub(crate) async fn finish(&self) -> Option<SessionState> {
-        let backend = self.inner.backend.as_ref()?;
-        match self.finished() {
-            Finished::Nothing => return None,
-            Finished::Ready(state) => return Some(state),
-            Finished::NeedsOpen => {}
-        }
-        match backend
-            .open(&self.inner.cookies, Access::Read)
-            .finish()
-            .await
-        {
-            Ok(opened) => Some(opened),
-            Err(error) => {
-                // The handler did without its session; the refresh can wait for the next one.
-                tracing::warn!(%error, "could not open an untouched session to refresh it");
-                None
+    /// Flask's `save_session` for this request, once the handler is done: applies the save
+    /// rules and writes the session (store I/O included) and its cookie headers into
+    /// `headers`. A session the handler never opened is opened (for reading) first if Flask
+    /// would refresh it. Adapters call this (or [`save_now`](Session::save_now) first).
+    pub(crate) async fn save(&self, headers: &mut HeaderMap) -> Result<(), SaveError> {
+        let Some(backend) = self.inner.backend.as_ref() else {
+            return Ok(());
+        };
+        let unopened = matches!(self.raw_lock().origin, Origin::Unopened);
+        let state = if unopened {
+            if !self.refreshes_unopened(backend) {
+                return Ok(());
             }
+            match backend.open(&self.inner.cookies, Access::Read).await {
+                Ok(opened) => opened,
+                Err(error) => {
+                    // The handler did without its session; the refresh can wait for the next
+                    // one.
+                    tracing::warn!(%error, "could not open an untouched session to refresh it");
+                    return Ok(());
+                }
+            }
+        } else {
+            std::mem::take(&mut *self.raw_lock())
+        };
+        backend.save(state, headers).await
+    }
+
+    /// [`save`](Session::save) without a future, when the backend needs no I/O for it (a
+    /// cookie session without a login ledger): `None` means call `save`.
+    pub(crate) fn save_now(&self, headers: &mut HeaderMap) -> Option<Result<(), SaveError>> {
+        let Some(backend) = self.inner.backend.as_ref() else {
+            return Some(Ok(()));
+        };
+        let mut state = self.raw_lock();
+        if matches!(state.origin, Origin::Unopened) {
+            if !self.refreshes_unopened(backend) {
+                return Some(Ok(()));
+            }
+            *state = backend.open_now(&self.inner.cookies)?;
         }
+        backend.save_now(&state, headers)
     }
 
     /// The value under `key` as a `T`, or `None` if it is missing or is not a `T`

@@ -1,22 +1,20 @@
 //! [`SessionFuture`]: what [`SessionService`](crate::SessionService) returns for a request —
 //! the inner service's response, with the session saved into it when its head is ready.
 //!
-//! A save that needs no I/O (a cookie session without a login ledger) runs inside `poll`, so
-//! such a request costs no boxed future; one that waits on a store (or on opening a session the
-//! handler never touched) continues in one boxed future.
+//! A save that needs no I/O (a cookie session without a login ledger: [`Session::save_now`])
+//! runs inside `poll`, so such a request costs no boxed future; one that waits on a store or a
+//! login ledger ([`Session::save`]) continues in one boxed future.
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::backend::{Backend, BoxFuture};
 use crate::error::SaveError;
-use crate::session::{Finished, Session};
+use crate::session::Session;
 
 pin_project! {
     /// The response future of [`SessionService`](crate::SessionService): the inner service's
@@ -56,7 +54,6 @@ pin_project! {
             #[pin]
             handled: F,
             session: Session,
-            backend: Arc<dyn Backend>,
         },
         /// The save waits on I/O.
         Saving { saving: Saving<B> , _error: PhantomData<fn() -> E> },
@@ -65,13 +62,9 @@ pin_project! {
 }
 
 impl<F, B, E> SessionFuture<F, B, E> {
-    pub(crate) fn new(handled: F, session: Session, backend: Arc<dyn Backend>) -> Self {
+    pub(crate) fn new(handled: F, session: Session) -> Self {
         SessionFuture {
-            phase: Phase::Handling {
-                handled,
-                session,
-                backend,
-            },
+            phase: Phase::Handling { handled, session },
         }
     }
 }
@@ -94,22 +87,21 @@ where
         let mut phase = self.project().phase;
         loop {
             match phase.as_mut().project() {
-                PhaseProjection::Handling {
-                    handled,
-                    session,
-                    backend,
-                } => {
-                    let response = ready!(handled.poll(cx))?;
-                    match save_now_or_later(session, backend, response) {
-                        Ok(response) => {
-                            phase.set(Phase::Done);
-                            return Poll::Ready(Ok(response));
-                        }
-                        Err(saving) => phase.set(Phase::Saving {
-                            saving,
-                            _error: PhantomData,
-                        }),
+                PhaseProjection::Handling { handled, session } => {
+                    let mut response = ready!(handled.poll(cx))?;
+                    if let Some(saved) = session.save_now(response.headers_mut()) {
+                        phase.set(Phase::Done);
+                        return Poll::Ready(Ok(with_outcome(response, saved)));
                     }
+                    let session = session.clone();
+                    let saving: Saving<B> = Box::pin(async move {
+                        let saved = session.save(response.headers_mut()).await;
+                        with_outcome(response, saved)
+                    });
+                    phase.set(Phase::Saving {
+                        saving,
+                        _error: PhantomData,
+                    });
                 }
                 PhaseProjection::Saving { saving, .. } => {
                     let response = ready!(saving.as_mut().poll(cx));
@@ -123,44 +115,7 @@ where
 }
 
 /// A save that waits on I/O, with the response it completes.
-type Saving<B> = BoxFuture<'static, Response<B>>;
-
-/// Saves the session into `response` now if no I/O is needed; else the future that will.
-fn save_now_or_later<B>(
-    session: &Session,
-    backend: &Arc<dyn Backend>,
-    mut response: Response<B>,
-) -> Result<Response<B>, Saving<B>>
-where
-    B: From<&'static str> + Send + 'static,
-{
-    let state = match session.finished() {
-        Finished::Nothing => return Ok(response),
-        Finished::Ready(state) => state,
-        Finished::NeedsOpen => {
-            let (session, backend) = (session.clone(), backend.clone());
-            return Err(Box::pin(async move {
-                match session.finish().await {
-                    Some(state) => {
-                        let saved = backend.save(state, response.headers_mut()).finish().await;
-                        with_outcome(response, saved)
-                    }
-                    None => response,
-                }
-            }));
-        }
-    };
-    match backend.save_in_place(state, response.headers_mut()) {
-        Ok(saved) => Ok(with_outcome(response, saved)),
-        Err(deferred) => {
-            let backend = backend.clone();
-            Err(Box::pin(async move {
-                let saved = backend.save_later(deferred, response.headers_mut()).await;
-                with_outcome(response, saved)
-            }))
-        }
-    }
-}
+type Saving<B> = Pin<Box<dyn Future<Output = Response<B>> + Send + 'static>>;
 
 /// The response as the save left it: the handler's, or an error page if the save failed.
 fn with_outcome<B: From<&'static str>>(

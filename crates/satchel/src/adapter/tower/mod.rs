@@ -1,7 +1,7 @@
 //! [`SessionLayer`]: the tower middleware that opens the session before the handler and saves
 //! it after. The request's cookies go into a [`Session`] in the request extensions, unread;
-//! after the handler, the layer hands the session to its backend's `save` (the backend
-//! abstraction is `backend.rs`). Built with [`SessionLayer::new`] or
+//! after the handler, the session saves itself into the response (`Session::save`; the backends
+//! are `backend/`). Built with [`SessionLayer::new`] or
 //! [`SessionLayer::builder`].
 //!
 //! Depends on `http` and `tower` only: any tower-based framework can use it.
@@ -17,21 +17,15 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::backend::cookie::{max_age_secs, CookieBackend};
-use crate::backend::ledger::LoginLedger;
-use crate::backend::store_session::keyed_lock::KeyedLocks;
-use crate::backend::store_session::renewal::Renewals;
-use crate::backend::{Backend, Shared};
+use crate::backend::cookie::CookieBackend;
+use crate::backend::Backend;
 use crate::clock::Clock;
-use crate::codec::Codec;
 use crate::config::{ConfigError, SessionConfig};
 use crate::headers::request_cookie::RequestCookies;
-use crate::key_audit::audit_secret_key;
 
 use crate::backend::store_session::StoreBackend;
-use crate::headers::set_cookie::CookieWriter;
 use crate::session::Session;
-use crate::stats::{Counters, SessionStats};
+use crate::stats::SessionStats;
 use crate::store::{IndexedStore, Store, StoreOptions};
 
 /// Adds a [`Session`] to every request and writes it back to the response.
@@ -53,7 +47,7 @@ use crate::store::{IndexedStore, Store, StoreOptions};
 /// ```
 #[derive(Clone)]
 pub struct SessionLayer {
-    backend: Arc<dyn Backend>,
+    backend: Arc<Backend>,
 }
 
 impl std::fmt::Debug for SessionLayer {
@@ -254,55 +248,23 @@ impl SessionLayerBuilder {
     /// assert_eq!(built.unwrap_err().key, "SECRET_KEY");
     /// ```
     pub fn build(self) -> Result<SessionLayer, ConfigError> {
-        let backend: Arc<dyn Backend> = match self.store {
-            Some(store) => {
-                self.config.validate_cookie_settings()?;
-                let options = self.store_options;
-                Arc::new(StoreBackend {
-                    renewals: options
-                        .renew_leases
-                        .then(|| Renewals::new(store.clone(), options.lease_ttl)),
-                    store,
-                    options,
-                    locks: KeyedLocks::default(),
-                    shared: shared(self.config, self.clock),
-                })
-            }
-            None => {
-                let keys = self.config.validate()?;
-                if let Err(weak) = audit_secret_key(keys.current().as_bytes()) {
-                    if !self.allow_weak_key {
-                        return Err(ConfigError::new(
-                            "SECRET_KEY",
-                            format!(
-                                "{weak} (to keep a legacy Flask app's key for now, build the \
-                                 layer with .allow_weak_secret_key())"
-                            ),
-                        ));
-                    }
-                    tracing::warn!(reason = %weak, "SECRET_KEY is weak; accepted because allow_weak_secret_key() was set");
-                }
-                let codec: Box<dyn Codec> = self.config.format.codec(
-                    &keys,
-                    &self.config.cookie_name,
-                    max_age_secs(&self.config),
-                );
-                Arc::new(CookieBackend {
-                    codec,
-                    ledger: self.ledger.map(|store| LoginLedger { store }),
-                    shared: shared(self.config, self.clock),
-                })
-            }
+        let backend = match self.store {
+            Some(store) => Backend::Store(StoreBackend::new(
+                self.config,
+                self.clock,
+                store,
+                self.store_options,
+            )?),
+            None => Backend::Cookie(CookieBackend::new(
+                self.config,
+                self.clock,
+                self.ledger,
+                self.allow_weak_key,
+            )?),
         };
-        Ok(SessionLayer { backend })
-    }
-}
-
-fn shared(config: SessionConfig, clock: Clock) -> Shared {
-    Shared {
-        cookies: CookieWriter::new(config),
-        clock,
-        counters: Counters::default(),
+        Ok(SessionLayer {
+            backend: Arc::new(backend),
+        })
     }
 }
 
@@ -321,7 +283,7 @@ impl<S> Layer<S> for SessionLayer {
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    backend: Arc<dyn Backend>,
+    backend: Arc<Backend>,
 }
 
 impl<S> std::fmt::Debug for SessionService<S> {
@@ -351,6 +313,6 @@ where
         // Called here, on the service that was polled ready: no clone of it per request. The
         // session is saved when the response head is built, before the body streams.
         let handled = self.inner.call(request);
-        SessionFuture::new(handled, session, self.backend.clone())
+        SessionFuture::new(handled, session)
     }
 }

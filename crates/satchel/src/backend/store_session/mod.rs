@@ -31,13 +31,12 @@ use http::HeaderMap;
 use rand::RngExt as _;
 use tokio::time::Instant;
 
-use crate::backend::save_rules::{decide, Keep, SaveAction};
+use crate::backend::rules::{decide, Keep, SaveAction, Shared};
 use crate::backend::store_session::keyed_lock::KeyedLocks;
 use crate::backend::store_session::renewal::Renewals;
 use crate::backend::store_session::slot::{StoreSlot, WriteHold};
-use crate::backend::{Backend, BoxFuture, Deferred, Shared, Step};
-use crate::codec::EncodeError;
-use crate::config::SessionConfig;
+use crate::clock::Clock;
+use crate::config::{ConfigError, SessionConfig};
 use crate::error::{SaveError, SessionError};
 use crate::headers::request_cookie::RequestCookies;
 use crate::session::access::Access;
@@ -174,6 +173,28 @@ enum Outcome {
         new: bool,
     },
     Deleted,
+}
+
+impl StoreBackend {
+    /// The store backend for `config` (its cookie settings checked): sessions in `store`,
+    /// leased as `options` say.
+    pub fn new(
+        config: SessionConfig,
+        clock: Clock,
+        store: Arc<dyn Store>,
+        options: StoreOptions,
+    ) -> Result<Self, ConfigError> {
+        config.validate_cookie_settings()?;
+        Ok(StoreBackend {
+            renewals: options
+                .renew_leases
+                .then(|| Renewals::new(store.clone(), options.lease_ttl)),
+            store,
+            options,
+            locks: KeyedLocks::default(),
+            shared: Shared::new(config, clock),
+        })
+    }
 }
 
 impl StoreBackend {
@@ -370,16 +391,17 @@ impl StoreBackend {
         (plan, keep)
     }
 
-    /// Makes the store call a [`Plan`] names, then sets the cookie its outcome calls for. One
-    /// async fn with the store's own futures inside: each nested async fn would copy its
+    /// Saves the session: decides its [`Plan`] (no I/O), makes the store call the plan names
+    /// (a fenced commit, a touch or a create), then sets the id cookie its outcome calls for.
+    /// One async fn with the store's own futures inside: each nested async fn would copy its
     /// arguments into a future of its own.
-    async fn finish(
+    pub async fn save(
         &self,
-        plan: Plan,
-        keep: Option<Keep>,
-        now: u64,
+        state: SessionState,
         headers: &mut HeaderMap,
     ) -> Result<(), SaveError> {
+        let now = self.now();
+        let (plan, keep) = self.plan(state, now, headers);
         let outcome = match plan {
             Plan::Cookie(outcome) => outcome,
             Plan::Commit(PlannedCommit {
@@ -482,46 +504,26 @@ impl StoreBackend {
     }
 }
 
-impl Backend for StoreBackend {
-    fn open<'a>(
-        &'a self,
-        cookies: &'a RequestCookies,
+impl StoreBackend {
+    /// Opens the session the cookie's id names (the first value that parses as a
+    /// [`SessionId`]) for `access`.
+    pub async fn open(
+        &self,
+        cookies: &RequestCookies,
         access: Access,
-    ) -> Step<'a, Result<SessionState, SessionError>> {
+    ) -> Result<SessionState, SessionError> {
         let name = self.config().cookie_name.as_str();
         let id = cookies
             .values(name)
             .iter()
             .find_map(|value| SessionId::parse(value.as_str()));
-        Step::Pending(Box::pin(self.load(id, access)))
+        self.load(id, access).await
     }
 
-    fn save_in_place(
-        &self,
-        state: SessionState,
-        _headers: &mut HeaderMap,
-    ) -> Result<Result<(), SaveError>, Deferred> {
-        Err(Deferred::whole(state))
-    }
-
-    fn save_later<'a>(
-        &'a self,
-        deferred: Deferred,
-        headers: &'a mut HeaderMap,
-    ) -> BoxFuture<'a, Result<(), SaveError>> {
-        let now = self.now();
-        let (plan, keep) = self.plan(deferred.state, now, headers);
-        Box::pin(self.finish(plan, keep, now, headers))
-    }
-
-    fn cookie_len(&self, _state: &SessionState) -> Result<usize, EncodeError> {
-        Ok(self
-            .shared
+    /// The length of the id cookie's `name=value` pair.
+    pub fn cookie_len(&self) -> usize {
+        self.shared
             .cookies
-            .pair_len(&SessionId::generate().encode()))
-    }
-
-    fn shared(&self) -> &Shared {
-        &self.shared
+            .pair_len(&SessionId::generate().encode())
     }
 }

@@ -1,5 +1,5 @@
-//! Flask's save rules (`SecureCookieSessionInterface.save_session`), written once for every
-//! backend:
+//! Flask's save rules (`SecureCookieSessionInterface.save_session`), written once for both
+//! backends ([`decide`]), and what both backends of a layer share ([`Shared`]):
 //!
 //! 1. accessed → the response varies on `Cookie`;
 //! 2. empty: emptied in this request → delete it (and the browser's cookie); else nothing;
@@ -13,9 +13,29 @@
 
 use http::HeaderMap;
 
+use crate::clock::Clock;
 use crate::config::SessionConfig;
-use crate::headers::set_cookie::add_vary_cookie;
+use crate::headers::set_cookie::{add_vary_cookie, CookieWriter};
 use crate::session::state::SessionState;
+use crate::stats::Counters;
+
+/// What both backends of one layer share: the cookie writer (and the settings), the clock,
+/// the counters.
+pub(crate) struct Shared {
+    pub cookies: CookieWriter,
+    pub clock: Clock,
+    pub counters: Counters,
+}
+
+impl Shared {
+    pub fn new(config: SessionConfig, clock: Clock) -> Self {
+        Shared {
+            cookies: CookieWriter::new(config),
+            clock,
+            counters: Counters::default(),
+        }
+    }
+}
 
 /// What the save step must do with a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
