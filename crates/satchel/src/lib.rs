@@ -103,6 +103,8 @@ mod stats;
 pub mod store;
 pub mod value;
 
+#[cfg(feature = "actix")]
+pub use adapter::actix;
 #[cfg(feature = "axum")]
 pub use adapter::axum as extract;
 
@@ -118,9 +120,9 @@ pub use flash::{flash, take_flashes, Flash};
 pub use headers::set_cookie::varies_on_cookie;
 pub use key_audit::{audit_secret_key, generate_secret_key, WeakKey, MIN_SECRET_KEY_LEN};
 pub use keys::{KeyRing, SecretKey};
-#[cfg(feature = "axum")]
 pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
+pub use session::read_only::ReadOnlySession;
 pub use session::state::PERMANENT_KEY;
 pub use session::{Session, SessionTimes};
 pub use stats::SessionStats;

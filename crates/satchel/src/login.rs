@@ -34,6 +34,7 @@
 //! assert_eq!(current_user_id(&session), None);
 //! ```
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha512};
@@ -156,24 +157,31 @@ impl SessionIdentifier {
     /// );
     /// ```
     pub fn from_request(parts: &http::request::Parts) -> Self {
-        let header = |name| {
+        Self::from_headers(
+            parts.headers.get("x-forwarded-for").map(|v| v.as_bytes()),
             parts
                 .headers
-                .get(name)
-                .map(|v| latin1_to_utf8(v.as_bytes()))
-        };
-        let forwarded = header(http::header::HeaderName::from_static("x-forwarded-for"));
-        let addr = match forwarded {
+                .get(http::header::USER_AGENT)
+                .map(|v| v.as_bytes()),
+            parts.extensions.get::<ClientAddr>().map(|c| c.0),
+        )
+    }
+
+    /// The identifier from a request's raw `X-Forwarded-For` and `User-Agent` values and its
+    /// peer address (each adapter reads them from its framework's request).
+    pub(crate) fn from_headers(
+        forwarded_for: Option<&[u8]>,
+        user_agent: Option<&[u8]>,
+        peer: Option<IpAddr>,
+    ) -> Self {
+        let addr = match forwarded_for.map(latin1_to_utf8) {
             Some(list) => {
                 let first = list.split(|&b| b == b',').next().unwrap_or_default();
                 Some(first.trim_ascii().to_vec())
             }
-            None => parts
-                .extensions
-                .get::<ClientAddr>()
-                .map(|c| c.0.to_string().into_bytes()),
+            None => peer.map(|ip| ip.to_string().into_bytes()),
         };
-        let agent = header(http::header::USER_AGENT);
+        let agent = user_agent.map(latin1_to_utf8);
         Self::from_bytes(addr.as_deref(), agent.as_deref())
     }
 
@@ -338,77 +346,86 @@ pub fn protect(session: &Session, client: &SessionIdentifier) {
     }
 }
 
-#[cfg(feature = "axum")]
-pub use guard::{LoginRequired, LoginUrl};
+/// Where [`LoginRequired`] sends visitors who are not logged in: a request extension
+/// (axum: add it with `axum::Extension(LoginUrl::new("/signin"))`; actix-web: as app data,
+/// `App::new().app_data(LoginUrl::new("/signin"))`); `/login` when absent.
+///
+/// ```
+/// # #[cfg(feature = "axum")]
+/// let app: axum::Router = axum::Router::new()
+///     .layer(axum::Extension(satchel::login::LoginUrl::new("/signin")));
+/// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginUrl(Cow<'static, str>);
+
+impl LoginUrl {
+    /// The login page's URL (a path, or an absolute URL).
+    ///
+    /// ```
+    /// assert_eq!(satchel::login::LoginUrl::new("/signin").as_str(), "/signin");
+    /// ```
+    pub fn new(url: impl Into<Cow<'static, str>>) -> Self {
+        LoginUrl(url.into())
+    }
+
+    /// The URL.
+    ///
+    /// ```
+    /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LoginUrl {
+    fn default() -> Self {
+        LoginUrl(Cow::Borrowed("/login"))
+    }
+}
+
+/// Flask-Login's `@login_required` as an extractor (axum and actix-web): the logged-in user's id and the
+/// session, or a `303 See Other` to the [`LoginUrl`].
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::{routing::get, Router};
+/// use satchel::login::LoginRequired;
+///
+/// async fn dashboard(user: LoginRequired) -> String {
+///     format!("Welcome, {}!", user.user_id)
+/// }
+/// let app: Router = Router::new().route("/dashboard", get(dashboard));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LoginRequired {
+    /// The logged-in user's id (`_user_id`).
+    pub user_id: String,
+    /// The request's session.
+    pub session: Session,
+}
+
+impl LoginRequired {
+    /// The guard's verdict on an opened session: its login (with Flask-Login's session
+    /// protection applied for `client`), or `None` when nobody is logged in (the adapter then
+    /// redirects to the [`LoginUrl`]).
+    pub(crate) fn of(session: Session, client: &SessionIdentifier) -> Option<Self> {
+        let user_id = current_user_id(&session)?;
+        protect(&session, client);
+        Some(LoginRequired { user_id, session })
+    }
+}
 
 #[cfg(feature = "axum")]
 mod guard {
-    use std::borrow::Cow;
-
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};
     use http::request::Parts;
     use http::{header, HeaderValue, StatusCode};
 
-    use super::{current_user_id, protect, SessionIdentifier};
-    use crate::session::Session;
-
-    /// Where [`LoginRequired`] sends visitors who are not logged in: a request extension
-    /// (add it with `axum::Extension(LoginUrl::new("/signin"))`); `/login` when absent.
-    ///
-    /// ```
-    /// let app: axum::Router = axum::Router::new()
-    ///     .layer(axum::Extension(satchel::login::LoginUrl::new("/signin")));
-    /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
-    /// ```
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct LoginUrl(Cow<'static, str>);
-
-    impl LoginUrl {
-        /// The login page's URL (a path, or an absolute URL).
-        ///
-        /// ```
-        /// assert_eq!(satchel::login::LoginUrl::new("/signin").as_str(), "/signin");
-        /// ```
-        pub fn new(url: impl Into<Cow<'static, str>>) -> Self {
-            LoginUrl(url.into())
-        }
-
-        /// The URL.
-        ///
-        /// ```
-        /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
-        /// ```
-        pub fn as_str(&self) -> &str {
-            &self.0
-        }
-    }
-
-    impl Default for LoginUrl {
-        fn default() -> Self {
-            LoginUrl(Cow::Borrowed("/login"))
-        }
-    }
-
-    /// Flask-Login's `@login_required` as an axum extractor: the logged-in user's id and the
-    /// session, or a `303 See Other` to the [`LoginUrl`].
-    ///
-    /// ```
-    /// use axum::{routing::get, Router};
-    /// use satchel::login::LoginRequired;
-    ///
-    /// async fn dashboard(user: LoginRequired) -> String {
-    ///     format!("Welcome, {}!", user.user_id)
-    /// }
-    /// let app: Router = Router::new().route("/dashboard", get(dashboard));
-    /// ```
-    #[derive(Debug, Clone)]
-    pub struct LoginRequired {
-        /// The logged-in user's id (`_user_id`).
-        pub user_id: String,
-        /// The request's session.
-        pub session: Session,
-    }
+    use super::{LoginRequired, LoginUrl, SessionIdentifier};
 
     impl<S: Send + Sync> FromRequestParts<S> for LoginRequired {
         type Rejection = Response;
@@ -419,12 +436,10 @@ mod guard {
                 crate::extract::session_from_parts(parts, crate::session::access::Access::Write)
                     .await
                     .map_err(IntoResponse::into_response)?;
-            let Some(user_id) = current_user_id(&session) else {
+            LoginRequired::of(session, &SessionIdentifier::from_request(parts)).ok_or_else(|| {
                 let url = parts.extensions.get::<LoginUrl>().cloned();
-                return Err(redirect(&url.unwrap_or_default()));
-            };
-            protect(&session, &SessionIdentifier::from_request(parts));
-            Ok(LoginRequired { user_id, session })
+                redirect(&url.unwrap_or_default())
+            })
         }
     }
 
@@ -444,6 +459,7 @@ mod guard {
     #[cfg(test)]
     mod tests {
         use super::*;
+        use crate::session::Session;
         use crate::{SessionConfig, SessionLayer};
         use axum::routing::get;
         use axum::Router;

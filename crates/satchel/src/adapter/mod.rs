@@ -4,6 +4,8 @@
 //! the handler asks the session to save itself into the response's headers. Every rule (when
 //! to send a cookie, how to write it, when a store is called) lives below, in `backend/`.
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod tower;

@@ -20,8 +20,14 @@ pub(crate) struct RequestCookies {
 
 impl RequestCookies {
     pub fn from_headers(headers: &HeaderMap) -> Self {
+        Self::from_values(headers.get_all(COOKIE).iter().cloned())
+    }
+
+    /// The cookies of a request whose `Cookie` header values are `values` (an adapter whose
+    /// framework has its own header types converts them).
+    pub fn from_values(values: impl IntoIterator<Item = HeaderValue>) -> Self {
         RequestCookies {
-            headers: headers.get_all(COOKIE).iter().cloned().collect(),
+            headers: values.into_iter().collect(),
             parsed: OnceLock::new(),
         }
     }

@@ -13,6 +13,7 @@
 //! saves it is the layer's business (`backend/mod.rs`).
 
 pub(crate) mod access;
+pub(crate) mod read_only;
 pub(crate) mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,6 +141,17 @@ impl Session {
     /// ```
     pub async fn load(&self) -> Result<(), SessionError> {
         self.open(Access::Write).await
+    }
+
+    /// The request's session (`found` in its extensions, where an adapter put it), opened for
+    /// `access`: what every extractor does.
+    pub(crate) async fn opened(
+        found: Option<&Session>,
+        access: Access,
+    ) -> Result<Session, SessionError> {
+        let session = found.cloned().ok_or(SessionError::LayerMissing)?;
+        session.open(access).await?;
+        Ok(session)
     }
 
     /// Opens the session for `access` unless it already is (for that or for writing).

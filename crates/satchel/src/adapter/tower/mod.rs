@@ -99,6 +99,11 @@ impl SessionLayer {
         }
     }
 
+    /// The sessions this layer serves (the actix-web middleware serves the same).
+    pub(crate) fn backend(&self) -> &Arc<Backend> {
+        &self.backend
+    }
+
     /// The settings in use.
     ///
     /// ```
