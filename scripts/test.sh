@@ -14,5 +14,5 @@ export SATCHEL_PYTHON="$PWD/$venv/bin/python"
 
 # The example programs, as plain binaries: tests/examples.rs runs them end to end.
 cargo build -p satchel --examples --all-features
-cargo test --workspace --all-targets --all-features
+cargo test --workspace --all-targets --all-features --no-fail-fast
 cargo test --workspace --doc --all-features

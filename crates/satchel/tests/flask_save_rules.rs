@@ -2,26 +2,26 @@
 //!
 //! `flask_save_rules.py` (next to this file) runs a few scenarios through a Flask app's test
 //! client and prints the `Set-Cookie` and `Vary` headers of every response. Each scenario runs
-//! here through a `SessionLayer` in the flask format with the same settings and routes, and
-//! each response must carry what Flask's did: a cookie or none, its Path, an Expires or none,
+//! here, over HTTP on 127.0.0.1, through both adapters (axum's `SessionLayer` and actix-web's
+//! `SessionMiddleware`) in the flask format with the same settings and routes, and each
+//! response must carry what Flask's did: a cookie or none, its Path, an Expires or none,
 //! and `Vary: Cookie` or not. A step that sends a cookie sends Flask's own, so both sides read
 //! the same session. Nothing expected is written here: it all comes from Flask when the test
 //! runs.
 //!
 //! Needs a Python with Flask (see `flask_conformance.rs`); without one the test says how to
 //! enable it and passes, unless `CI` is set.
+#![cfg(all(feature = "axum", feature = "actix"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
-use axum::routing::get;
-use axum::Router;
+mod common;
+
+use common::adapters::{routes, serve, ADAPTERS};
 use cookie::Cookie;
-use http::{header, Request};
 use satchel::{Session, SessionConfig, SessionLayer};
-use satchel_testkit::in_process;
 use serde_json::Value as Json;
 
 const KEY: &str = "a long conformance secret key for the save rules";
@@ -58,30 +58,31 @@ fn config(flask: &Json) -> SessionConfig {
     config
 }
 
-/// The routes of `flask_save_rules.py`.
-fn app(config: SessionConfig) -> Router {
-    Router::new()
-        .route(
-            "/set",
-            get(|s: Session| async move {
-                s.insert("n", 1);
-                "set"
-            }),
-        )
-        .route(
-            "/set_permanent",
-            get(|s: Session| async move {
-                s.set_permanent(true);
-                s.insert("n", 1);
-                "set"
-            }),
-        )
-        .route("/untouched", get(|| async { "untouched" }))
-        .route(
-            "/read",
-            get(|s: Session| async move { format!("{:?}", s.get::<i64>("n")) }),
-        )
-        .layer(SessionLayer::new(config).unwrap())
+async fn set(session: Session) -> String {
+    session.insert("n", 1);
+    "set".into()
+}
+
+async fn set_permanent(session: Session) -> String {
+    session.set_permanent(true);
+    session.insert("n", 1);
+    "set".into()
+}
+
+async fn untouched() -> String {
+    "untouched".into()
+}
+
+async fn read(session: Session) -> String {
+    format!("{:?}", session.get::<i64>("n"))
+}
+
+// The routes of `flask_save_rules.py`.
+routes! {
+    "/set" => set,
+    "/set_permanent" => set_permanent,
+    "/untouched" => untouched,
+    "/read" => read,
 }
 
 /// What a response said about the session cookie, in the terms Flask's and satchel's can be
@@ -133,16 +134,20 @@ fn now() -> u64 {
         .as_secs()
 }
 
-#[tokio::test]
-async fn every_response_says_what_flasks_says_about_the_session_cookie() {
+#[test]
+fn every_response_says_what_flasks_says_about_the_session_cookie_on_both_adapters() {
     let Some(python) = python() else { return };
     let scenarios = flask_scenarios(&python);
     assert!(scenarios.len() >= 7, "the script ran its scenarios");
-    for scenario in &scenarios {
-        let name = scenario["name"].as_str().unwrap();
+    for (scenario, adapter) in scenarios
+        .iter()
+        .flat_map(|scenario| ADAPTERS.map(|adapter| (scenario, adapter)))
+    {
+        let name = format!("{} [{adapter:?}]", scenario["name"].as_str().unwrap());
         let config = config(&scenario["config"]);
         let lifetime = config.permanent_session_lifetime;
-        let router = app(config);
+        let layer = SessionLayer::new(config).unwrap();
+        let addr = serve(adapter, layer, axum_routes, actix_routes);
         // The cookie Flask's previous response set: both sides read the same session.
         let mut flask_cookie: Option<String> = None;
         for step in scenario["steps"].as_array().unwrap() {
@@ -152,16 +157,24 @@ async fn every_response_says_what_flasks_says_about_the_session_cookie() {
                 cookie: shape(&flask_set),
                 varies_on_cookie: varies(&strings(&step["vary"])),
             };
-            let mut request = Request::get(path);
-            if step["cookie_sent"].as_bool().unwrap() {
+            let cookie = step["cookie_sent"].as_bool().unwrap().then(|| {
                 let value = flask_cookie.as_deref().expect("a cookie to send");
-                request = request.header(header::COOKIE, format!("session={value}"));
-            }
+                format!("session={value}")
+            });
+            let headers: Vec<(&str, &str)> =
+                cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
             let before = now();
-            let reply = in_process::send(&router, request.body(Body::empty()).unwrap()).await;
+            let reply = satchel_testkit::http::request(addr, "GET", path, &headers, b"");
             let after = now();
-            let ours_set = reply.set_cookies();
-            let ours_vary = reply.vary();
+            let owned = |name| -> Vec<String> {
+                reply
+                    .headers_named(name)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let ours_set = owned("set-cookie");
+            let ours_vary = owned("vary");
             let ours = Said {
                 cookie: shape(&ours_set),
                 varies_on_cookie: varies(&ours_vary),

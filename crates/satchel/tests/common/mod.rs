@@ -2,6 +2,8 @@
 //! fault-injecting TCP proxy, and a tiny HTTP/1.1 client for tests that run real servers.
 #![allow(dead_code)] // each test binary uses its own subset
 
+#[cfg(all(feature = "axum", feature = "actix"))]
+pub mod adapters;
 pub mod contract;
 #[cfg(feature = "axum")]
 pub mod outage;
