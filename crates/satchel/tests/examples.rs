@@ -71,7 +71,17 @@ fn start(name: &str) -> Option<(Running, SocketAddr)> {
 
 #[tokio::test]
 async fn the_tutorial_example_sets_gets_deletes_clears_and_counts() {
-    let Some((_running, addr)) = start("tutorial") else {
+    tutorial_routes_work("tutorial").await;
+}
+
+#[tokio::test]
+async fn the_actix_tutorial_example_does_the_same_on_actix_web() {
+    tutorial_routes_work("actix_tutorial").await;
+}
+
+/// The tutorial's five routes, as the example `name` serves them.
+async fn tutorial_routes_work(name: &str) {
+    let Some((_running, addr)) = start(name) else {
         return;
     };
     let (status, cookie, body) = http_get(addr, "/set_session", None).await;

@@ -100,6 +100,7 @@ impl SessionLayer {
     }
 
     /// The sessions this layer serves (the actix-web middleware serves the same).
+    #[cfg(feature = "actix")]
     pub(crate) fn backend(&self) -> &Arc<Backend> {
         &self.backend
     }

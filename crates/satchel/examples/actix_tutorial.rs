@@ -1,0 +1,71 @@
+//! The Flask session tutorial's routes on actix-web: set, get, delete, clear, and a counter —
+//! the same handlers as `tutorial.rs` (axum), behind `SessionMiddleware` instead of
+//! `SessionLayer`.
+//!
+//! ```sh
+//! cargo run -p satchel --features actix --example actix_tutorial   # then http://127.0.0.1:3000/set_session
+//! ```
+//!
+//! The session lives in a sealed (encrypted) cookie. `SECRET_KEY` comes from the environment;
+//! without one the example makes a key for this run only (sessions end when it stops). `ADDR`
+//! picks the address (`127.0.0.1:0` for any free port).
+
+use actix_web::{web, App, HttpServer};
+use satchel::actix::SessionMiddleware;
+use satchel::{Session, SessionConfig};
+
+async fn set_session(session: Session) -> &'static str {
+    session.insert("username", "Kimi");
+    session.insert("age", 25);
+    "Session data set!"
+}
+
+async fn get_session(session: Session) -> String {
+    let username: String = session.get_or("username", "Guest".into());
+    let age: i64 = session.get_or("age", 0);
+    format!("Hello, {username}! Your age is {age}.")
+}
+
+async fn delete_session(session: Session) -> &'static str {
+    session.remove("username");
+    "Session data deleted!"
+}
+
+async fn clear_session(session: Session) -> &'static str {
+    session.clear();
+    "All session data cleared!"
+}
+
+async fn counter(session: Session) -> String {
+    let visits = session.get_or("counter", 0) + 1;
+    session.insert("counter", visits);
+    format!("You have visited this page {visits} times.")
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = SessionConfig::default().with_env()?;
+    if config.secret_key.is_none() {
+        eprintln!("no SECRET_KEY set: using a key made for this run (`satchel keygen` prints one)");
+        config = config.with_secret_key(satchel::generate_secret_key());
+    }
+    // Plain http on loopback: browsers drop a Secure cookie there. Keep Secure on in production.
+    config.cookie_secure = false;
+    let sessions = SessionMiddleware::new(config)?;
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(sessions.clone())
+            .route("/set_session", web::get().to(set_session))
+            .route("/get_session", web::get().to(get_session))
+            .route("/delete_session", web::get().to(delete_session))
+            .route("/clear_session", web::get().to(clear_session))
+            .route("/counter", web::get().to(counter))
+    })
+    .bind(&addr)?;
+    for bound in server.addrs() {
+        println!("listening on http://{bound}");
+    }
+    server.run().await?;
+    Ok(())
+}
