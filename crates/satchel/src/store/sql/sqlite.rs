@@ -10,15 +10,15 @@
 //!
 //! Several processes on one machine may share one file; a network file system may not
 //! (SQLite's locks are not reliable there). `:memory:` databases are refused: each pooled
-//! connection would get its own (use [`MemoryStore`](super::MemoryStore)).
+//! connection would get its own (use [`MemoryStore`](crate::store::MemoryStore)).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
-use super::sql::{lazy, split_url, sql_executor, Backend, DbFuture, Dialect, Placeholders};
-use super::StoreError;
+use super::{lazy, split_url, sql_executor, Backend, DbFuture, Dialect, Placeholders};
+use crate::store::StoreError;
 
 /// How often, at most, switching a new file to WAL is retried while another process holds it.
 const WAL_ATTEMPTS: u32 = 100;

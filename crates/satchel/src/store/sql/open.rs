@@ -2,8 +2,8 @@
 //! cargo feature. Kept apart from `sql.rs` (the engine every dialect builds on) so the
 //! dialects depend on the engine and never the other way round.
 
-use super::sql::{Backend, SqlStore};
-use super::StoreError;
+use super::{Backend, SqlStore};
+use crate::store::StoreError;
 
 impl SqlStore {
     /// A store for `url`: `sqlite:PATH` (the file is created if missing), `postgres://…` /

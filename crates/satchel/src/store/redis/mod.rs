@@ -71,32 +71,32 @@ const NUMBER: usize = 40;
 
 /// KEYS: lease, record, [new record]. ARGV: token, op, index prefix, now, [value, ttl ms].
 const COMMIT: &str = concat!(
-    include_str!("redis_scripts/index.lua"),
-    include_str!("redis_scripts/commit.lua")
+    include_str!("scripts/index.lua"),
+    include_str!("scripts/commit.lua")
 );
 
 /// KEYS: record. ARGV: value, ttl ms, index prefix, now.
 const CREATE: &str = concat!(
-    include_str!("redis_scripts/index.lua"),
-    include_str!("redis_scripts/create.lua")
+    include_str!("scripts/index.lua"),
+    include_str!("scripts/create.lua")
 );
 
 /// KEYS: records. ARGV: index prefix.
 const REVOKE: &str = concat!(
-    include_str!("redis_scripts/index.lua"),
-    include_str!("redis_scripts/revoke.lua")
+    include_str!("scripts/index.lua"),
+    include_str!("scripts/revoke.lua")
 );
 
 /// KEYS: a user's set.
-const REVOKE_USER: &str = include_str!("redis_scripts/revoke_user.lua");
+const REVOKE_USER: &str = include_str!("scripts/revoke_user.lua");
 
 /// KEYS: lease. ARGV: token, ttl ms.
-const RENEW: &str = include_str!("redis_scripts/renew.lua");
+const RENEW: &str = include_str!("scripts/renew.lua");
 
 /// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms, index prefix.
 const TOUCH: &str = concat!(
-    include_str!("redis_scripts/index.lua"),
-    include_str!("redis_scripts/touch.lua")
+    include_str!("scripts/index.lua"),
+    include_str!("scripts/touch.lua")
 );
 
 /// The tag after the header of a record with a login; the user key (64), last seen (20) and

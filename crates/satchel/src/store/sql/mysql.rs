@@ -12,8 +12,8 @@ use std::str::FromStr;
 
 use sqlx::mysql::MySqlConnectOptions;
 
-use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
-use super::StoreError;
+use super::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
+use crate::store::StoreError;
 
 /// MySQL or MariaDB, through sqlx.
 pub(crate) struct MySql;

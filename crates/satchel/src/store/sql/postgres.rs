@@ -15,8 +15,8 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
-use super::StoreError;
+use super::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
+use crate::store::StoreError;
 
 /// PostgreSQL, through sqlx.
 pub(crate) struct Postgres;

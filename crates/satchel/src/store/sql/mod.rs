@@ -11,6 +11,14 @@ use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
+#[cfg(feature = "mysql")]
+mod mysql;
+mod open;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
 use super::{
     ordered, user_key, Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, SessionEntry,
     SessionIndex, Store, StoreError, StoreFuture, MAX_LISTED,
@@ -1569,7 +1577,7 @@ mod tests {
     #[cfg(feature = "postgres")]
     #[test]
     fn only_the_lease_statements_skip_the_flush_and_lease_commit_sync_keeps_it() {
-        use super::super::postgres::Postgres;
+        use super::postgres::Postgres;
         let unflushed = |s: &Statement| s.sql.as_str().contains("synchronous_commit");
         let fast = Statements::new::<Postgres>("t", false);
         for lease_only in [&fast.take, &fast.renew, &fast.release] {
