@@ -2,7 +2,8 @@
 //! cargo feature. Kept apart from `sql.rs` (the engine every dialect builds on) so the
 //! dialects depend on the engine and never the other way round.
 
-use super::{Backend, SqlStore};
+use super::lazy::Backend;
+use super::SqlStore;
 use crate::store::StoreError;
 
 impl SqlStore {

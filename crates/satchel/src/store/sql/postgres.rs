@@ -15,7 +15,10 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
+use super::dialect::{sql_executor, Dialect};
+use super::lazy::{lazy, Backend};
+use super::settings::split_url;
+use super::template::Placeholders;
 use crate::store::StoreError;
 
 /// PostgreSQL, through sqlx.

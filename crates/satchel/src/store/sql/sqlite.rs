@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
-use super::{lazy, split_url, sql_executor, Backend, DbFuture, Dialect, Placeholders};
+use super::dialect::{sql_executor, DbFuture, Dialect};
+use super::lazy::{lazy, Backend};
+use super::settings::split_url;
+use super::template::Placeholders;
 use crate::store::StoreError;
 
 /// How often, at most, switching a new file to WAL is retried while another process holds it.
