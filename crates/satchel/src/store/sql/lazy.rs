@@ -1,5 +1,5 @@
 //! A dialect's store before and after it connects: a [`Lazy`] holds the settings until the
-//! first call opens the pool, creates the schema and starts the sweep; [`Backend`] is that
+//! first call opens the pool, creates the schema and starts the sweep; [`ErasedSql`] is that
 //! store with its dialect erased, which [`SqlStore`](super::SqlStore) holds.
 
 use std::sync::Arc;
@@ -75,31 +75,27 @@ impl<D: Dialect> Lazy<D> {
     }
 }
 
-/// What [`SqlStore`] needs of its (type-erased) dialect store.
-pub(crate) trait Backend: Send + Sync + 'static {
+/// A dialect's store with its dialect erased: what [`SqlStore`](super::SqlStore) holds, as
+/// `Box<dyn ErasedSql>`. The session operations are its supertraits', so `SqlStore` forwards
+/// each in one virtual call that lands in [`Lazy`]'s implementation; the methods of its own are
+/// what `SqlStore`'s other methods need.
+pub(crate) trait ErasedSql: Store + SessionIndex {
+    /// The settings, for `SqlStore`'s builders (before the first call starts the engine).
     fn settings(&mut self) -> &mut Settings;
     fn table(&self) -> &str;
-    fn store(&self) -> &dyn Store;
-    fn index(&self) -> &dyn SessionIndex;
+    /// One sweep pass now.
     fn sweep(&self) -> StoreFuture<'_, u64>;
+    /// How many rows the table holds.
     fn count(&self) -> StoreFuture<'_, u64>;
 }
 
-impl<D: Dialect> Backend for Lazy<D> {
+impl<D: Dialect> ErasedSql for Lazy<D> {
     fn settings(&mut self) -> &mut Settings {
         &mut self.settings
     }
 
     fn table(&self) -> &str {
         &self.settings.table
-    }
-
-    fn store(&self) -> &dyn Store {
-        self
-    }
-
-    fn index(&self) -> &dyn SessionIndex {
-        self
     }
 
     fn sweep(&self) -> StoreFuture<'_, u64> {
@@ -166,7 +162,10 @@ impl<D: Dialect> SessionIndex for Lazy<D> {
 }
 
 /// A dialect's store for its parsed URL (the dialect modules call this).
-pub(crate) fn lazy<D: Dialect>(options: ConnectOptions<D>, settings: Settings) -> Box<dyn Backend> {
+pub(crate) fn lazy<D: Dialect>(
+    options: ConnectOptions<D>,
+    settings: Settings,
+) -> Box<dyn ErasedSql> {
     Box::new(Lazy::<D> {
         options,
         settings,

@@ -2,7 +2,45 @@
 //! once over sqlx; the three dialect modules hold only what differs (placeholders, the clock
 //! expression, the DDL).
 //!
-//! The schema and every statement are documented on [`SqlStore`].
+//! The schema and every statement are documented on [`SqlStore`]; this is the map of the code.
+//!
+//! # Layout
+//!
+//! Each file imports only files listed after it:
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `open.rs` | `SqlStore::open`: which dialect serves a URL, each behind its feature |
+//! | `mod.rs` | [`SqlStore`], the public type: its docs, builders, and the forwarding [`Store`] and [`SessionIndex`] impls |
+//! | `sqlite.rs`, `postgres.rs`, `mysql.rs` | the dialects: each one's `Dialect` impl and its URL's connect options |
+//! | `lazy.rs` | `Lazy<D>`, a dialect's store before and after it connects, and `ErasedSql`, the same with its dialect erased |
+//! | `sweep.rs` | a sweep pass, and the background task that runs one every interval |
+//! | `schema.rs` | the table and its indexes, created on first use; the upgrade of a table made by an earlier version |
+//! | `engine.rs` | `Engine<D>`: the store operations over a connected pool; rows back to records |
+//! | `statements.rs` | `Statements`: every statement a store runs, written once over the dialects' differences |
+//! | `dialect.rs` | the `Dialect` trait (what differs between the databases) and the executor macros |
+//! | `template.rs` | the templater: named parameters to each dialect's placeholders, and the values they bind |
+//! | `settings.rs` | `Settings` and their defaults, the table-name check, the settings a URL's query carries |
+//!
+//! # One call, from `SqlStore` to the database
+//!
+//! `SqlStore` → `Box<dyn ErasedSql>` → `Lazy<D>` → `Engine<D>`:
+//!
+//! - `SqlStore` is one public type for three databases, picked at run time from a URL, so it
+//!   holds its dialect's store as a trait object. `ErasedSql` has [`Store`] and
+//!   [`SessionIndex`] as supertraits: each of `SqlStore`'s session methods is one virtual call
+//!   that lands in `Lazy<D>`'s implementation and returns its boxed future as it is (not boxed
+//!   again). (This layer used to be a trait of its own, `Backend`, that handed out `&dyn Store`
+//!   and `&dyn SessionIndex`: two virtual calls per operation where there is now one.)
+//! - `Lazy<D>` is where the dialect is known and where a call waits for the engine: the first
+//!   call opens the pool, creates the schema and starts the sweep. It boxes each operation's
+//!   future, the one allocation per call that the [`Store`] trait asks of every store.
+//! - `Engine<D>` runs the statements, in plain `async fn`s.
+//!
+//! Why not fewer: `SqlStore` generic over its dialect would change the public type (and make
+//! `store_from_url` pick a type per scheme); an enum of the dialects in place of the trait
+//! object would make the lazy layer name every dialect behind its feature, to save one indirect
+//! call next to a database round trip.
 
 use std::time::Duration;
 
@@ -22,7 +60,7 @@ mod statements;
 mod sweep;
 mod template;
 
-use self::lazy::Backend;
+use self::lazy::ErasedSql;
 use self::settings::checked_table;
 use crate::store::{
     Commit, IdHash, Lease, LeaseToken, Loaded, Record, SessionEntry, SessionIndex, Store,
@@ -149,7 +187,7 @@ use crate::Clock;
 /// # Ok::<(), satchel::store::StoreError>(())
 /// ```
 pub struct SqlStore {
-    backend: Box<dyn Backend>,
+    inner: Box<dyn ErasedSql>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -161,9 +199,9 @@ impl std::fmt::Debug for SqlStore {
 }
 
 impl SqlStore {
-    /// A store over `backend` (one database's dialect; `sql_url.rs` picks it from a URL).
-    pub(super) fn from_backend(backend: Box<dyn Backend>) -> Self {
-        SqlStore { backend }
+    /// A store over `inner` (one database's dialect; `open.rs` picks it from a URL).
+    fn from_erased(inner: Box<dyn ErasedSql>) -> Self {
+        SqlStore { inner }
     }
 
     /// Keeps sessions in table `name` (default `satchel_sessions`): 1 to 48 of `[a-z0-9_]`,
@@ -177,7 +215,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_table(mut self, name: &str) -> Result<Self, StoreError> {
-        self.backend.settings().table = checked_table(name)?;
+        self.inner.settings().table = checked_table(name)?;
         Ok(self)
     }
 
@@ -191,7 +229,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_sweep_interval(mut self, interval: Option<Duration>) -> Self {
-        self.backend.settings().sweep_interval = interval.filter(|d| !d.is_zero());
+        self.inner.settings().sweep_interval = interval.filter(|d| !d.is_zero());
         self
     }
 
@@ -204,7 +242,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_sweep_batch(mut self, rows: u32) -> Self {
-        self.backend.settings().sweep_batch = rows.max(1);
+        self.inner.settings().sweep_batch = rows.max(1);
         self
     }
 
@@ -219,7 +257,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.backend.settings().timeout = timeout.max(Duration::from_millis(1));
+        self.inner.settings().timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
@@ -232,7 +270,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_pool_size(mut self, connections: u32) -> Self {
-        self.backend.settings().pool_size = connections.max(1);
+        self.inner.settings().pool_size = connections.max(1);
         self
     }
 
@@ -246,7 +284,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
-        self.backend.settings().max_record_bytes = bytes;
+        self.inner.settings().max_record_bytes = bytes;
         self
     }
 
@@ -262,7 +300,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_synchronous_leases(mut self, synchronous: bool) -> Self {
-        self.backend.settings().synchronous_leases = synchronous;
+        self.inner.settings().synchronous_leases = synchronous;
         self
     }
 
@@ -276,7 +314,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.backend.settings().clock = clock;
+        self.inner.settings().clock = clock;
         self
     }
 
@@ -289,7 +327,7 @@ impl SqlStore {
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn table(&self) -> &str {
-        self.backend.table()
+        self.inner.table()
     }
 
     /// One sweep pass now: deletes expired rows in batches; returns how many.
@@ -301,7 +339,7 @@ impl SqlStore {
     /// # Ok(()) }
     /// ```
     pub async fn sweep(&self) -> Result<u64, StoreError> {
-        self.backend.sweep().await
+        self.inner.sweep().await
     }
 
     /// How many rows the table holds (live, or expired and not yet swept).
@@ -313,7 +351,7 @@ impl SqlStore {
     /// # Ok(()) }
     /// ```
     pub async fn row_count(&self) -> Result<u64, StoreError> {
-        self.backend.count().await
+        self.inner.count().await
     }
 }
 
@@ -324,11 +362,11 @@ impl Store for SqlStore {
         now: u64,
         lease: Option<&'a Lease>,
     ) -> StoreFuture<'a, Loaded> {
-        self.backend.store().load(id, now, lease)
+        self.inner.load(id, now, lease)
     }
 
     fn create<'a>(&'a self, id: &'a IdHash, record: &'a Record, now: u64) -> StoreFuture<'a, bool> {
-        self.backend.store().create(id, record, now)
+        self.inner.create(id, record, now)
     }
 
     fn commit<'a>(
@@ -338,15 +376,15 @@ impl Store for SqlStore {
         commit: Commit,
         now: u64,
     ) -> StoreFuture<'a, bool> {
-        self.backend.store().commit(id, token, commit, now)
+        self.inner.commit(id, token, commit, now)
     }
 
     fn renew<'a>(&'a self, id: &'a IdHash, lease: &'a Lease) -> StoreFuture<'a, bool> {
-        self.backend.store().renew(id, lease)
+        self.inner.renew(id, lease)
     }
 
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
-        self.backend.store().touch(id, idle_deadline, now)
+        self.inner.touch(id, idle_deadline, now)
     }
 }
 
@@ -359,14 +397,14 @@ impl SessionIndex for SqlStore {
         user_id: Option<&'a str>,
         now: u64,
     ) -> StoreFuture<'a, Vec<SessionEntry>> {
-        self.backend.index().sessions(user_id, now)
+        self.inner.sessions(user_id, now)
     }
 
     fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool> {
-        self.backend.index().revoke(id)
+        self.inner.revoke(id)
     }
 
     fn revoke_user<'a>(&'a self, user_id: &'a str, now: u64) -> StoreFuture<'a, u64> {
-        self.backend.index().revoke_user(user_id, now)
+        self.inner.revoke_user(user_id, now)
     }
 }

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use sqlx::mysql::MySqlConnectOptions;
 
 use super::dialect::{sql_executor, Dialect};
-use super::lazy::{lazy, Backend};
+use super::lazy::{lazy, ErasedSql};
 use super::settings::split_url;
 use super::template::Placeholders;
 use crate::store::StoreError;
@@ -71,7 +71,7 @@ impl Dialect for MySql {
 }
 
 /// A MySQL store for `mysql://…` or `mariadb://…` (satchel's own settings taken off the query).
-pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
     let (url, settings) = split_url(url, 10)?;
     let url = match url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),

@@ -18,7 +18,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
 use super::dialect::{sql_executor, DbFuture, Dialect};
-use super::lazy::{lazy, Backend};
+use super::lazy::{lazy, ErasedSql};
 use super::settings::split_url;
 use super::template::Placeholders;
 use crate::store::StoreError;
@@ -105,7 +105,7 @@ impl Dialect for Sqlite {
 }
 
 /// A SQLite store for `sqlite:PATH` (the file is created if missing).
-pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
     let (url, settings) = split_url(url, 4)?;
     if url.contains(":memory:") || url.contains("mode=memory") {
         return Err(StoreError::Config(
