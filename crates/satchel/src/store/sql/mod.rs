@@ -30,17 +30,17 @@
 //!   holds its dialect's store as a trait object. `ErasedSql` has [`Store`] and
 //!   [`SessionIndex`] as supertraits: each of `SqlStore`'s session methods is one virtual call
 //!   that lands in `Lazy<D>`'s implementation and returns its boxed future as it is (not boxed
-//!   again). (This layer used to be a trait of its own, `Backend`, that handed out `&dyn Store`
-//!   and `&dyn SessionIndex`: two virtual calls per operation where there is now one.)
+//!   again). No accessor hands out a `&dyn Store` in between, which would be a second virtual
+//!   call per operation.
 //! - `Lazy<D>` is where the dialect is known and where a call waits for the engine: the first
 //!   call opens the pool, creates the schema and starts the sweep. It boxes each operation's
 //!   future, the one allocation per call that the [`Store`] trait asks of every store.
 //! - `Engine<D>` runs the statements, in plain `async fn`s.
 //!
-//! Why not fewer: `SqlStore` generic over its dialect would change the public type (and make
-//! `store_from_url` pick a type per scheme); an enum of the dialects in place of the trait
-//! object would make the lazy layer name every dialect behind its feature, to save one indirect
-//! call next to a database round trip.
+//! Why not fewer: `SqlStore` generic over its dialect would change the public type, and its
+//! users would name the database in a type where today the URL decides at run time; an enum of
+//! the dialects in place of the trait object would make this layer name every dialect behind
+//! its feature, to save one indirect call next to a database round trip.
 
 use std::time::Duration;
 
