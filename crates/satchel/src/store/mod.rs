@@ -66,18 +66,10 @@ use crate::value::Dict;
 mod id_map;
 mod index;
 mod memory;
-#[cfg(feature = "mysql")]
-mod mysql;
-#[cfg(feature = "postgres")]
-mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-mod sql_url;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;

@@ -37,7 +37,7 @@ pub(super) const DATETIME: &str = "$satchel::DateTime";
 /// Newtype name of a [`BigInt`]: its content is an `i128`/`u128` when it fits, else its text.
 pub(super) const BIGINT: &str = "$satchel::BigInt";
 /// Newtype name through which [`Value`]'s `Deserialize` asks [`from_value`](super::from_value)
-/// for the Flask kinds (see `de.rs`).
+/// for the Flask kinds (see `de/`).
 pub(super) const VALUE: &str = "$satchel::Value";
 
 /// A Python tuple (Flask tag `" t"`); as a plain list it would come back from Flask as a list.

@@ -15,8 +15,11 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
-use super::StoreError;
+use super::dialect::{sql_executor, Dialect};
+use super::lazy::{lazy, ErasedSql};
+use super::settings::split_url;
+use super::template::Placeholders;
+use crate::store::StoreError;
 
 /// PostgreSQL, through sqlx.
 pub(crate) struct Postgres;
@@ -77,7 +80,7 @@ impl Dialect for Postgres {
 }
 
 /// A PostgreSQL store for `postgres://…` (satchel's own settings taken off the query).
-pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
     let (url, settings) = split_url(url, 10)?;
     let options = PgConnectOptions::from_str(&url)
         .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;

@@ -10,15 +10,18 @@
 //!
 //! Several processes on one machine may share one file; a network file system may not
 //! (SQLite's locks are not reliable there). `:memory:` databases are refused: each pooled
-//! connection would get its own (use [`MemoryStore`](super::MemoryStore)).
+//! connection would get its own (use [`MemoryStore`](crate::store::MemoryStore)).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 
-use super::sql::{lazy, split_url, sql_executor, Backend, DbFuture, Dialect, Placeholders};
-use super::StoreError;
+use super::dialect::{sql_executor, DbFuture, Dialect};
+use super::lazy::{lazy, ErasedSql};
+use super::settings::split_url;
+use super::template::Placeholders;
+use crate::store::StoreError;
 
 /// How often, at most, switching a new file to WAL is retried while another process holds it.
 const WAL_ATTEMPTS: u32 = 100;
@@ -102,7 +105,7 @@ impl Dialect for Sqlite {
 }
 
 /// A SQLite store for `sqlite:PATH` (the file is created if missing).
-pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
     let (url, settings) = split_url(url, 4)?;
     if url.contains(":memory:") || url.contains("mode=memory") {
         return Err(StoreError::Config(

@@ -1,9 +1,10 @@
-//! Which SQL dialect serves a URL: `sqlite:`, `postgres://` or `mysql://`, each behind its
-//! cargo feature. Kept apart from `sql.rs` (the engine every dialect builds on) so the
-//! dialects depend on the engine and never the other way round.
+//! [`SqlStore::open`]: which SQL dialect serves a URL (`sqlite:`, `postgres://` or
+//! `mysql://`), each behind its cargo feature. The one file that names every dialect; no other
+//! file of the SQL store imports it.
 
-use super::sql::{Backend, SqlStore};
-use super::StoreError;
+use super::lazy::ErasedSql;
+use super::SqlStore;
+use crate::store::StoreError;
 
 impl SqlStore {
     /// A store for `url`: `sqlite:PATH` (the file is created if missing), `postgres://…` /
@@ -23,7 +24,7 @@ impl SqlStore {
                 "this build has no {feature} store (enable satchel's `{feature}` feature)"
             ))
         };
-        let backend: Box<dyn Backend> = if lower.starts_with("sqlite:") {
+        let inner: Box<dyn ErasedSql> = if lower.starts_with("sqlite:") {
             #[cfg(feature = "sqlite")]
             {
                 super::sqlite::open(url)?
@@ -50,6 +51,6 @@ impl SqlStore {
                 "an SQL store URL starts with sqlite:, postgres:// or mysql://".into(),
             ));
         };
-        Ok(SqlStore::from_backend(backend))
+        Ok(SqlStore::from_erased(inner))
     }
 }

@@ -12,8 +12,11 @@ use std::str::FromStr;
 
 use sqlx::mysql::MySqlConnectOptions;
 
-use super::sql::{lazy, split_url, sql_executor, Backend, Dialect, Placeholders};
-use super::StoreError;
+use super::dialect::{sql_executor, Dialect};
+use super::lazy::{lazy, ErasedSql};
+use super::settings::split_url;
+use super::template::Placeholders;
+use crate::store::StoreError;
 
 /// MySQL or MariaDB, through sqlx.
 pub(crate) struct MySql;
@@ -68,7 +71,7 @@ impl Dialect for MySql {
 }
 
 /// A MySQL store for `mysql://…` or `mariadb://…` (satchel's own settings taken off the query).
-pub(crate) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
+pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
     let (url, settings) = split_url(url, 10)?;
     let url = match url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),
