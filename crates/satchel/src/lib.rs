@@ -92,9 +92,9 @@ mod backend;
 mod clock;
 pub mod codec;
 mod config;
+mod cookie_header;
 mod error;
 pub mod flash;
-mod headers;
 mod key_audit;
 mod keys;
 pub mod login;
@@ -115,9 +115,9 @@ pub use config::{
     ConfigError, SameSite, SessionConfig, DEFAULT_NEW_SESSION_TIMEOUT,
     FLASK_PERMANENT_SESSION_LIFETIME,
 };
+pub use cookie_header::varies_on_cookie;
 pub use error::SessionError;
 pub use flash::{flash, take_flashes, Flash};
-pub use headers::set_cookie::varies_on_cookie;
 pub use key_audit::{audit_secret_key, generate_secret_key, WeakKey, MIN_SECRET_KEY_LEN};
 pub use keys::{KeyRing, SecretKey};
 pub use login::LoginRequired;

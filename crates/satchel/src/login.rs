@@ -411,6 +411,7 @@ impl LoginRequired {
     /// The guard's verdict on an opened session: its login (with Flask-Login's session
     /// protection applied for `client`), or `None` when nobody is logged in (the adapter then
     /// redirects to the [`LoginUrl`]).
+    #[cfg(any(feature = "axum", feature = "actix"))]
     pub(crate) fn of(session: Session, client: &SessionIdentifier) -> Option<Self> {
         let user_id = current_user_id(&session)?;
         protect(&session, client);

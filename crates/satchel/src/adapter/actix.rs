@@ -46,8 +46,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use crate::adapter::tower::SessionLayer;
 use crate::backend::Backend;
 use crate::config::{ConfigError, SessionConfig};
+use crate::cookie_header::RequestCookies;
 use crate::error::{plain_response, SaveError, SessionError};
-use crate::headers::request_cookie::RequestCookies;
 use crate::login::{LoginRequired, LoginUrl, SessionIdentifier};
 use crate::session::access::Access;
 pub use crate::session::read_only::ReadOnlySession;

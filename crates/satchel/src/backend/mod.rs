@@ -27,8 +27,8 @@ use http::HeaderMap;
 
 use crate::codec::EncodeError;
 use crate::config::SessionConfig;
+use crate::cookie_header::RequestCookies;
 use crate::error::{SaveError, SessionError};
-use crate::headers::request_cookie::RequestCookies;
 use crate::session::access::Access;
 use crate::session::state::SessionState;
 use cookie::CookieBackend;

@@ -15,7 +15,7 @@ use http::HeaderMap;
 
 use crate::clock::Clock;
 use crate::config::SessionConfig;
-use crate::headers::set_cookie::{add_vary_cookie, CookieWriter};
+use crate::cookie_header::{add_vary_cookie, CookieWriter};
 use crate::session::state::SessionState;
 use crate::stats::Counters;
 

@@ -26,8 +26,8 @@ use http::HeaderMap;
 
 use crate::backend::Backend;
 use crate::codec::EncodeError;
+use crate::cookie_header::RequestCookies;
 use crate::error::{SaveError, SessionError};
-use crate::headers::request_cookie::RequestCookies;
 use crate::session::access::Access;
 use crate::session::state::{LoginNote, Origin, SessionState, PERMANENT_KEY};
 use crate::value::{self, Dict, Value, ValueError};
@@ -145,6 +145,7 @@ impl Session {
 
     /// The request's session (`found` in its extensions, where an adapter put it), opened for
     /// `access`: what every extractor does.
+    #[cfg(any(feature = "axum", feature = "actix"))]
     pub(crate) async fn opened(
         found: Option<&Session>,
         access: Access,

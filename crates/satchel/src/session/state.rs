@@ -3,7 +3,7 @@
 
 use crate::backend::store_session::slot::StoreSlot;
 use crate::codec::Stamp;
-use crate::headers::request_cookie::CookieValue;
+use crate::cookie_header::CookieValue;
 use crate::session::access::Access;
 use crate::store::{Login, SessionId};
 use crate::value::{Dict, Value};
