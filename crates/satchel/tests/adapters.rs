@@ -77,6 +77,20 @@ async fn sign_out(session: Session) -> String {
     "signed out".into()
 }
 
+async fn flash_twice(session: Session) -> String {
+    satchel::flash(&session, "info", "first");
+    satchel::flash(&session, "error", "second");
+    "flashed".into()
+}
+
+async fn show_flashes(session: Session) -> String {
+    let shown: Vec<String> = satchel::take_flashes(&session)
+        .into_iter()
+        .map(|flash| format!("{}:{}", flash.category, flash.message))
+        .collect();
+    shown.join(",")
+}
+
 async fn private(user: LoginRequired) -> String {
     format!("hello {}", user.user_id)
 }
@@ -92,6 +106,8 @@ routes! {
     "/login" => sign_in,
     "/logout" => sign_out,
     "/private" => private,
+    "/flash" => flash_twice,
+    "/flashes" => show_flashes,
 }
 
 /// Where sessions live in a run of the table.
@@ -276,6 +292,15 @@ fn table() -> Vec<Case> {
             ],
         },
         Case {
+            name: "flashed messages show once, in order",
+            applies: always,
+            steps: vec![
+                step("/flash", Nothing, 200, Plain, true),
+                step("/flashes", Jar, 200, Any, true).body("info:first,error:second"),
+                step("/flashes", Jar, 200, Any, true).body(""),
+            ],
+        },
+        Case {
             name: "a bad cookie is an empty session, never an error",
             applies: always,
             steps: vec![
@@ -416,6 +441,52 @@ fn count(addr: SocketAddr, cookie: Option<&str>) -> (u16, Response) {
     let headers: Vec<(&str, &str)> = header.iter().map(|h| ("Cookie", h.as_str())).collect();
     let response = request(addr, "GET", "/counter", &headers, b"");
     (response.status, response)
+}
+
+#[test]
+fn a_cookie_under_a_fallback_key_opens_and_is_reissued_under_the_current_key_on_both_adapters() {
+    let old_key = "the old secret key of the adapter conformance suite, now a fallback";
+    for format in [CookieFormat::Sealed, CookieFormat::Flask] {
+        let config = |key: &str| SessionConfig {
+            cookie_secure: false,
+            format,
+            ..SessionConfig::default().with_secret_key(key)
+        };
+        let before = SessionLayer::new(config(old_key)).unwrap();
+        let minted = serve(Adapter::Axum, before, axum_routes, actix_routes);
+        let set = request(minted, "GET", "/set_session", &[], b"");
+        let old = set_cookie(&set).expect("a cookie under the old key").0;
+        for adapter in ADAPTERS {
+            let mut rotated = config(KEY);
+            rotated.secret_key_fallbacks = vec![old_key.into()];
+            let addr = serve(
+                adapter,
+                SessionLayer::new(rotated).unwrap(),
+                axum_routes,
+                actix_routes,
+            );
+            let header = format!("session={old}");
+            let response = request(addr, "GET", "/get_session", &[("Cookie", &header)], b"");
+            let at = format!("[{format:?}, {adapter:?}]");
+            assert_eq!(response.text(), "Kimi 25", "{at} the old cookie opens");
+            let (new, _) = set_cookie(&response).expect("re-issued on that same response");
+            assert!(!new.is_empty() && new != old, "{at} a new value");
+            // The re-issued cookie opens where only the current key is known.
+            let current = serve(
+                adapter,
+                SessionLayer::new(config(KEY)).unwrap(),
+                axum_routes,
+                actix_routes,
+            );
+            let header = format!("session={new}");
+            let response = request(current, "GET", "/get_session", &[("Cookie", &header)], b"");
+            assert_eq!(
+                response.text(),
+                "Kimi 25",
+                "{at} the new cookie is under the current key"
+            );
+        }
+    }
 }
 
 #[test]
