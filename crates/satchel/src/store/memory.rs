@@ -45,15 +45,18 @@ impl Default for MemoryStoreLimits {
 ///
 /// When a new session finds the store full, expired records are swept; if it is still full,
 /// the store *evicts* to make room rather than refusing the newcomer, in batches of 1% of
-/// `max_sessions`, in this order:
-/// 1. sessions that never came back (created, but no request has loaded them since) — what a
-///    cookieless flood leaves — the ones closest to expiry first;
-/// 2. then any session, closest to expiry first (idle or absolute deadline, whichever is
-///    sooner).
+/// `max_sessions`: **anonymous sessions only, least recently used first** (last loaded,
+/// written or refreshed). A logged-in session is never evicted, nor is one with a writer in
+/// flight (a lease): when only those are left, a new session is refused with
+/// [`StoreError::Full`] (a 503 for that newcomer), and everyone already logged in carries on.
 ///
-/// A session with a writer in flight (a lease) is never evicted; only when every record is
-/// leased is a new one refused with [`StoreError::Full`]. So one client sending cookieless
-/// requests pushes out its own never-returned sessions, not the users who came back.
+/// So no pattern of requests from one client can log anyone out: a flood of new sessions,
+/// each used once or many times, pushes out the least recently used anonymous sessions — its
+/// own, as soon as it makes more than it uses. An anonymous visitor survives a flood as long
+/// as it comes back at least once in the time the flood takes to create `max_sessions`
+/// sessions. How many logged-in sessions one account can hold is the per-user cap's business
+/// ([`MemoryStoreLimits`] has none of its own; size `max_sessions` above the logged-in
+/// population you expect).
 ///
 /// Sessions die with the process and are not shared between processes: use Redis for that.
 ///
@@ -91,10 +94,8 @@ struct Stored {
     absolute_deadline: u64,
     /// Who is logged in with it (the per-user index scans these).
     login: Option<Box<Login>>,
-    /// When a request last wrote or refreshed it.
+    /// When a request last loaded, wrote or refreshed it (eviction takes the least recent).
     last_seen: u64,
-    /// Whether a request has loaded it since it was created (eviction spares these first).
-    returned: bool,
 }
 
 impl Stored {
@@ -106,15 +107,6 @@ impl Stored {
             absolute_deadline: record.absolute_deadline,
             login: record.login.map(Box::new),
             last_seen: now,
-            returned: false,
-        }
-    }
-
-    /// A record written back by a request that loaded it (a commit): it has returned.
-    fn came_back(record: Record, now: u64) -> Self {
-        Stored {
-            returned: true,
-            ..Stored::new(record, now)
         }
     }
 
@@ -127,12 +119,9 @@ impl Stored {
         }
     }
 
-    /// Eviction order: never-returned before returned, then the soonest deadline.
-    fn eviction_rank(&self) -> (bool, u64) {
-        (
-            self.returned,
-            self.idle_deadline.min(self.absolute_deadline),
-        )
+    /// Whether it may be evicted to make room: anonymous sessions only.
+    fn evictable(&self) -> bool {
+        self.login.is_none()
     }
 
     fn to_record(&self) -> Record {
@@ -176,7 +165,7 @@ impl Sessions {
     }
 
     /// Frees room for one more record under `max` (see [`MemoryStore`] for the order);
-    /// `false` when every record is leased.
+    /// `false` when every record left is logged in or leased.
     fn make_room(&mut self, max: usize, now: u64) -> bool {
         let Sessions { records, leases } = self;
         records.retain(|_, stored| !stored.is_expired(now));
@@ -184,10 +173,10 @@ impl Sessions {
         if records.len() < max {
             return true;
         }
-        let mut ranked: Vec<((bool, u64), IdHash)> = records
+        let mut ranked: Vec<(u64, IdHash)> = records
             .iter()
-            .filter(|(id, _)| !leases.contains_key(*id))
-            .map(|(id, stored)| (stored.eviction_rank(), *id))
+            .filter(|(id, stored)| stored.evictable() && !leases.contains_key(*id))
+            .map(|(id, stored)| (stored.last_seen, *id))
             .collect();
         if ranked.is_empty() {
             return false;
@@ -266,7 +255,6 @@ impl MemoryStore {
         let Some(stored) = records.get_mut(id) else {
             return Loaded::Missing;
         };
-        stored.returned = true;
         if stored.is_expired(now) {
             sessions.remove(id);
             return Loaded::Missing;
@@ -277,6 +265,7 @@ impl MemoryStore {
             }
             _ => stored.to_record(),
         };
+        stored.last_seen = stored.last_seen.max(now);
         if let Some(lease) = lease {
             let until = Instant::now() + lease.ttl;
             sessions.leases.insert(*id, (lease.token, until));
@@ -318,15 +307,13 @@ impl MemoryStore {
         sessions.leases.remove(id);
         match commit {
             Commit::Save(record) => {
-                sessions.records.insert(*id, Stored::came_back(record, now));
+                sessions.records.insert(*id, Stored::new(record, now));
             }
             Commit::Release => {}
             Commit::Delete => sessions.remove(id),
             Commit::Rotate { new_id, record } => {
                 sessions.remove(id);
-                sessions
-                    .records
-                    .insert(new_id, Stored::came_back(record, now));
+                sessions.records.insert(new_id, Stored::new(record, now));
             }
         }
         Ok(true)
@@ -471,57 +458,109 @@ mod tests {
         assert_eq!(store.len(), 2);
     }
 
-    #[test]
-    fn a_cookieless_flood_evicts_its_own_sessions_not_returning_users_nor_refuses_newcomers() {
-        let store = limited(100);
-        let users: Vec<IdHash> = (0..10).map(|_| SessionId::generate().hash()).collect();
-        for id in &users {
-            assert_eq!(store.create_now(id, &record(1_000_000), 0), Ok(true));
-            assert!(matches!(store.load_now(id, 1, None), Loaded::Found(_)));
-        }
-        // 10,000 sessions created by one request each and never seen again, expiring later
-        // than the users' sessions do.
-        for _ in 0..10_000 {
-            let flood = SessionId::generate().hash();
-            assert_eq!(store.create_now(&flood, &record(2_000_000), 2), Ok(true));
-        }
-        assert!(store.len() <= 100);
-        for id in &users {
-            assert!(matches!(store.load_now(id, 3, None), Loaded::Found(_)));
-        }
-        let newcomer = SessionId::generate().hash();
-        assert_eq!(store.create_now(&newcomer, &record(2_000_000), 3), Ok(true));
+    fn logged_in(expires_at: u64) -> Record {
+        let mut record = record(expires_at);
+        record.login = Some(Login::new("admin", None, None));
+        record
     }
 
     #[test]
-    fn when_everyone_has_returned_the_soonest_to_expire_goes_first_and_leased_never() {
+    fn a_flood_of_sessions_each_used_twice_logs_no_one_out() {
+        // The attack of issue 24: every new session is used twice, so "never returned" does
+        // not single it out, and each expires later than the users' sessions do.
+        let store = limited(100);
+        let idle_admin = SessionId::generate().hash();
+        let remembered_admin = SessionId::generate().hash();
+        let active_visitor = SessionId::generate().hash();
+        store
+            .create_now(&idle_admin, &logged_in(10_000), 0)
+            .unwrap();
+        store
+            .create_now(&remembered_admin, &logged_in(1_000_000), 0)
+            .unwrap();
+        store
+            .create_now(&active_visitor, &record(10_000), 0)
+            .unwrap();
+        for now in 1..=5_000 {
+            let flood = SessionId::generate().hash();
+            assert_eq!(store.create_now(&flood, &record(2_000_000), now), Ok(true));
+            assert!(matches!(
+                store.load_now(&flood, now, None),
+                Loaded::Found(_)
+            ));
+            assert!(matches!(
+                store.load_now(&flood, now, None),
+                Loaded::Found(_)
+            ));
+            // An anonymous visitor who comes back every 20 flood sessions (the store holds 100).
+            if now % 20 == 0 {
+                let found = store.load_now(&active_visitor, now, None);
+                assert!(
+                    matches!(found, Loaded::Found(_)),
+                    "visitor evicted at {now}"
+                );
+            }
+        }
+        assert!(store.len() <= 100);
+        for id in [idle_admin, remembered_admin, active_visitor] {
+            assert!(matches!(store.load_now(&id, 5_001, None), Loaded::Found(_)));
+        }
+        // The flood never locks a newcomer out.
+        let newcomer = SessionId::generate().hash();
+        assert_eq!(
+            store.create_now(&newcomer, &record(2_000_000), 5_001),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn anonymous_sessions_go_least_recently_used_first_and_leased_never() {
         let store = limited(2);
-        let (soon, late, next) = (
+        let (used_long_ago, used_lately, next) = (
             SessionId::generate().hash(),
             SessionId::generate().hash(),
             SessionId::generate().hash(),
         );
-        store.create_now(&soon, &record(50), 0).unwrap();
-        store.create_now(&late, &record(500), 0).unwrap();
+        // `used_long_ago` expires last, but was last used first: it goes.
+        store.create_now(&used_long_ago, &record(900), 0).unwrap();
+        store.create_now(&used_lately, &record(50), 0).unwrap();
+        assert!(matches!(
+            store.load_now(&used_lately, 5, None),
+            Loaded::Found(_)
+        ));
+        assert_eq!(store.create_now(&next, &record(500), 6), Ok(true));
+        assert_eq!(store.load_now(&used_long_ago, 6, None), Loaded::Missing);
+        // A leased one stays even when it is the least recently used.
         let lease = Lease::new(std::time::Duration::from_secs(60));
         assert!(matches!(
-            store.load_now(&soon, 1, Some(&lease)),
+            store.load_now(&used_lately, 7, Some(&lease)),
             Loaded::Found(_)
         ));
-        assert!(matches!(store.load_now(&late, 1, None), Loaded::Found(_)));
-        // `soon` is leased, so `late` goes although it expires later.
-        assert_eq!(store.create_now(&next, &record(500), 2), Ok(true));
-        assert_eq!(store.load_now(&late, 2, None), Loaded::Missing);
-        // Both remaining leased: only then is a newcomer refused.
-        assert!(matches!(
-            store.load_now(&next, 2, Some(&lease)),
-            Loaded::Found(_)
-        ));
+        assert!(matches!(store.load_now(&next, 8, None), Loaded::Found(_)));
         let last = SessionId::generate().hash();
+        assert_eq!(store.create_now(&last, &record(500), 9), Ok(true));
+        assert_eq!(store.load_now(&next, 9, None), Loaded::Missing);
+        assert!(matches!(
+            store.load_now(&used_lately, 9, None),
+            Loaded::Found(_)
+        ));
+    }
+
+    #[test]
+    fn a_store_full_of_logged_in_sessions_refuses_a_newcomer_rather_than_evict_one() {
+        let store = limited(2);
+        let admins = [SessionId::generate().hash(), SessionId::generate().hash()];
+        for admin in &admins {
+            store.create_now(admin, &logged_in(500), 0).unwrap();
+        }
+        let newcomer = SessionId::generate().hash();
         assert_eq!(
-            store.create_now(&last, &record(500), 2),
+            store.create_now(&newcomer, &record(500), 1),
             Err(StoreError::Full(2))
         );
+        for admin in &admins {
+            assert!(matches!(store.load_now(admin, 1, None), Loaded::Found(_)));
+        }
     }
 
     #[test]
