@@ -21,6 +21,19 @@ fn readyz_is_503_while_the_store_is_down_and_healthz_stays_ok() {
 }
 
 #[test]
+fn readyz_is_503_while_the_login_ledger_is_down() {
+    // Cookie sessions need their ledger for every logged-in request and every login.
+    let server = Server::start(&["--ledger", &common::down_redis_url()], &[]);
+    let ready = server.get("/readyz", None);
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(
+        ready.text().contains("login ledger is not answering"),
+        "{}",
+        ready.text()
+    );
+}
+
+#[test]
 fn readyz_is_ok_when_the_store_answers() {
     for store in ["cookie", "memory"] {
         let server = Server::start(&["--store", store], &[]);

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use satchel::login::{is_fresh, ClientAddr, LoginRequired, SessionIdentifier};
-use satchel::store::SessionId;
+use satchel::store::{SessionId, Store};
 use satchel::{Session, PERMANENT_KEY};
 use serde::Deserialize;
 
@@ -96,26 +96,30 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the session store answers (a load of a random id, which finds nothing), within
-/// [`READY_TIMEOUT`]. Cookie sessions have no store: always ready.
+/// Readiness: what requests depend on answers — the session store (a load of a random id,
+/// which finds nothing), or for cookie sessions the login ledger (every logged-in request and
+/// every login reads or writes it) — within [`READY_TIMEOUT`]. Cookie sessions without a
+/// ledger depend on nothing: always ready.
 pub async fn readyz(State(app): State<AppState>) -> Response {
-    let Some(store) = &app.store else {
-        return "ok: cookie sessions, no store to check".into_response();
+    let (checked, what): (&dyn Store, &str) = match (&app.store, &app.index) {
+        (Some(store), _) => (store.as_ref(), "session store"),
+        (None, Some(ledger)) => (ledger.as_ref(), "login ledger"),
+        (None, None) => return "ok: cookie sessions, no store to check".into_response(),
     };
     let probe = SessionId::generate().hash();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let outcome = tokio::time::timeout(READY_TIMEOUT, store.load(&probe, now, None)).await;
+    let outcome = tokio::time::timeout(READY_TIMEOUT, checked.load(&probe, now, None)).await;
     let reason = match outcome {
-        Ok(Ok(_)) => return "ok: the session store answers".into_response(),
+        Ok(Ok(_)) => return format!("ok: the {what} answers").into_response(),
         Ok(Err(error)) => error.to_string(),
         Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
     };
-    tracing::warn!(%reason, "readiness check failed");
+    tracing::warn!(%reason, checked = what, "readiness check failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        "503 Service Unavailable: the session store is not answering (see the server log)\n",
+        format!("503 Service Unavailable: the {what} is not answering (see the server log)\n"),
     )
         .into_response()
 }
