@@ -4,7 +4,7 @@
 //! (`SECRET_KEY`, `SESSION_COOKIE_SECURE`, …) or with Flask's `FLASK_` prefix
 //! (`FLASK_SECRET_KEY`, as `app.config.from_prefixed_env()` reads it), so a Flask app's
 //! environment works unchanged. satchel adds `SESSION_FORMAT`, `SESSION_IDLE_TIMEOUT`,
-//! `SESSION_ABSOLUTE_TIMEOUT` and `SESSION_NEW_TIMEOUT`.
+//! `SESSION_ABSOLUTE_TIMEOUT`, `SESSION_NEW_TIMEOUT` and `SESSION_MAX_LOGINS_PER_USER`.
 //!
 //! | key | field | [`SessionConfig::default`] | [`SessionConfig::flask_defaults`] |
 //! |---|---|---|---|
@@ -25,6 +25,7 @@
 //! | `SESSION_IDLE_TIMEOUT` (seconds) | `idle_timeout` | none | none |
 //! | `SESSION_ABSOLUTE_TIMEOUT` (seconds) | `absolute_timeout` | none | none |
 //! | `SESSION_NEW_TIMEOUT` (seconds) | `new_session_timeout` | 30 minutes | 30 minutes |
+//! | `SESSION_MAX_LOGINS_PER_USER` | `max_logins_per_user` | 100 | 100 |
 //!
 //! Values are parsed as Flask's `from_prefixed_env` would: JSON first (`true`, `604800`,
 //! `["old key"]`, `null`), else the plain string.
@@ -100,7 +101,20 @@ pub struct SessionConfig {
     /// of one-request visitors (crawlers, floods) thus leaves nothing behind for long. `None`
     /// gives new sessions the full lifetime at once.
     pub new_session_timeout: Option<Duration>,
+    /// `SESSION_MAX_LOGINS_PER_USER` (server-side stores, and cookie sessions with a login
+    /// ledger): a user's live logins are kept to this many; a login past it ends that user's
+    /// least recently seen sessions. One account logged in over and over (a script, a shared
+    /// password) thus cannot grow the store or the user's session list without bound. `None`:
+    /// no cap. Default [`DEFAULT_MAX_LOGINS_PER_USER`].
+    pub max_logins_per_user: Option<usize>,
 }
+
+/// The default cap on one user's live logins (see [`SessionConfig::max_logins_per_user`]).
+///
+/// ```
+/// assert_eq!(satchel::SessionConfig::default().max_logins_per_user, Some(satchel::DEFAULT_MAX_LOGINS_PER_USER));
+/// ```
+pub const DEFAULT_MAX_LOGINS_PER_USER: usize = 100;
 
 impl Default for SessionConfig {
     /// Secure defaults: Secure, HttpOnly, SameSite=Lax, sealed format. No secret key yet.
@@ -123,6 +137,7 @@ impl Default for SessionConfig {
             idle_timeout: None,
             absolute_timeout: None,
             new_session_timeout: Some(DEFAULT_NEW_SESSION_TIMEOUT),
+            max_logins_per_user: Some(DEFAULT_MAX_LOGINS_PER_USER),
         }
     }
 }
@@ -283,6 +298,11 @@ impl SessionConfig {
             &mut self.new_session_timeout,
             "SESSION_NEW_TIMEOUT",
             EnvReader::optional_seconds,
+        )?;
+        vars.set(
+            &mut self.max_logins_per_user,
+            "SESSION_MAX_LOGINS_PER_USER",
+            EnvReader::optional_count,
         )?;
         Ok(self)
     }
@@ -485,6 +505,23 @@ impl EnvReader<'_> {
             Some(other) => Err(ConfigError::new(
                 key,
                 format!("{other} is not a number of seconds"),
+            )),
+        }
+    }
+
+    fn optional_count(&self, key: &str) -> Result<Option<Option<usize>>, ConfigError> {
+        match self.json(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) => Ok(Some(None)),
+            Some(serde_json::Value::Number(n)) => n
+                .as_u64()
+                .filter(|&count| count > 0)
+                .and_then(|count| usize::try_from(count).ok())
+                .map(|count| Some(Some(count)))
+                .ok_or_else(|| ConfigError::new(key, format!("{n} is not a positive count"))),
+            Some(other) => Err(ConfigError::new(
+                key,
+                format!("{other} is not a count (or null for none)"),
             )),
         }
     }

@@ -112,7 +112,7 @@ pub use adapter::tower::{SessionFuture, SessionLayer, SessionLayerBuilder, Sessi
 pub use clock::{Clock, ManualClock};
 pub use codec::{CookieFormat, FlaskCodec, SealedCodec, BROWSER_COOKIE_LIMIT};
 pub use config::{
-    ConfigError, SameSite, SessionConfig, DEFAULT_NEW_SESSION_TIMEOUT,
+    ConfigError, SameSite, SessionConfig, DEFAULT_MAX_LOGINS_PER_USER, DEFAULT_NEW_SESSION_TIMEOUT,
     FLASK_PERMANENT_SESSION_LIFETIME,
 };
 pub use cookie_header::varies_on_cookie;

@@ -133,7 +133,10 @@ impl Kind {
 }
 
 fn layer(kind: Kind) -> Option<SessionLayer> {
-    let config = SessionConfig::default().with_secret_key(KEY);
+    layer_with(kind, SessionConfig::default().with_secret_key(KEY))
+}
+
+fn layer_with(kind: Kind, config: SessionConfig) -> Option<SessionLayer> {
     // Plain HTTP on loopback: the cookie must come back without TLS.
     let config = SessionConfig {
         cookie_secure: false,
@@ -486,6 +489,40 @@ fn a_cookie_under_a_fallback_key_opens_and_is_reissued_under_the_current_key_on_
                 "{at} the new cookie is under the current key"
             );
         }
+    }
+}
+
+#[test]
+fn a_users_live_logins_are_capped_and_the_newest_always_stays() {
+    let keep = 3;
+    for kind in [Kind::Memory, Kind::Redis, Kind::SealedLedger] {
+        let config = SessionConfig {
+            max_logins_per_user: Some(keep),
+            ..SessionConfig::default().with_secret_key(KEY)
+        };
+        let Some(layer) = layer_with(kind, config) else {
+            continue;
+        };
+        let addr = serve(Adapter::Axum, layer, axum_routes, actix_routes);
+        let logins: Vec<String> = (0..keep + 2)
+            .map(|_| {
+                let response = request(addr, "GET", "/login", &[], b"");
+                set_cookie(&response).expect("a login cookie").0
+            })
+            .collect();
+        let live: Vec<bool> = logins
+            .iter()
+            .map(|cookie| {
+                let header = format!("session={cookie}");
+                request(addr, "GET", "/private", &[("Cookie", &header)], b"").status == 200
+            })
+            .collect();
+        assert_eq!(
+            live.iter().filter(|&&up| up).count(),
+            keep,
+            "[{kind:?}] {live:?}"
+        );
+        assert!(live[keep + 1], "[{kind:?}] the newest login always stays");
     }
 }
 

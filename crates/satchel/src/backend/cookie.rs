@@ -62,7 +62,10 @@ impl CookieBackend {
             .codec(&keys, &config.cookie_name, max_age_secs(&config));
         Ok(CookieBackend {
             codec,
-            ledger: ledger.map(|store| LoginLedger { store }),
+            ledger: ledger.map(|store| LoginLedger {
+                store,
+                max_logins: config.max_logins_per_user,
+            }),
             shared: Shared::new(config, clock),
         })
     }

@@ -36,12 +36,16 @@ use crate::config::SessionConfig;
 use crate::error::{SaveError, SessionError};
 use crate::session::state::{logged_in_user, LoginNote, Origin, SessionState, SESSION_ID_KEY};
 use crate::stats::Counters;
-use crate::store::{IdHash, IndexedStore, Loaded, Record, SessionId, StoreError};
+use crate::store::{
+    end_oldest_logins, IdHash, IndexedStore, Loaded, Record, SessionId, StoreError,
+};
 use crate::value::{Dict, Value};
 
 /// The ledger of one layer.
 pub(crate) struct LoginLedger {
     pub store: Arc<dyn IndexedStore>,
+    /// Each user's live logins are kept to this many (`SESSION_MAX_LOGINS_PER_USER`).
+    pub max_logins: Option<usize>,
 }
 
 /// What a save must do in the ledger before its cookie is sent.
@@ -167,6 +171,22 @@ impl LoginLedger {
         }
     }
 
+    /// Keeps `user`'s live logins within `keep` after the login under `current` (best effort:
+    /// the login has landed; a failure is logged and the next login tries again).
+    async fn cap(&self, user: &str, keep: usize, current: &IdHash, now: u64) {
+        match end_oldest_logins(&*self.store, user, keep, current, now).await {
+            Ok(0) => {}
+            Ok(ended) => {
+                tracing::info!(
+                    ended,
+                    keep,
+                    "a login ended the user's least recently seen logins"
+                )
+            }
+            Err(error) => tracing::warn!(%error, "could not keep a user's logins within the cap"),
+        }
+    }
+
     /// Does `step` (before the cookie is sent: a login the ledger does not have, or a logout
     /// it did not record, must not be reported as done).
     pub async fn apply(&self, step: LedgerStep, now: u64) -> Result<(), SaveError> {
@@ -184,6 +204,9 @@ impl LoginLedger {
                         return Err(StoreError::Corrupt(
                             "a fresh ledger id exists already".into(),
                         ));
+                    }
+                    if let (Some(keep), Some(login)) = (self.max_logins, &record.login) {
+                        self.cap(&login.user_id, keep, &id, now).await;
                     }
                 }
                 LedgerStep::Revoke(id) => {

@@ -211,6 +211,27 @@ pub trait SessionIndex: Send + Sync + 'static {
     fn revoke_user<'a>(&'a self, user_id: &'a str, now: u64) -> StoreFuture<'a, u64>;
 }
 
+/// Keeps `user_id`'s live logins to `keep`, `current` (the login just recorded) among them:
+/// ends the least recently seen of the others beyond it. How many it ended. A few concurrent
+/// logins of one user may each see the others and end one too many, never too few.
+pub(crate) async fn end_oldest_logins(
+    index: &dyn SessionIndex,
+    user_id: &str,
+    keep: usize,
+    current: &IdHash,
+    now: u64,
+) -> Result<u64, StoreError> {
+    let listed = index.sessions(Some(user_id), now).await?;
+    let others = listed.iter().filter(|entry| entry.id != *current);
+    let mut ended = 0;
+    for entry in others.skip(keep.saturating_sub(1)) {
+        if index.revoke(&entry.id).await? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// A store with an index: what a layer needs to keep cookie sessions revocable
 /// ([`SessionLayerBuilder::login_ledger`](crate::SessionLayerBuilder::login_ledger)) and what
 /// the admin tools take. Every type that is both is one.

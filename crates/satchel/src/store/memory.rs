@@ -377,6 +377,10 @@ impl Store for MemoryStore {
         self.touch_now(id, idle_deadline, now);
         Box::pin(async move { Ok(()) })
     }
+
+    fn as_index(&self) -> Option<&dyn SessionIndex> {
+        Some(self)
+    }
 }
 
 /// The index is a scan of the map (at most `max_sessions` records, under the one mutex): a

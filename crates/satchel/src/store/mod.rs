@@ -75,6 +75,7 @@ mod sql;
 pub use self::redis::RedisStore;
 pub use from_url::{indexed_store_from_url, store_from_url};
 pub(crate) use id_map::IdMap;
+pub(crate) use index::end_oldest_logins;
 pub(crate) use index::ordered;
 #[cfg(any(
     feature = "redis",
@@ -457,6 +458,19 @@ pub trait Store: Send + Sync + 'static {
     /// A reader's refresh: moves the idle deadline forward to `idle_deadline` (never back, never
     /// past the absolute deadline) if the record exists, without touching its data or lease.
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()>;
+
+    /// This store's per-user index, if it keeps one (every built-in store does): the layer
+    /// uses it to keep each user's live logins within
+    /// [`SessionConfig::max_logins_per_user`](crate::SessionConfig::max_logins_per_user). A
+    /// store without one (the default) has no such cap.
+    ///
+    /// ```
+    /// use satchel::store::{MemoryStore, Store};
+    /// assert!(MemoryStore::default().as_index().is_some());
+    /// ```
+    fn as_index(&self) -> Option<&dyn SessionIndex> {
+        None
+    }
 }
 
 /// How the layer waits for and holds leases.

@@ -303,14 +303,14 @@ impl StoreBackend {
         mut state: SessionState,
         now: u64,
         headers: &mut HeaderMap,
-    ) -> (Plan, Option<Keep>) {
+    ) -> (Plan, Option<Keep>, Option<String>) {
         let action = decide(&state, self.config(), headers);
         let keep = match action {
             SaveAction::Keep(keep) => Some(keep),
             _ => None,
         };
         let Origin::Store(slot) = std::mem::take(&mut state.origin) else {
-            return (Plan::Cookie(Outcome::Nothing), keep);
+            return (Plan::Cookie(Outcome::Nothing), keep, None);
         };
         let config = self.config();
         let StoreSlot {
@@ -321,6 +321,12 @@ impl StoreBackend {
             login,
         } = *slot;
         let login = LoginNote::login_of(state.login_note.as_deref(), &state.data, login.as_ref());
+        // A login made in this request: its user's other logins are capped once it lands.
+        let new_login = state
+            .login_note
+            .is_some()
+            .then(|| login.as_ref().map(|login| login.user_id.clone()))
+            .flatten();
         let plan = match (hold, action) {
             (Some(hold), action) => {
                 let created_at = state.created_at.unwrap_or(now);
@@ -388,7 +394,7 @@ impl StoreBackend {
                 }
             }
         };
-        (plan, keep)
+        (plan, keep, new_login)
     }
 
     /// Saves the session: decides its [`Plan`] (no I/O), makes the store call the plan names
@@ -401,7 +407,7 @@ impl StoreBackend {
         headers: &mut HeaderMap,
     ) -> Result<(), SaveError> {
         let now = self.now();
-        let (plan, keep) = self.plan(state, now, headers);
+        let (plan, keep, new_login) = self.plan(state, now, headers);
         let outcome = match plan {
             Plan::Cookie(outcome) => outcome,
             Plan::Commit(PlannedCommit {
@@ -465,7 +471,34 @@ impl StoreBackend {
                 }
             }
         };
+        if let (Some(user), Outcome::Live { id, .. }) = (new_login, &outcome) {
+            self.cap_logins(&user, &id.hash(), now).await;
+        }
         self.set_cookie(outcome, keep, headers)
+    }
+
+    /// Keeps `user`'s live logins within `max_logins_per_user` after a login (the one under
+    /// `current`). Best effort: the login itself has landed, so a store that fails here is
+    /// logged and counted, and the next login tries again.
+    async fn cap_logins(&self, user: &str, current: &crate::store::IdHash, now: u64) {
+        let (Some(keep), Some(index)) = (self.config().max_logins_per_user, self.store.as_index())
+        else {
+            return;
+        };
+        match crate::store::end_oldest_logins(index, user, keep, current, now).await {
+            Ok(0) => {}
+            Ok(ended) => {
+                tracing::info!(
+                    ended,
+                    keep,
+                    "a login ended the user's least recently seen sessions"
+                )
+            }
+            Err(error) => {
+                self.shared.counters.store_error();
+                tracing::warn!(%error, "could not keep a user's logins within the cap");
+            }
+        }
     }
 
     /// The cookie an outcome calls for: the id for a new or rotated session, the same id again

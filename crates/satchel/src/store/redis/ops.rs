@@ -6,7 +6,8 @@ use super::keys::Keys;
 use super::record::{decode, encode, live, record_ttl_ms, ttl_ms, MAX_TTL_MS};
 use super::RedisStore;
 use crate::store::{
-    Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, Store, StoreError, StoreFuture,
+    Commit, IdHash, Lease, LeaseToken, Loaded, Login, Record, SessionIndex, Store, StoreError,
+    StoreFuture,
 };
 
 impl RedisStore {
@@ -226,5 +227,9 @@ impl Store for RedisStore {
                 .await?;
             Ok(())
         })
+    }
+
+    fn as_index(&self) -> Option<&dyn SessionIndex> {
+        Some(self)
     }
 }

@@ -386,6 +386,10 @@ impl Store for SqlStore {
     fn touch<'a>(&'a self, id: &'a IdHash, idle_deadline: u64, now: u64) -> StoreFuture<'a, ()> {
         self.inner.touch(id, idle_deadline, now)
     }
+
+    fn as_index(&self) -> Option<&dyn SessionIndex> {
+        Some(self)
+    }
 }
 
 /// The index is the `user_key` column (indexed): listing a user is one indexed `SELECT`,
