@@ -147,17 +147,18 @@ async fn run_scalar(url: &str, sql: String) -> Option<i64> {
     panic!("no driver for {url}")
 }
 
-/// How many tables named `table` exist at `url`.
-/// How many indexes of `table` cover its `user_key` column.
+/// How many indexes of `table` lead with `user_key` then `last_seen` (the per-user index a
+/// listing walks most recently seen first).
 pub fn user_key_indexes(url: &str, table: &str) -> i64 {
     count_in_catalog(
         url,
-        format!("SELECT COUNT(*) FROM pg_indexes WHERE tablename = '{table}' AND indexdef LIKE '%(user_key)%'"),
-        format!("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = '{table}' AND column_name = 'user_key'"),
-        format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' AND sql LIKE '%(user_key)%'"),
+        format!("SELECT COUNT(*) FROM pg_indexes WHERE tablename = '{table}' AND indexdef LIKE '%(user_key, last_seen)%'"),
+        format!("SELECT COUNT(*) FROM information_schema.statistics s WHERE s.table_schema = DATABASE() AND s.table_name = '{table}' AND s.column_name = 'last_seen' AND s.seq_in_index = 2 AND EXISTS (SELECT 1 FROM information_schema.statistics u WHERE u.table_schema = s.table_schema AND u.table_name = s.table_name AND u.index_name = s.index_name AND u.column_name = 'user_key' AND u.seq_in_index = 1)"),
+        format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' AND sql LIKE '%(user_key, last_seen)%'"),
     )
 }
 
+/// How many tables named `table` exist at `url`.
 pub fn tables_named(url: &str, table: &str) -> i64 {
     count_in_catalog(
         url,

@@ -101,30 +101,21 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
         )
     }
 
-    /// The per-user index, for a dialect whose [`schema`](Dialect::schema) cannot create it
-    /// with the table: run after [`upgrade`](Dialect::upgrade) (so the column exists), on
-    /// every start, idempotently. Partial (`WHERE user_key IS NOT NULL`) where the database
-    /// allows it, so an anonymous session's row has no entry to update.
-    fn user_key_index(_table: &str) -> Option<String> {
-        None
-    }
+    /// The per-user index, on `(user_key, last_seen)`: a user's sessions are found and listed
+    /// most recently seen first by walking it, with no sort. Run after
+    /// [`upgrade`](Dialect::upgrade) (so the columns exist), on every start, idempotently (an
+    /// "already exists" is the answer wanted), so a table made by an earlier version gets it
+    /// too. Partial (`WHERE user_key IS NOT NULL`) where the database allows it, so an
+    /// anonymous session's row has no entry to update.
+    fn user_key_index(table: &str) -> String;
 
     /// The columns of the per-user index that a table made by an earlier version lacks, with
-    /// the statements that add each (and the index with the `user_key` column, unless
-    /// [`user_key_index`](Dialect::user_key_index) makes it).
+    /// the statements that add each.
     fn upgrade(table: &str) -> Vec<(&'static str, Vec<String>)> {
         let add = |column: &str| format!("ALTER TABLE {table} ADD COLUMN {column}");
-        let index = Self::user_key_index(table)
-            .is_none()
-            .then(|| format!("CREATE INDEX {table}_user_key ON {table} (user_key)"));
         vec![
             ("login", vec![add("login TEXT NULL")]),
-            (
-                "user_key",
-                std::iter::once(add("user_key CHAR(64) NULL"))
-                    .chain(index)
-                    .collect(),
-            ),
+            ("user_key", vec![add("user_key CHAR(64) NULL")]),
             (
                 "last_seen",
                 vec![add("last_seen BIGINT NOT NULL DEFAULT 0")],

@@ -32,6 +32,11 @@ impl Dialect for MySql {
     // A duplicate key is an error here, which the store reads as "exists".
     const ON_CONFLICT: &'static str = "";
 
+    fn user_key_index(table: &str) -> String {
+        // With the table for a fresh one (then this finds it there); added to an older one.
+        format!("CREATE INDEX {table}_user_seen ON {table} (user_key, last_seen)")
+    }
+
     fn schema(table: &str) -> Vec<String> {
         vec![format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
@@ -47,7 +52,7 @@ impl Dialect for MySql {
              user_key CHAR(64) CHARACTER SET ascii NULL, \
              last_seen BIGINT NOT NULL DEFAULT 0, \
              INDEX {table}_expires_at (expires_at), \
-             INDEX {table}_user_key (user_key)) ENGINE = InnoDB"
+             INDEX {table}_user_seen (user_key, last_seen)) ENGINE = InnoDB"
         )]
     }
 

@@ -56,11 +56,11 @@ impl Dialect for Postgres {
         ]
     }
 
-    fn user_key_index(table: &str) -> Option<String> {
-        Some(format!(
-            "CREATE INDEX IF NOT EXISTS {table}_user_key ON {table} (user_key) \
+    fn user_key_index(table: &str) -> String {
+        format!(
+            "CREATE INDEX IF NOT EXISTS {table}_user_seen ON {table} (user_key, last_seen) \
              WHERE user_key IS NOT NULL"
-        ))
+        )
     }
 
     fn schema_lock(table: &str) -> Option<String> {

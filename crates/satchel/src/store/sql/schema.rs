@@ -30,9 +30,7 @@ pub(super) async fn create_schema<D: Dialect>(
             execute_unless_done::<D>(pool, &ddl).await?;
         }
     }
-    if let Some(ddl) = D::user_key_index(table) {
-        execute_unless_done::<D>(pool, &ddl).await?;
-    }
+    execute_unless_done::<D>(pool, &D::user_key_index(table)).await?;
     Ok(())
 }
 
