@@ -6,8 +6,10 @@
 //!   SIGKILL and restarted from its append-only file: 503s with a body, no panic, recovery
 //!   without restarting the app, no acknowledged write lost;
 //! - an anonymous flood against the documented bound (`maxmemory` with
-//!   `maxmemory-policy volatile-ttl`, see SECURITY.md): Redis stays within its memory, every
-//!   new visitor still gets a session, and returning sessions are not the ones evicted.
+//!   `maxmemory-policy volatile-lru`, see SECURITY.md), each of its sessions used twice (the
+//!   attack that defeated `volatile-ttl`): Redis stays within its memory, every new visitor
+//!   still gets a session, no logged-in session is evicted, an anonymous visitor who keeps
+//!   coming back is not either, and none of its requests meets a 503 (its lease is not evicted).
 #![cfg(all(feature = "redis", feature = "axum"))]
 
 mod common;
@@ -175,9 +177,13 @@ async fn a_redis_killed_mid_load_and_restarted_from_its_append_only_file_loses_n
     assert!(outcome.n >= outcome.acknowledged + 2, "{outcome:?}");
 }
 
-/// One in-process request: (status, body, the `session=…` pair it set).
-async fn counter(app: &Router, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
-    let mut request = Request::get("/counter");
+/// One in-process request to `path`: (status, body, the `session=…` pair it set).
+async fn get(
+    app: &Router,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, String, Option<String>) {
+    let mut request = Request::get(path);
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
@@ -199,22 +205,61 @@ async fn counter(app: &Router, cookie: Option<&str>) -> (StatusCode, String, Opt
     (status, String::from_utf8_lossy(&body).into_owned(), set)
 }
 
+async fn counter(app: &Router, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
+    get(app, "/counter", cookie).await
+}
+
+/// `/counter`, plus `/login` (logs in as `admin`, permanent or not) and `/whoami`.
+fn app_with_logins(store: Arc<dyn Store>) -> Router {
+    use axum::routing::get as route;
+    use satchel::login::SessionIdentifier;
+    use satchel::Session;
+    counter_app_with(SessionConfig::default(), store.clone()).merge(
+        Router::new()
+            .route(
+                "/login",
+                route(|s: Session| async move {
+                    satchel::login(&s, "admin", &SessionIdentifier::new(None, None));
+                    "in"
+                }),
+            )
+            .route(
+                "/login_permanent",
+                route(|s: Session| async move {
+                    satchel::login(&s, "admin", &SessionIdentifier::new(None, None));
+                    s.set_permanent(true);
+                    "in"
+                }),
+            )
+            .route(
+                "/whoami",
+                route(|s: Session| async move {
+                    satchel::current_user_id(&s).unwrap_or_else(|| "nobody".into())
+                }),
+            )
+            .layer(
+                satchel::SessionLayer::builder(SessionConfig::default())
+                    .store(store)
+                    .build()
+                    .unwrap(),
+            ),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_maxmemory_and_volatile_ttl_an_anonymous_flood_stays_bounded_and_spares_returning_sessions(
-) {
-    let Some(redis) = PrivateRedis::start(&["--maxmemory-policy", "volatile-ttl"]) else {
+async fn with_maxmemory_and_volatile_lru_a_flood_of_sessions_used_twice_logs_no_one_out() {
+    let Some(redis) = PrivateRedis::start(&["--maxmemory-policy", "volatile-lru"]) else {
         return;
     };
-    // The default settings: a new session lives 30 minutes until its second request, then the
-    // full lifetime.
-    let app = counter_app_with(SessionConfig::default(), store_on(&redis.url()));
-    // Twenty visitors who came back (promoted to the full lifetime).
-    let mut returning = Vec::new();
-    for _ in 0..20 {
-        let (_, _, cookie) = counter(&app, None).await;
-        let cookie = cookie.expect("a new session");
-        assert_eq!(counter(&app, Some(&cookie)).await.1, "2");
-        returning.push(cookie);
+    let app = app_with_logins(store_on(&redis.url()));
+    // Logged-in admins: one session-only, one "keep me signed in"; neither is used during
+    // the flood.
+    let mut admins = Vec::new();
+    for path in ["/login", "/login_permanent"] {
+        let (_, _, cookie) = get(&app, path, None).await;
+        let cookie = cookie.expect("a login cookie");
+        assert_eq!(get(&app, "/whoami", Some(&cookie)).await.1, "admin");
+        admins.push(cookie);
     }
     // Room for a few thousand more sessions, no more.
     let baseline = redis.info("memory", "used_memory");
@@ -225,21 +270,41 @@ async fn with_maxmemory_and_volatile_ttl_an_anonymous_flood_stays_bounded_and_sp
         .arg(limit)
         .query(&mut redis.connection().unwrap())
         .unwrap();
-    let flood = 20_000;
-    let mut tasks = tokio::task::JoinSet::new();
-    for worker in 0..8 {
-        let app = app.clone();
-        tasks.spawn(async move {
-            for _ in (worker..flood).step_by(8) {
-                let (status, body, cookie) = counter(&app, None).await;
-                assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
-                assert!(cookie.is_some(), "every new visitor gets a session");
-            }
-        });
+    // The attack of issue 24: each new session used twice, so none looks like a one-request
+    // visitor, and each is promoted to the full lifetime (volatile-ttl evicted the users').
+    // Redis's LRU clock counts whole seconds, and a real flood runs for many: sessions from
+    // earlier seconds are older than anything a returning visitor touches now. This one is
+    // compressed into two bursts two seconds apart, so that during the second (and the
+    // pause), while a visitor keeps coming back, the first burst's sessions are the older.
+    let first = flood_of(&app, 6_000);
+    first.await.unwrap();
+    // An anonymous visitor who arrives now and keeps coming back while the flood goes on.
+    let (_, _, visitor) = counter(&app, None).await;
+    let visitor = visitor.expect("a new session");
+    let mut visits = 1;
+    let quiet = Instant::now() + Duration::from_millis(2_100);
+    while Instant::now() < quiet {
+        visits += 1;
+        assert_eq!(counter(&app, Some(&visitor)).await.1, visits.to_string());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
+    let second = flood_of(&app, 1_500);
+    while !second.is_finished() {
+        let (status, body, _) = counter(&app, Some(&visitor)).await;
+        visits += 1;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the returning visitor got {status}: {body}"
+        );
+        assert_eq!(
+            body,
+            visits.to_string(),
+            "the returning visitor's session survived"
+        );
     }
+    second.await.unwrap();
+    let flood = 7_500;
     let (used, evicted) = (
         redis.info("memory", "used_memory"),
         redis.info("stats", "evicted_keys"),
@@ -248,7 +313,7 @@ async fn with_maxmemory_and_volatile_ttl_an_anonymous_flood_stays_bounded_and_sp
         .query(&mut redis.connection().unwrap())
         .unwrap();
     println!(
-        "flood of {flood}: used_memory {baseline} -> {used} (maxmemory {limit}), {keys} keys, {evicted} evicted"
+        "flood of {flood} x 2: used_memory {baseline} -> {used} (maxmemory {limit}), {keys} keys, {evicted} evicted, visitor {visits} visits"
     );
     assert!(evicted > 0, "the flood reached the bound");
     assert!((keys as usize) < flood, "{keys} keys: not bounded");
@@ -257,14 +322,90 @@ async fn with_maxmemory_and_volatile_ttl_an_anonymous_flood_stays_bounded_and_sp
         used <= limit + 64 * 1024,
         "used_memory {used} > maxmemory {limit}"
     );
-    for cookie in &returning {
+    for cookie in &admins {
         assert_eq!(
-            counter(&app, Some(cookie)).await.1,
-            "3",
-            "a returning session was evicted"
+            get(&app, "/whoami", Some(cookie)).await.1,
+            "admin",
+            "a logged-in session was evicted"
         );
     }
     let (status, body, cookie) = counter(&app, None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
     assert_eq!(counter(&app, cookie.as_deref()).await.1, "2");
+}
+
+/// `sessions` new visitors, each using its session twice, from 8 tasks at once.
+fn flood_of(app: &Router, sessions: usize) -> tokio::task::JoinHandle<()> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in 0..8 {
+            let app = app.clone();
+            tasks.spawn(async move {
+                for _ in (worker..sessions).step_by(8) {
+                    let (status, body, cookie) = counter(&app, None).await;
+                    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
+                    let cookie = cookie.expect("every new visitor gets a session");
+                    assert_eq!(counter(&app, Some(&cookie)).await.0, StatusCode::OK);
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    })
+}
+
+/// Logged-in sessions carry no TTL (so Redis never evicts them): the background pass deletes
+/// them once their deadline passes, with their index entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_logged_in_sessions_are_swept_from_redis() {
+    let Some(redis) = PrivateRedis::start(&[]) else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::open(&redis.url())
+            .unwrap()
+            .with_prefix(prefix())
+            .with_sweep_interval(Some(Duration::from_millis(200))),
+    );
+    let now = satchel::Clock::system().now();
+    let user_keys = || -> (u64, u64) {
+        let mut connection = redis.connection().unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
+        let ttls: Vec<i64> = keys
+            .iter()
+            .map(|key| redis::cmd("PTTL").arg(key).query(&mut connection).unwrap())
+            .collect();
+        (
+            keys.len() as u64,
+            ttls.iter().filter(|&&ttl| ttl == -1).count() as u64,
+        )
+    };
+    // One session expiring in 1 s, one in an hour, both logged in.
+    for (user, life) in [("soon", 1), ("later", 3600)] {
+        let id = satchel::store::SessionId::generate().hash();
+        let record = satchel::store::Record::new(Default::default(), now, now + life, now + life)
+            .with_login(satchel::store::Login::new(user, None, None));
+        assert!(store.create(&id, &record, now).await.unwrap());
+    }
+    let (keys, persistent) = user_keys();
+    assert_eq!(
+        (keys, persistent),
+        (4, 4),
+        "two records and two indexes, none with a TTL"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while user_keys().0 > 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the expired session was not swept: {:?}",
+            user_keys()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = store.as_index().unwrap();
+    let now = satchel::Clock::system().now();
+    assert!(index.sessions(Some("soon"), now).await.unwrap().is_empty());
+    assert_eq!(index.sessions(Some("later"), now).await.unwrap().len(), 1);
 }

@@ -45,16 +45,17 @@ impl Default for MemoryStoreLimits {
 ///
 /// When a new session finds the store full, expired records are swept; if it is still full,
 /// the store *evicts* to make room rather than refusing the newcomer, in batches of 1% of
-/// `max_sessions`: **anonymous sessions only, least recently used first** (last loaded,
-/// written or refreshed). A logged-in session is never evicted, nor is one with a writer in
+/// `max_sessions`: **anonymous sessions only** — first those that never came back (created,
+/// and no request has loaded them since: what a cookieless crawler leaves), then the others,
+/// each group least recently used first (last loaded, written or refreshed). A logged-in session is never evicted, nor is one with a writer in
 /// flight (a lease): when only those are left, a new session is refused with
 /// [`StoreError::Full`] (a 503 for that newcomer), and everyone already logged in carries on.
 ///
-/// So no pattern of requests from one client can log anyone out: a flood of new sessions,
-/// each used once or many times, pushes out the least recently used anonymous sessions — its
-/// own, as soon as it makes more than it uses. An anonymous visitor survives a flood as long
-/// as it comes back at least once in the time the flood takes to create `max_sessions`
-/// sessions. How many logged-in sessions one account can hold is the per-user cap's business
+/// So no pattern of requests from one client can log anyone out: a flood of new sessions
+/// used once pushes out only its own, and one whose sessions are each used again pushes out
+/// the least recently used anonymous sessions — its own, as soon as it makes more than it
+/// uses. An anonymous visitor survives such a flood as long as it comes back at least once in
+/// the time the flood takes to create `max_sessions` sessions. How many logged-in sessions one account can hold is the per-user cap's business
 /// ([`MemoryStoreLimits`] has none of its own; size `max_sessions` above the logged-in
 /// population you expect).
 ///
@@ -96,6 +97,9 @@ struct Stored {
     login: Option<Box<Login>>,
     /// When a request last loaded, wrote or refreshed it (eviction takes the least recent).
     last_seen: u64,
+    /// Whether a request has loaded it since it was created: a session that never came back
+    /// (what a cookieless crawler leaves) is evicted before one that did.
+    returned: bool,
 }
 
 impl Stored {
@@ -107,6 +111,15 @@ impl Stored {
             absolute_deadline: record.absolute_deadline,
             login: record.login.map(Box::new),
             last_seen: now,
+            returned: false,
+        }
+    }
+
+    /// A record written back by a request that loaded it (a commit): it has returned.
+    fn came_back(record: Record, now: u64) -> Self {
+        Stored {
+            returned: true,
+            ..Stored::new(record, now)
         }
     }
 
@@ -173,10 +186,10 @@ impl Sessions {
         if records.len() < max {
             return true;
         }
-        let mut ranked: Vec<(u64, IdHash)> = records
+        let mut ranked: Vec<((bool, u64), IdHash)> = records
             .iter()
             .filter(|(id, stored)| stored.evictable() && !leases.contains_key(*id))
-            .map(|(id, stored)| (stored.last_seen, *id))
+            .map(|(id, stored)| ((stored.returned, stored.last_seen), *id))
             .collect();
         if ranked.is_empty() {
             return false;
@@ -266,6 +279,7 @@ impl MemoryStore {
             _ => stored.to_record(),
         };
         stored.last_seen = stored.last_seen.max(now);
+        stored.returned = true;
         if let Some(lease) = lease {
             let until = Instant::now() + lease.ttl;
             sessions.leases.insert(*id, (lease.token, until));
@@ -307,7 +321,7 @@ impl MemoryStore {
         sessions.leases.remove(id);
         match commit {
             Commit::Save(record) => {
-                sessions.records.insert(*id, Stored::new(record, now));
+                sessions.records.insert(*id, Stored::came_back(record, now));
             }
             Commit::Release => {}
             Commit::Delete => sessions.remove(id),
@@ -333,6 +347,7 @@ impl MemoryStore {
         if let Some(stored) = self.lock().records.get_mut(id) {
             if !stored.is_expired(now) {
                 stored.last_seen = stored.last_seen.max(now);
+                stored.returned = true;
                 stored.idle_deadline = stored
                     .idle_deadline
                     .max(idle_deadline.min(stored.absolute_deadline));

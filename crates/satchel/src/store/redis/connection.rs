@@ -36,6 +36,7 @@ impl RedisStore {
                 tokio::time::timeout(self.timeout, async {
                     let mut connection = connect.await.map_err(unavailable)?;
                     check_version(&mut connection).await?;
+                    self.start_sweeping(&connection);
                     Ok(connection)
                 })
                 .await

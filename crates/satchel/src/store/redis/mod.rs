@@ -15,6 +15,7 @@
 //! | `connection.rs` | the connection, every call bounded by the timeout, commands built to size, scripts run by their SHA-1, what an error means |
 //! | `keys.rs` | key names, and the id hash back from a record key |
 //! | `record.rs` | the record's string and the TTLs of its keys |
+//! | `sweep.rs` | the background pass that deletes expired logged-in sessions (they carry no TTL) |
 //! | `scripts.rs`, `scripts/*.lua` | the Lua scripts, hashed once per store |
 
 use std::time::Duration;
@@ -28,6 +29,7 @@ mod keys;
 mod ops;
 mod record;
 mod scripts;
+mod sweep;
 
 use self::scripts::Scripts;
 use crate::store::StoreError;
@@ -40,14 +42,28 @@ use crate::store::StoreError;
 /// - `<p>v2:<h>`: the record, one string: three times as 20-digit zero-padded decimal Unix
 ///   seconds (created at, idle deadline, absolute deadline: 60 bytes); for a logged-in session,
 ///   its login (the tag `L`, the SHA-256 of the user id in hex, the last-seen time, the login's
-///   JSON with its length); then the data as Flask's tagged JSON. Its TTL (`PX`) is the
-///   record's remaining life; the deadlines are checked again on every load (a TTL is a
-///   janitor, not the rule). The fixed-width header lets `touch` rewrite the idle deadline in
+///   JSON with its length); then the data as Flask's tagged JSON. An anonymous record's TTL
+///   (`PX`) is its remaining life; a logged-in record has none (see Eviction): the deadlines
+///   are checked on every load either way (a TTL is a janitor, not the rule). The fixed-width header lets `touch` rewrite the idle deadline in
 ///   place (`SETRANGE`) without reading the data.
 /// - `<p>v2:<h>:lease`: the lease token (decimal), with `PX` = the lease's time.
 ///
 /// Per logged-in user, `<p>v2:user:<SHA-256 of the user id>`: the per-user index (see the
-/// [`SessionIndex`](crate::store::SessionIndex) implementation below).
+/// [`SessionIndex`](crate::store::SessionIndex) implementation below), without a TTL.
+///
+/// # Eviction
+///
+/// Run Redis with `maxmemory` and **`maxmemory-policy volatile-lru`**. Redis then evicts only
+/// keys with a TTL, least recently used first: anonymous sessions and leases. Logged-in records
+/// and the user indexes carry no TTL, so no flood of new sessions, however it uses them, can
+/// log anyone out or make "log out everywhere" miss a session; an anonymous visitor who keeps
+/// coming back is younger than the flood's older sessions, and a lease (set a moment ago) is
+/// never the least recently used. Expired logged-in sessions are deleted by a background pass
+/// (`with_sweep_interval`, default every 60 s) and whenever their user's sessions are written.
+/// `crates/satchel/tests/redis_faults.rs` checks this on a private server at a 1 MiB
+/// allowance. Under `volatile-ttl` (the advice before) a flood whose sessions are used twice
+/// evicts the users' sessions and the leases first; under `noeviction` every write fails once
+/// memory is full; `allkeys-*` policies evict logged-in sessions too.
 ///
 /// The `v2:` tag names this layout: records of the first layout (a hash under `<p><h>`) are
 /// never read as version 2; they expire by their own TTL. A key of the wrong type under a
@@ -104,6 +120,10 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     scripts: Scripts,
+    /// How often expired logged-in sessions are swept (`None`: never; see `sweep.rs`).
+    sweep_interval: Option<Duration>,
+    /// Dropped with the store: the background sweep stops when it is gone.
+    alive: std::sync::Arc<()>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -132,6 +152,8 @@ impl RedisStore {
             prefix: "satchel:session:".to_owned(),
             timeout: Duration::from_secs(2),
             scripts: Scripts::new(),
+            sweep_interval: Some(sweep::SWEEP_INTERVAL),
+            alive: std::sync::Arc::new(()),
         })
     }
 
@@ -157,6 +179,21 @@ impl RedisStore {
     /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How often the background pass deletes expired logged-in sessions (default 60 s;
+    /// `None`: never — then an abandoned logged-in session stays in Redis, unreadable, until
+    /// its user's next login sweeps it). Logged-in sessions carry no TTL so that Redis never
+    /// evicts them (see "Eviction" above).
+    ///
+    /// ```no_run
+    /// let store = satchel::store::RedisStore::open("redis://127.0.0.1")?
+    ///     .with_sweep_interval(Some(std::time::Duration::from_secs(300)));
+    /// # Ok::<(), satchel::store::StoreError>(())
+    /// ```
+    pub fn with_sweep_interval(mut self, interval: Option<Duration>) -> Self {
+        self.sweep_interval = interval.filter(|interval| !interval.is_zero());
         self
     }
 }

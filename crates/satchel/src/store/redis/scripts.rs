@@ -27,6 +27,11 @@ const REVOKE_USER: &str = include_str!("scripts/revoke_user.lua");
 /// KEYS: lease. ARGV: token, ttl ms.
 const RENEW: &str = include_str!("scripts/renew.lua");
 
+const SWEEP: &str = concat!(
+    include_str!("scripts/index.lua"),
+    include_str!("scripts/sweep.lua")
+);
+
 /// KEYS: record. ARGV: wanted idle deadline (20 digits), now, longest TTL in ms, index prefix.
 const TOUCH: &str = concat!(
     include_str!("scripts/index.lua"),
@@ -41,6 +46,7 @@ pub(super) struct Scripts {
     pub(super) touch: Lua,
     pub(super) revoke: Lua,
     pub(super) revoke_user: Lua,
+    pub(super) sweep: Lua,
 }
 
 /// A script's source and its SHA-1 (what `EVALSHA` names it by).
@@ -66,6 +72,7 @@ impl Scripts {
             touch: Lua::new(TOUCH),
             revoke: Lua::new(REVOKE),
             revoke_user: Lua::new(REVOKE_USER),
+            sweep: Lua::new(SWEEP),
         }
     }
 }
