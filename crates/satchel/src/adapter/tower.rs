@@ -65,7 +65,7 @@ impl std::fmt::Debug for SessionLayer {
 }
 
 impl SessionLayer {
-    /// Cookie sessions with these settings. No secret key, a key [`audit_secret_key`] refuses,
+    /// Cookie sessions with these settings. No secret key, a key [`audit_secret_key`](crate::audit_secret_key) refuses,
     /// or settings that do not fit together are an error here, at startup, not at the first
     /// request. For a store, a clock or a legacy key, use [`SessionLayer::builder`].
     ///
@@ -236,7 +236,7 @@ impl SessionLayerBuilder {
         self
     }
 
-    /// Accepts a `SECRET_KEY` that [`audit_secret_key`] refuses (short, or publicly known), for
+    /// Accepts a `SECRET_KEY` that [`audit_secret_key`](crate::audit_secret_key) refuses (short, or publicly known), for
     /// sharing sessions with a legacy Flask app whose key cannot change yet. Logs a warning once,
     /// at build. Rotate the key as soon as you can: anyone who knows or guesses it can forge
     /// sessions.
