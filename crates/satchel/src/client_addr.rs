@@ -17,13 +17,15 @@
 //! and [`MAX_HOPS`] entries, never a panic.
 //!
 //! ```
+//! use std::net::IpAddr;
 //! use satchel::client_addr::TrustedProxies;
 //! let proxies: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
 //! let forwarded: &[&[u8]] = &[b"203.0.113.9, 198.51.100.23, 10.1.2.3"];
+//! let ip = |octets: [u8; 4]| IpAddr::from(octets);
 //! // From the proxy at 127.0.0.1: the right-most entry that is not a proxy.
-//! assert_eq!(proxies.client_addr([127, 0, 0, 1].into(), forwarded), [198, 51, 100, 23].into());
+//! assert_eq!(proxies.client_addr(ip([127, 0, 0, 1]), forwarded), ip([198, 51, 100, 23]));
 //! // From anyone else: the peer itself.
-//! assert_eq!(proxies.client_addr([192, 0, 2, 1].into(), forwarded), [192, 0, 2, 1].into());
+//! assert_eq!(proxies.client_addr(ip([192, 0, 2, 1]), forwarded), ip([192, 0, 2, 1]));
 //! ```
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -211,7 +213,8 @@ impl TrustedProxies {
     /// ```
     /// let proxies = satchel::client_addr::TrustedProxies::parse("127.0.0.1")?;
     /// let garbage: &[&[u8]] = &[b"<b>not-an-ip</b>"];
-    /// assert_eq!(proxies.client_addr([127, 0, 0, 1].into(), garbage), [127, 0, 0, 1].into());
+    /// let proxy = std::net::IpAddr::from([127, 0, 0, 1]);
+    /// assert_eq!(proxies.client_addr(proxy, garbage), proxy);
     /// # Ok::<(), String>(())
     /// ```
     pub fn client_addr(&self, peer: IpAddr, lines: &[&[u8]]) -> IpAddr {
