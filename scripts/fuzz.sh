@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes every decoder, the Cookie header through the layer and the store id (the cargo-fuzz
-# targets in fuzz/: five, so CI's 30 s each is 2.5 min) for a bounded time each, and fails if
-# any target finds a crash. Crashing inputs land in fuzz/artifacts/<target>/.
+# Fuzzes every decoder, the Cookie header through the layer, the store id and the client
+# address behind trusted proxies (the cargo-fuzz targets in fuzz/: six, so CI's 30 s each is
+# 3 min) for a bounded time each, and fails if any target finds a crash. Crashing inputs land
+# in fuzz/artifacts/<target>/.
 #
 #   scripts/fuzz.sh                 # 30 s per target
 #   scripts/fuzz.sh 300             # 5 minutes per target

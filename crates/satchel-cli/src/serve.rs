@@ -13,9 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use satchel::client_addr::{ForwardedHeader, TrustedProxies};
 use satchel::store::{IndexedStore, Store};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
+use crate::app::devices::Devices;
 use crate::app::guards::MetricsAccess;
 use crate::app::users::{ensure_admin, Users, DB_TIMEOUT};
 use crate::app::{metrics::Metrics, throttle::Throttle, App, AppState};
@@ -62,6 +64,33 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the accept queue.
     #[arg(long, env = "SATCHEL_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
+    /// Connections served at once from one client address (IPv6: one /64); more from it are
+    /// closed at once. Trusted proxies are not capped.
+    #[arg(
+        long,
+        env = "SATCHEL_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    max_connections_per_address: usize,
+    /// Reverse proxies in front of the app (CIDR ranges or addresses, comma-separated): a
+    /// request from one of them is from the address it forwards (the right-most entry of
+    /// `--forwarded-header` that is not a trusted proxy); from anyone else, the peer's. That
+    /// address is the one the login throttle counts and a login records. Default: none.
+    #[arg(
+        long,
+        env = "SATCHEL_TRUSTED_PROXIES",
+        value_name = "CIDR,...",
+        default_value = ""
+    )]
+    trusted_proxies: TrustedProxies,
+    /// The header the trusted proxies write the client's address in: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239). Only that one is read: a proxy passes the other on untouched.
+    #[arg(
+        long,
+        env = "SATCHEL_FORWARDED_HEADER",
+        default_value = "x-forwarded-for"
+    )]
+    forwarded_header: ForwardedHeader,
     /// Production mode: requires an explicit secret key, Secure cookies and the `__Host-`
     /// cookie name prefix (so serve it behind HTTPS).
     #[arg(long)]
@@ -93,13 +122,22 @@ pub fn run(args: ServeArgs) -> ExitCode {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         max_connections: args.max_connections.max(1),
+        max_per_address: args.max_connections_per_address.max(1),
     };
-    runtime.block_on(serve(args.addr, limits, layer, app))
+    let proxies = args
+        .trusted_proxies
+        .clone()
+        .with_header(args.forwarded_header);
+    if !proxies.is_empty() {
+        tracing::info!(?proxies, "trusted proxies");
+    }
+    runtime.block_on(serve(args.addr, limits, proxies, layer, app))
 }
 
 async fn serve(
     addr: SocketAddr,
     limits: ConnectionLimits,
+    proxies: TrustedProxies,
     layer: SessionLayer,
     app: App,
 ) -> ExitCode {
@@ -122,7 +160,8 @@ async fn serve(
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    connections::serve(listener, crate::app::router(layer, state), limits, shutdown).await;
+    let app = crate::app::router(layer, state);
+    connections::serve(listener, app, limits, proxies, shutdown).await;
     // A stopped server leaves the user database one file (SQLite folds the WAL back in when
     // the last connection closes); a connection still in use is waited for, boundedly.
     let _ = tokio::time::timeout(DB_TIMEOUT, users.close()).await;
@@ -149,6 +188,7 @@ async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         None => tracing::debug!("users present"),
     }
     let app = App {
+        devices: Devices::new(&config),
         config,
         users,
         throttle: Throttle::default(),

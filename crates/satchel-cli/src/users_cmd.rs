@@ -37,7 +37,8 @@ pub struct EndingArgs {
 
 #[derive(Args)]
 pub struct AddArgs {
-    /// The user name (letters, digits, '.', '_', '-').
+    /// The user name (letters, digits, '.', '_', '-'); refused if it differs from an
+    /// existing one only in case or Unicode form, or looks like one (`adrnin` beside `admin`).
     name: String,
     /// The app's data directory (as `satchel serve --data-dir`).
     #[arg(long, default_value = "satchel-data")]
@@ -110,9 +111,9 @@ async fn change_in(users: &Users, args: EndingArgs, new_password: bool) -> ExitC
     } else {
         users.disable(&args.name).await
     };
-    match changed {
-        Ok(true) => {}
-        Ok(false) => {
+    let name = match changed {
+        Ok(Some(name)) => name,
+        Ok(None) => {
             eprintln!("error: no user {:?}", args.name);
             return ExitCode::from(1);
         }
@@ -120,22 +121,22 @@ async fn change_in(users: &Users, args: EndingArgs, new_password: bool) -> ExitC
             eprintln!("error: {error}");
             return ExitCode::from(1);
         }
-    }
+    };
     let done = if new_password {
         "password changed"
     } else {
         "disabled"
     };
-    match crate::sessions_cmd::end_user_sessions(&*index, &args.name).await {
+    match crate::sessions_cmd::end_user_sessions(&*index, &name).await {
         Ok(ended) => {
-            println!("{} {done}; ended {ended} session(s)", args.name);
+            println!("{name} {done}; ended {ended} session(s)");
             ExitCode::SUCCESS
         }
         Err(error) => {
             eprintln!(
                 "error: {} {done}, but their sessions could not be ended: {error} \
                  (run `satchel sessions revoke-user {}` once the store is back)",
-                args.name, args.name
+                name, name
             );
             ExitCode::from(1)
         }

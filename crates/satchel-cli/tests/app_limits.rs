@@ -164,3 +164,71 @@ fn connections_past_the_cap_wait_until_one_closes() {
     let (answer, _) = read_until_closed(&mut third);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// A connection to `server` from the loopback address `from` (127.0.0.0/8 is all this
+/// machine's), having sent `bytes`, with a read deadline of `wait`.
+fn client_from(
+    server: &Server,
+    from: [u8; 4],
+    bytes: &[u8],
+    wait: std::time::Duration,
+) -> std::net::TcpStream {
+    use std::io::Write;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((from, 0).into()).unwrap();
+        socket.connect(server.addr).await.unwrap()
+    });
+    let mut stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(bytes).unwrap();
+    stream
+}
+
+#[test]
+fn one_address_holding_connections_leaves_room_for_the_others() {
+    let server = Server::start(
+        &[
+            "--max-connections",
+            "8",
+            "--max-connections-per-address",
+            "2",
+            "--header-timeout",
+            "120",
+        ],
+        &[],
+    );
+    // One client opens more connections than the whole server serves and holds them idle.
+    let hog: Vec<_> = (0..12)
+        .map(|_| {
+            client_from(
+                &server,
+                [127, 0, 0, 2],
+                b"GET / HTTP/1.1\r\n",
+                common::DEADLINE,
+            )
+        })
+        .collect();
+    // Another client is served at once, not after the hog's connections time out.
+    let mut other = client_from(
+        &server,
+        [127, 0, 0, 3],
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        std::time::Duration::from_secs(10),
+    );
+    let (answer, _) = read_until_closed(&mut other);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The hog's connections past its cap were closed, its first two are still open.
+    let mut closed = 0;
+    for mut stream in hog.into_iter().skip(2) {
+        let (answer, _) = read_until_closed(&mut stream);
+        assert_eq!(answer, "", "a connection past the cap was served");
+        closed += 1;
+    }
+    assert_eq!(closed, 10);
+}

@@ -157,3 +157,29 @@ fn users_add_reads_the_password_from_stdin_and_the_user_can_log_in() {
     let server = Server::start_exact(&[], &[("SECRET_KEY", KEY)], &dir);
     assert_eq!(server.login("alice", "alice's password").0.status, 303);
 }
+
+#[test]
+fn users_add_refuses_names_that_differ_only_in_case_or_look_alike() {
+    let dir = temp_dir("users-alike");
+    let dir_arg = dir.to_str().unwrap();
+    let add = |name: &str| {
+        run(
+            &["users", "add", name, "--data-dir", dir_arg],
+            &[],
+            "a password\n",
+        )
+    };
+    for existing in ["admin", "louis", "root"] {
+        let out = add(existing);
+        assert!(out.status.success(), "{existing}: {}", stderr(&out));
+    }
+    for alike in ["Admin", "ADMIN", "adrnin", "Iouis", "r00t"] {
+        let out = add(alike);
+        assert_eq!(out.status.code(), Some(1), "{alike} was accepted");
+        assert!(
+            stderr(&out).contains("already exists") || stderr(&out).contains("looks like"),
+            "{alike}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -89,6 +89,7 @@
 
 mod adapter;
 mod backend;
+pub mod client_addr;
 mod clock;
 pub mod codec;
 mod config;

@@ -38,6 +38,10 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha512};
+use smallvec::SmallVec;
+
+pub use crate::client_addr::ClientAddr;
+use crate::client_addr::TrustedProxies;
 
 use crate::session::state::{user_id_of, LoginNote};
 use crate::session::Session;
@@ -63,31 +67,21 @@ pub const FRESH_KEY: &str = "_fresh";
 /// ```
 pub const IDENTIFIER_KEY: &str = "_id";
 
-/// The client's address, as a request extension. The identifier hashes it as Flask's
-/// `request.remote_addr`. axum keeps the peer address in `ConnectInfo`, which this crate does
-/// not depend on: a small middleware copies it here (see the example).
+/// Flask-Login's session identifier, and the client's address recorded with a login.
 ///
-/// ```
-/// use axum::{extract::{ConnectInfo, Request}, middleware::Next, response::Response};
-/// use satchel::login::ClientAddr;
+/// **The digest** is Flask-Login 0.6.3's (the release on PyPI), `_create_identifier`: the
+/// SHA-512 hex digest of `"{addr}|{agent}"` where each part is the Python `repr` of the UTF-8
+/// bytes (`b'127.0.0.1'`), or `None` when absent, and the address is the first entry of
+/// `X-Forwarded-For` if the request has one, else the peer address. It stays exactly that,
+/// so a Flask app sharing the sessions agrees on which logins are fresh. The client can forge
+/// that header, so the digest decides only freshness ([`protect`]), as in Flask-Login: a
+/// copied cookie sent with its owner's first `X-Forwarded-For` entry and `User-Agent` stays
+/// fresh. Do not let freshness alone guard what a stolen cookie must not do.
 ///
-/// async fn client_addr(mut request: Request, next: Next) -> Response {
-///     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-///     if let Some(ip) = peer {
-///         request.extensions_mut().insert(ClientAddr(ip));
-///     }
-///     next.run(request).await
-/// }
-/// let app: axum::Router = axum::Router::new().layer(axum::middleware::from_fn(client_addr));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
-
-/// Flask-Login's session identifier, as Flask-Login 0.6.3 (the release on PyPI) computes it in
-/// `_create_identifier`: the SHA-512 hex digest of `"{addr}|{agent}"` where each part is the
-/// Python `repr` of the UTF-8 bytes (`b'127.0.0.1'`), or `None` when absent. The address is the
-/// first entry of `X-Forwarded-For` if the request has one, else the peer address — as
-/// Flask-Login does, so the header can be forged: the identifier only decides freshness.
+/// **The recorded address** ([`address`](Self::address), [`client_ip`](Self::client_ip),
+/// what [`login`] files in the per-user index) is not read from the client's headers: it is
+/// the peer's ([`ClientAddr`]), or behind proxies you trust ([`TrustedProxies`] as a request
+/// extension) the address they forwarded. It is always an IP address.
 ///
 /// ```
 /// use satchel::login::SessionIdentifier;
@@ -98,8 +92,10 @@ pub struct ClientAddr(pub IpAddr);
 #[derive(Debug, Clone)]
 pub struct SessionIdentifier {
     digest: String,
-    /// The address and agent as read, for the per-user session index.
+    /// The client's address (never a header's text), for the per-user session index.
+    client: Option<IpAddr>,
     address: Option<String>,
+    /// The agent as read, for the per-user session index.
     user_agent: Option<String>,
 }
 
@@ -125,64 +121,87 @@ impl SessionIdentifier {
         Self::from_bytes(
             addr.as_deref().map(str::as_bytes),
             user_agent.map(str::as_bytes),
+            remote_addr,
         )
     }
 
-    fn from_bytes(addr: Option<&[u8]>, agent: Option<&[u8]>) -> Self {
+    fn from_bytes(addr: Option<&[u8]>, agent: Option<&[u8]>, client: Option<IpAddr>) -> Self {
         let base = format!("{}|{}", py_bytes_repr(addr), py_bytes_repr(agent));
         let digest = Sha512::digest(base.as_bytes());
-        let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());
         SessionIdentifier {
             digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
-            address: text(addr),
-            user_agent: text(agent),
+            client,
+            address: client.map(|ip| ip.to_string()),
+            user_agent: agent.map(|b| String::from_utf8_lossy(b).into_owned()),
         }
     }
 
-    /// The identifier of the client that sent a request: the first `X-Forwarded-For` entry or
-    /// the [`ClientAddr`] extension, and the `User-Agent` header (read as Latin-1, as Werkzeug
-    /// reads headers, then UTF-8 encoded, as Flask-Login does).
+    /// The identifier of the client that sent a request: the digest from the first
+    /// `X-Forwarded-For` entry (else the [`ClientAddr`] extension) and the `User-Agent` header
+    /// (read as Latin-1, as Werkzeug reads headers, then UTF-8 encoded, as Flask-Login does);
+    /// the recorded address from the [`ClientAddr`] extension and, when the request has a
+    /// [`TrustedProxies`] extension, their forwarding header.
     ///
     /// ```
+    /// use satchel::client_addr::TrustedProxies;
     /// use satchel::login::{ClientAddr, SessionIdentifier};
     /// let mut request = http::Request::builder()
     ///     .header("user-agent", "curl/8.0")
+    ///     .header("x-forwarded-for", "198.51.100.23")
     ///     .body(())
     ///     .unwrap();
     /// request.extensions_mut().insert(ClientAddr([127, 0, 0, 1].into()));
-    /// let (parts, _) = request.into_parts();
-    /// assert_eq!(
-    ///     SessionIdentifier::from_request(&parts),
-    ///     SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("curl/8.0"))
-    /// );
+    /// let (mut parts, _) = request.into_parts();
+    /// let id = SessionIdentifier::from_request(&parts);
+    /// // Flask-Login's digest hashes the header; the recorded address is the peer's.
+    /// let flask = SessionIdentifier::new(Some([198, 51, 100, 23].into()), Some("curl/8.0"));
+    /// assert_eq!(id, flask);
+    /// assert_eq!(id.address(), Some("127.0.0.1"));
+    /// // Behind a trusted proxy at 127.0.0.1, the address it forwarded.
+    /// parts.extensions.insert(TrustedProxies::parse("127.0.0.1").unwrap());
+    /// let id = SessionIdentifier::from_request(&parts);
+    /// assert_eq!(id.address(), Some("198.51.100.23"));
     /// ```
     pub fn from_request(parts: &http::request::Parts) -> Self {
         Self::from_headers(
-            parts.headers.get("x-forwarded-for").map(|v| v.as_bytes()),
-            parts
-                .headers
-                .get(http::header::USER_AGENT)
-                .map(|v| v.as_bytes()),
+            |name| {
+                parts
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.as_bytes())
+                    .collect()
+            },
             parts.extensions.get::<ClientAddr>().map(|c| c.0),
+            parts.extensions.get::<TrustedProxies>(),
         )
     }
 
-    /// The identifier from a request's raw `X-Forwarded-For` and `User-Agent` values and its
-    /// peer address (each adapter reads them from its framework's request).
-    pub(crate) fn from_headers(
-        forwarded_for: Option<&[u8]>,
-        user_agent: Option<&[u8]>,
+    /// The identifier from a request's headers (`header(name)`: every value of the header
+    /// called `name`, in order), its peer address and the trusted proxies, if any. Each
+    /// adapter reads them from its framework's request; this is the one place they are read.
+    pub(crate) fn from_headers<'a>(
+        header: impl Fn(&str) -> SmallVec<[&'a [u8]; 2]>,
         peer: Option<IpAddr>,
+        trusted: Option<&TrustedProxies>,
     ) -> Self {
-        let addr = match forwarded_for.map(latin1_to_utf8) {
+        // Flask-Login's address: the first entry of the (first) X-Forwarded-For, verbatim.
+        let flask_addr = match header("x-forwarded-for").first() {
             Some(list) => {
+                let list = latin1_to_utf8(list);
                 let first = list.split(|&b| b == b',').next().unwrap_or_default();
                 Some(first.trim_ascii().to_vec())
             }
             None => peer.map(|ip| ip.to_string().into_bytes()),
         };
-        let agent = user_agent.map(latin1_to_utf8);
-        Self::from_bytes(addr.as_deref(), agent.as_deref())
+        let agent = header("user-agent").first().map(|v| latin1_to_utf8(v));
+        let client = peer.map(|peer| match trusted {
+            Some(proxies) if !proxies.is_empty() => {
+                proxies.client_addr(peer, &header(proxies.header().name()))
+            }
+            _ => peer.to_canonical(),
+        });
+        Self::from_bytes(flask_addr.as_deref(), agent.as_deref(), client)
     }
 
     /// The hex digest.
@@ -195,8 +214,8 @@ impl SessionIdentifier {
         &self.digest
     }
 
-    /// The client address it was made from, as read (the first `X-Forwarded-For` entry or the
-    /// peer), if any.
+    /// The client's address, as text: the peer's, or behind trusted proxies the one they
+    /// forwarded (see [`from_request`](Self::from_request)); never a header's own text.
     ///
     /// ```
     /// let id = satchel::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
@@ -204,6 +223,16 @@ impl SessionIdentifier {
     /// ```
     pub fn address(&self) -> Option<&str> {
         self.address.as_deref()
+    }
+
+    /// The client's address (as [`address`](Self::address)).
+    ///
+    /// ```
+    /// let id = satchel::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
+    /// assert_eq!(id.client_ip(), Some([10, 0, 0, 1].into()));
+    /// ```
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        self.client
     }
 
     /// The `User-Agent` it was made from, if any.
@@ -444,6 +473,28 @@ mod guard {
         }
     }
 
+    /// The client's identifier from the request ([`SessionIdentifier::from_request`]).
+    ///
+    /// ```
+    /// use satchel::login::SessionIdentifier;
+    /// async fn sign_in(session: satchel::Session, client: SessionIdentifier) -> &'static str {
+    ///     satchel::login(&session, "alice", &client);
+    ///     "welcome"
+    /// }
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/sign_in", axum::routing::post(sign_in));
+    /// ```
+    impl<S: Send + Sync> FromRequestParts<S> for SessionIdentifier {
+        type Rejection = std::convert::Infallible;
+
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _state: &S,
+        ) -> Result<Self, Self::Rejection> {
+            Ok(SessionIdentifier::from_request(parts))
+        }
+    }
+
     fn redirect(url: &LoginUrl) -> Response {
         match HeaderValue::from_str(url.as_str()) {
             Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
@@ -618,5 +669,38 @@ mod tests {
         );
         assert!(!is_fresh(&session));
         assert_eq!(current_user_id(&session).as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn the_recorded_address_is_the_peer_or_what_a_trusted_proxy_forwarded() {
+        let request = http::Request::builder()
+            .header("x-forwarded-for", "<b>not-an-ip</b>")
+            .header("x-forwarded-for", "198.51.100.23")
+            .header("forwarded", "for=203.0.113.5")
+            .body(())
+            .unwrap();
+        let (mut parts, _) = request.into_parts();
+        let id = SessionIdentifier::from_request(&parts);
+        assert_eq!((id.address(), id.client_ip()), (None, None));
+        parts.extensions.insert(ClientAddr([127, 0, 0, 1].into()));
+        assert_eq!(
+            SessionIdentifier::from_request(&parts).address(),
+            Some("127.0.0.1")
+        );
+        // The digest stays Flask-Login's: the first entry of the first header, verbatim.
+        let flask = SessionIdentifier::from_bytes(Some(b"<b>not-an-ip</b>"), None, None);
+        assert_eq!(SessionIdentifier::from_request(&parts), flask);
+        let proxies = TrustedProxies::parse("127.0.0.1").unwrap();
+        parts.extensions.insert(proxies.clone());
+        assert_eq!(
+            SessionIdentifier::from_request(&parts).address(),
+            Some("198.51.100.23")
+        );
+        parts
+            .extensions
+            .insert(proxies.with_header(crate::client_addr::ForwardedHeader::Forwarded));
+        let id = SessionIdentifier::from_request(&parts);
+        assert_eq!(id.client_ip(), Some([203, 0, 113, 5].into()));
+        assert_eq!(id, flask);
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::adapters::{routes, serve, Adapter, ADAPTERS};
+use common::adapters::{routes, serve, serve_behind, Adapter, ADAPTERS};
 use satchel::login::{LoginRequired, SessionIdentifier};
 use satchel::store::{MemoryStore, Store};
 use satchel::{CookieFormat, ReadOnlySession, Session, SessionConfig, SessionLayer};
@@ -91,6 +91,11 @@ async fn show_flashes(session: Session) -> String {
     shown.join(",")
 }
 
+/// The client as the adapter reads it: the recorded address and Flask-Login's digest.
+async fn whoami(client: SessionIdentifier) -> String {
+    format!("{} {}", client.address().unwrap_or("-"), client.as_str())
+}
+
 async fn private(user: LoginRequired) -> String {
     format!("hello {}", user.user_id)
 }
@@ -106,6 +111,7 @@ routes! {
     "/login" => sign_in,
     "/logout" => sign_out,
     "/private" => private,
+    "/whoami" => whoami,
     "/flash" => flash_twice,
     "/flashes" => show_flashes,
 }
@@ -621,5 +627,33 @@ fn a_store_that_is_down_is_a_503_with_retry_after_on_both_adapters() {
         // A route that never touches its session is served all the same.
         let response = request(addr, "GET", "/untouched", &[], b"");
         assert_eq!(response.status, 200, "[{adapter:?}]");
+    }
+}
+
+#[test]
+fn both_adapters_record_the_trusted_address_and_hash_flask_logins_identifier() {
+    let forwarded = "203.0.113.9, 198.51.100.23";
+    let headers = [("X-Forwarded-For", forwarded), ("User-Agent", "curl/8.0")];
+    // Flask-Login hashes the first entry, whoever sent it.
+    let flask = SessionIdentifier::new(Some([203, 0, 113, 9].into()), Some("curl/8.0"));
+    for adapter in ADAPTERS {
+        let behind = |proxies: &str| {
+            let proxies = satchel::client_addr::TrustedProxies::parse(proxies).unwrap();
+            let layer = layer(Kind::Sealed).unwrap();
+            let addr = serve_behind(adapter, layer, proxies, axum_routes, actix_routes);
+            request(addr, "GET", "/whoami", &headers, b"").text()
+        };
+        let direct = behind("");
+        assert_eq!(
+            direct,
+            format!("127.0.0.1 {}", flask.as_str()),
+            "{adapter:?}"
+        );
+        let proxied = behind("127.0.0.1");
+        assert_eq!(
+            proxied,
+            format!("198.51.100.23 {}", flask.as_str()),
+            "{adapter:?}"
+        );
     }
 }

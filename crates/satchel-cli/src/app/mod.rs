@@ -16,10 +16,12 @@
 //! | [`users`] | the user table |
 //! | [`csrf`] | the login form's CSRF token |
 //! | [`throttle`] | failed-login throttle (429) |
+//! | [`devices`] | device cookies: a client that logged in before is throttled on its own |
 //! | [`password_checks`] | bounded argon2 checks with reused memory (503 when busy) |
 //! | [`metrics`] | Prometheus text |
 
 pub mod csrf;
+pub mod devices;
 pub mod errors;
 pub mod guards;
 pub mod home;
@@ -56,6 +58,8 @@ pub struct App {
     pub config: SessionConfig,
     pub users: users::Users,
     pub throttle: throttle::Throttle,
+    /// Device cookies, for the throttle.
+    pub devices: devices::Devices,
     pub metrics: metrics::Metrics,
     /// Password checks: bounded in number and memory (see [`password_checks`]).
     pub hashing: password_checks::PasswordChecks,

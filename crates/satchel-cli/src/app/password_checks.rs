@@ -56,7 +56,7 @@ impl PasswordChecks {
         PasswordChecks::new(cores, MAX_WAIT)
     }
 
-    /// Whether `password` is `name`'s (see
+    /// The user's stored name if `password` is theirs (see
     /// [`StoredHash::verify_with`](super::users::StoredHash::verify_with)): in a slot, the row
     /// read (async), then the hash computed off the async threads in a reused working memory.
     pub async fn verify(
@@ -64,7 +64,7 @@ impl PasswordChecks {
         users: &Users,
         name: &str,
         password: String,
-    ) -> Result<bool, CheckError> {
+    ) -> Result<Option<String>, CheckError> {
         let _slot = tokio::time::timeout(self.max_wait, self.slots.acquire())
             .await
             .map_err(|_| CheckError::Busy(self.max_wait))?
@@ -121,7 +121,7 @@ mod tests {
         }
         let mut right = 0;
         while let Some(outcome) = set.join_next().await {
-            right += usize::from(outcome.unwrap().unwrap());
+            right += usize::from(outcome.unwrap().unwrap().is_some());
         }
         assert_eq!(right, 1);
         assert!(checks.memories.lock().unwrap().len() <= 2);

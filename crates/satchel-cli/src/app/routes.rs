@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use satchel::login::{is_fresh, ClientAddr, LoginRequired, SessionIdentifier};
+use satchel::login::{is_fresh, LoginRequired, SessionIdentifier};
 use satchel::store::{SessionId, Store};
 use satchel::{Session, PERMANENT_KEY};
 use serde::Deserialize;
@@ -22,8 +22,8 @@ use super::guards::same_origin;
 use super::panel::{words, Panel};
 use super::password_checks::CheckError;
 use super::templates::{render, DashboardPage, LoginPage, SessionPage};
-use super::users::{MAX_NAME_LEN, MAX_PASSWORD_LEN};
-use super::{csrf, AppState};
+use super::users::{name_key, MAX_NAME_LEN, MAX_PASSWORD_LEN};
+use super::{csrf, throttle, AppState};
 
 /// How long `/readyz` waits for the store.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -138,7 +138,8 @@ pub async fn metrics(State(app): State<AppState>, client: Client, headers: Heade
         .into_response()
 }
 
-/// Who is asking: the peer address and Flask-Login's identifier of the client.
+/// Who is asking: the client's address (the peer's, or behind a trusted proxy the one it
+/// forwarded) and Flask-Login's identifier of the client.
 pub struct Client {
     addr: Option<IpAddr>,
     ident: SessionIdentifier,
@@ -148,9 +149,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ident = SessionIdentifier::from_request(parts);
         Ok(Client {
-            addr: parts.extensions.get::<ClientAddr>().map(|c| c.0),
-            ident: SessionIdentifier::from_request(parts),
+            addr: ident.client_ip(),
+            ident,
         })
     }
 }
@@ -190,6 +192,7 @@ pub async fn login_submit(
     State(app): State<AppState>,
     session: Session,
     client: Client,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !csrf::verify(&session, form.csrf_token.as_deref()) {
@@ -213,7 +216,12 @@ pub async fn login_submit(
         )
             .into_response();
     }
-    let attempt = match app.throttle.begin(&username, client.addr) {
+    let name_key = name_key(&username);
+    let who = match app.devices.recognise(&headers, &name_key) {
+        Some(device) => throttle::Client::Device(device),
+        None => throttle::Client::Address(client.addr),
+    };
+    let attempt = match app.throttle.begin(&name_key, who) {
         Ok(attempt) => attempt,
         Err(wait) => {
             metrics::counter!("satchel_login_throttled_total").increment(1);
@@ -230,17 +238,19 @@ pub async fn login_submit(
         Ok(verified) => verified,
         Err(error) => return password_check_failed(&error),
     };
-    if verified {
+    if let Some(user) = verified {
         attempt.succeeded();
-        satchel::login(&session, &username, &client.ident);
+        // The session names the user as stored, whatever case or form was typed.
+        satchel::login(&session, &user, &client.ident);
         csrf::rotate(&session);
         if form.remember.is_some() {
             session.set_permanent(true);
         } else {
             session.remove(PERMANENT_KEY);
         }
-        tracing::info!(user = ?username, "logged in");
-        return Redirect::to("/dashboard").into_response();
+        tracing::info!(user = ?user, "logged in");
+        let device = app.devices.issue(&name_key);
+        return ([(header::SET_COOKIE, device)], Redirect::to("/dashboard")).into_response();
     }
     attempt.failed();
     metrics::counter!("satchel_login_failures_total").increment(1);

@@ -4,6 +4,14 @@
 //! No credentials live in code: users are added with `satchel users add NAME`, and the first
 //! start creates `admin` (see [`ensure_admin`]).
 //!
+//! **Names** are unique regardless of case and Unicode compatibility forms: each has a key
+//! ([`name_key`]: NFKC, case-folded, NFKC again) that no two users share, and a login, `users
+//! passwd` or `users disable` finds the user by it (`ADMIN` logs in as `admin`, the
+//! session then naming `admin`). `users add` also refuses a name that looks like an existing
+//! one (Unicode's confusables, UTS #39: `adrnin`, `Iouis` and `r00t` beside `admin`, `louis`
+//! and `root`). A file made before names had keys gets them when opened; users whose names
+//! already collide there keep working by their exact names (a warning lists them).
+//!
 //! The file is in WAL mode (readers never wait for a writer such as `satchel users add`
 //! beside the server) and a call waits up to [`DB_TIMEOUT`] for the write lock or a pooled
 //! connection; past that it is a [`UserError::Db`] (a 503 in the app), never a panic.
@@ -15,6 +23,7 @@ use std::time::Duration;
 use argon2::password_hash::phc::Output;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use unicode_normalization::UnicodeNormalization as _;
 
 /// Longest accepted user name and password, in bytes (longer input is refused before hashing).
 pub const MAX_NAME_LEN: usize = 64;
@@ -38,8 +47,10 @@ pub struct Users {
 /// What creating a user can run into.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("user {0:?} already exists")]
-    Exists(String),
+    #[error("user {name:?} already exists{}", same_as(name, existing))]
+    Exists { name: String, existing: String },
+    #[error("user name {name:?} looks like the existing user {existing:?}: pick another")]
+    LooksLike { name: String, existing: String },
     #[error("invalid user name {0:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-'")]
     BadName(String),
     #[error("the password must be 8 to {MAX_PASSWORD_LEN} bytes")]
@@ -50,22 +61,58 @@ pub enum UserError {
     Hash(String),
 }
 
+/// `" (as NAME)"` when the existing user is spelt otherwise.
+fn same_as(name: &str, existing: &str) -> String {
+    if name == existing {
+        String::new()
+    } else {
+        format!(" (as {existing:?})")
+    }
+}
+
+/// The key a user name is unique by: NFKC, then Unicode's full case folding, then NFKC again
+/// (Unicode's `NFKC_Casefold`, less its removal of default-ignorable characters, which no
+/// valid name has). `Admin`, `ADMIN` and the full-width `ａｄｍｉｎ` are all `admin`.
+pub fn name_key(name: &str) -> String {
+    let compatible: String = name.nfkc().collect();
+    caseless::default_case_fold_str(&compatible)
+        .nfkc()
+        .collect()
+}
+
+/// What a name looks like: the [`name_key`] of UTS #39's skeleton of it (`rn` for `m`, `l`
+/// for `I` and `1`, `O` for `0`, …), so names a reader could take for one another share it.
+fn look_alike_key(name: &str) -> String {
+    let compatible: String = name.nfkc().collect();
+    let skeleton: String = unicode_security::skeleton(&compatible).collect();
+    name_key(&skeleton)
+}
+
 /// A user's stored hash, read for a login check (see [`Users::stored_hash`]).
 pub struct StoredHash {
-    /// `None`: no such user, or disabled.
-    stored: Option<String>,
+    /// The user's name and hash; `None`: no such user, or disabled.
+    stored: Option<(String, String)>,
     dummy: Arc<str>,
 }
 
 impl StoredHash {
-    /// Whether `password` is the user's, hashing in `memory` (argon2's working memory, grown
-    /// to the stored hash's cost and kept by the caller for the next check, so a check
-    /// allocates nothing). Slow on purpose (argon2): call it off the async threads. Costs the
-    /// same whether or not the user exists (an unknown user's check hashes the dummy).
-    pub fn verify_with(&self, password: &str, memory: &mut Vec<Block>) -> Result<bool, UserError> {
-        let hash = self.stored.as_deref().unwrap_or(&self.dummy);
+    /// The user's name (as stored) if `password` is theirs, hashing in `memory` (argon2's
+    /// working memory, grown to the stored hash's cost and kept by the caller for the next
+    /// check, so a check allocates nothing). Slow on purpose (argon2): call it off the async
+    /// threads. Costs the same whether or not the user exists (an unknown user's check
+    /// hashes the dummy).
+    pub fn verify_with(
+        &self,
+        password: &str,
+        memory: &mut Vec<Block>,
+    ) -> Result<Option<String>, UserError> {
+        let hash = self.stored.as_ref().map_or(&*self.dummy, |(_, hash)| hash);
         let matches = check_password(hash, password, memory)?;
-        Ok(self.stored.is_some() && matches)
+        Ok(self
+            .stored
+            .as_ref()
+            .filter(|_| matches)
+            .map(|(name, _)| name.clone()))
     }
 }
 
@@ -137,32 +184,76 @@ impl Users {
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)
     }
 
-    /// Adds a user; an existing name is an error.
+    /// Adds a user; a name whose [`name_key`] or look is an existing user's is an error.
     pub async fn add(&self, name: &str, password: &str) -> Result<(), UserError> {
         if !valid_name(name) {
             return Err(UserError::BadName(name.to_owned()));
         }
+        let (key, look) = (name_key(name), look_alike_key(name));
         let hash = checked_hash(password).await?;
+        // One statement: two `users add` at once cannot both pass the check.
         let inserted = self
             .change_row(
-                "INSERT INTO users (name, password_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                &[name, &hash],
+                "INSERT INTO users (name, name_key, look_alike, password_hash) \
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS \
+                 (SELECT 1 FROM users WHERE name = ?1 OR name_key = ?2 OR look_alike = ?3)",
+                &[name, &key, &look, &hash],
             )
             .await?;
-        if !inserted {
-            return Err(UserError::Exists(name.to_owned()));
+        if inserted {
+            return Ok(());
         }
-        Ok(())
+        let (existing, same): (String, bool) = sqlx::query_as(
+            "SELECT name, name = ?1 OR name_key = ?2 FROM users \
+             WHERE name = ?1 OR name_key = ?2 OR look_alike = ?3 \
+             ORDER BY name = ?1 OR name_key = ?2 DESC LIMIT 1",
+        )
+        .bind(name)
+        .bind(&key)
+        .bind(&look)
+        .fetch_one(&self.pool)
+        .await?;
+        let name = name.to_owned();
+        Err(if same {
+            UserError::Exists { name, existing }
+        } else {
+            UserError::LooksLike { name, existing }
+        })
     }
 
-    /// `name`'s hash for a login check ([`StoredHash::verify_with`], the slow part, is the
-    /// caller's to run off the async threads): the dummy if there is no such active user.
-    pub async fn stored_hash(&self, name: &str) -> Result<StoredHash, UserError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0")
+    /// The stored name of the user `name` designates: the user of that exact name, else the
+    /// one user with its [`name_key`] (`None`: no such user, or a file made before name keys
+    /// that holds several).
+    pub async fn resolve(&self, name: &str) -> Result<Option<String>, UserError> {
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM users WHERE name = ?1 OR name_key = ?2 LIMIT 8")
                 .bind(name)
-                .fetch_optional(&self.pool)
+                .bind(name_key(name))
+                .fetch_all(&self.pool)
                 .await?;
+        if names.iter().any(|n| n == name) {
+            return Ok(Some(name.to_owned()));
+        }
+        Ok(match <[String; 1]>::try_from(names) {
+            Ok([only]) => Some(only),
+            Err(_) => None,
+        })
+    }
+
+    /// The hash of the user `name` designates ([`resolve`](Self::resolve)) for a login check
+    /// ([`StoredHash::verify_with`], the slow part, is the caller's to run off the async
+    /// threads): the dummy if there is no such active user.
+    pub async fn stored_hash(&self, name: &str) -> Result<StoredHash, UserError> {
+        let stored = match self.resolve(name).await? {
+            Some(name) => sqlx::query_scalar(
+                "SELECT password_hash FROM users WHERE name = ?1 AND disabled = 0",
+            )
+            .bind(&name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|hash: String| (name, hash)),
+            None => None,
+        };
         Ok(StoredHash {
             stored,
             dummy: self.dummy_hash.clone(),
@@ -175,35 +266,52 @@ impl Users {
             .await
     }
 
-    /// Sets `name`'s password; `Ok(false)` if there is no such user.
-    pub async fn set_password(&self, name: &str, password: &str) -> Result<bool, UserError> {
+    /// Sets the password of the user `name` designates ([`resolve`](Self::resolve)): their
+    /// stored name, or `None` if there is no such user.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<String>, UserError> {
         let hash = checked_hash(password).await?;
-        self.change_row(
-            "UPDATE users SET password_hash = ?2 WHERE name = ?1",
-            &[name, &hash],
-        )
-        .await
+        let Some(name) = self.resolve(name).await? else {
+            return Ok(None);
+        };
+        let changed = self
+            .change_row(
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+                &[&name, &hash],
+            )
+            .await?;
+        Ok(changed.then_some(name))
     }
 
-    /// Disables `name` (their password no longer logs in); `Ok(false)` if there is no such
-    /// user.
-    pub async fn disable(&self, name: &str) -> Result<bool, UserError> {
-        self.change_row("UPDATE users SET disabled = 1 WHERE name = ?1", &[name])
-            .await
+    /// Disables the user `name` designates (their password no longer logs in): their stored
+    /// name, or `None` if there is no such user.
+    pub async fn disable(&self, name: &str) -> Result<Option<String>, UserError> {
+        let Some(name) = self.resolve(name).await? else {
+            return Ok(None);
+        };
+        let changed = self
+            .change_row("UPDATE users SET disabled = 1 WHERE name = ?1", &[&name])
+            .await?;
+        Ok(changed.then_some(name))
     }
 
     /// Whether `password` is `name`'s, checked with a working memory of its own (for one-off
     /// checks; on the calling thread).
     #[cfg(test)]
     pub async fn verify(&self, name: &str, password: &str) -> Result<bool, UserError> {
-        self.stored_hash(name)
+        Ok(self
+            .stored_hash(name)
             .await?
-            .verify_with(password, &mut Vec::new())
+            .verify_with(password, &mut Vec::new())?
+            .is_some())
     }
 }
 
-/// The table, and on a file made before accounts could be disabled, the `disabled` column
-/// (the same statements, so the same schema, as every earlier version ran).
+/// The table, and on a file made before them, the `disabled` column and the name keys (the
+/// same statements, so the same schema, as every earlier version ran).
 async fn create_schema(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS users (
@@ -214,10 +322,49 @@ async fn create_schema(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     )
     .execute(pool)
     .await?;
-    match sqlx::query("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
-        .execute(pool)
-        .await
-    {
+    for column in [
+        "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE users ADD COLUMN name_key TEXT",
+        "ALTER TABLE users ADD COLUMN look_alike TEXT",
+    ] {
+        add_column(pool, column).await?;
+    }
+    let unkeyed: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM users WHERE name_key IS NULL OR look_alike IS NULL")
+            .fetch_all(pool)
+            .await?;
+    for name in unkeyed {
+        sqlx::query("UPDATE users SET name_key = ?2, look_alike = ?3 WHERE name = ?1")
+            .bind(&name)
+            .bind(name_key(&name))
+            .bind(look_alike_key(&name))
+            .execute(pool)
+            .await?;
+    }
+    sqlx::raw_sql(
+        "CREATE INDEX IF NOT EXISTS users_name_key ON users (name_key);
+         CREATE INDEX IF NOT EXISTS users_look_alike ON users (look_alike);",
+    )
+    .execute(pool)
+    .await?;
+    let colliding: Vec<String> = sqlx::query_scalar(
+        "SELECT group_concat(name, ', ') FROM users GROUP BY name_key HAVING count(*) > 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    for names in colliding {
+        tracing::warn!(
+            %names,
+            "users whose names differ only in case or Unicode form (made before names had \
+             keys): each logs in by its exact name only; disable all but one"
+        );
+    }
+    Ok(())
+}
+
+/// `alter` (an `ALTER TABLE users ADD COLUMN`), unless the column is there.
+async fn add_column(pool: &SqlitePool, alter: &'static str) -> Result<(), sqlx::Error> {
+    match sqlx::query(alter).execute(pool).await {
         Err(sqlx::Error::Database(e)) if e.message().contains("duplicate column") => Ok(()),
         Err(e) => Err(e),
         Ok(_) => Ok(()),
@@ -340,12 +487,21 @@ mod tests {
         assert!(!users.verify("bob", "correct horse").await.unwrap());
         let mut memory = Vec::new();
         let alice = users.stored_hash("alice").await.unwrap();
-        assert!(alice.verify_with("correct horse", &mut memory).unwrap());
-        assert!(!alice.verify_with("wrong", &mut memory).unwrap());
+        assert!(alice
+            .verify_with("correct horse", &mut memory)
+            .unwrap()
+            .is_some());
+        assert!(alice.verify_with("wrong", &mut memory).unwrap().is_none());
         assert_eq!(memory.len(), Params::default().block_count());
+        // Any case or compatibility form of the name is the same user, as stored.
+        let upper = users.stored_hash("ＡＬＩＣＥ").await.unwrap();
+        assert_eq!(
+            upper.verify_with("correct horse", &mut memory).unwrap(),
+            Some("alice".into())
+        );
         assert!(matches!(
             users.add("alice", "another one").await,
-            Err(UserError::Exists(_))
+            Err(UserError::Exists { .. })
         ));
     }
 
@@ -366,19 +522,25 @@ mod tests {
     async fn a_new_password_replaces_the_old_and_a_disabled_user_cannot_log_in() {
         let users = Users::open(&temp_dir("passwd")).await.unwrap();
         users.add("alice", "correct horse").await.unwrap();
-        assert!(users.set_password("alice", "battery staple").await.unwrap());
+        assert_eq!(
+            users.set_password("alice", "battery staple").await.unwrap(),
+            Some("alice".into())
+        );
         assert!(!users.verify("alice", "correct horse").await.unwrap());
         assert!(users.verify("alice", "battery staple").await.unwrap());
-        assert!(!users
-            .set_password("nobody", "battery staple")
-            .await
-            .unwrap());
+        assert_eq!(
+            users
+                .set_password("nobody", "battery staple")
+                .await
+                .unwrap(),
+            None
+        );
         assert!(users.is_active("alice").await.unwrap());
-        assert!(users.disable("alice").await.unwrap());
+        assert!(users.disable("ALICE").await.unwrap().is_some());
         assert!(!users.verify("alice", "battery staple").await.unwrap());
         assert!(!users.is_active("alice").await.unwrap());
         assert!(users.exists("alice").await.unwrap());
-        assert!(!users.disable("nobody").await.unwrap());
+        assert_eq!(users.disable("nobody").await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -430,15 +592,67 @@ mod tests {
                 .fetch_all(&users.pool)
                 .await
                 .unwrap();
-        assert_eq!(columns, ["name", "password_hash", "created_at", "disabled"]);
+        assert_eq!(
+            columns,
+            [
+                "name",
+                "password_hash",
+                "created_at",
+                "disabled",
+                "name_key",
+                "look_alike"
+            ]
+        );
         assert!(users.verify("alice", "correct horse").await.unwrap());
         assert!(users.is_active("alice").await.unwrap());
-        assert!(users.disable("alice").await.unwrap());
+        assert!(users.disable("alice").await.unwrap().is_some());
         assert!(!users.verify("alice", "correct horse").await.unwrap());
+        assert!(matches!(
+            users.add("Alice", "correct horse").await,
+            Err(UserError::Exists { .. })
+        ));
         users.close().await;
 
         let again = Users::open(&dir).await.unwrap();
         assert!(again.exists("alice").await.unwrap());
         assert!(!again.is_active("alice").await.unwrap());
+    }
+
+    #[test]
+    fn names_differing_in_case_or_compatibility_form_share_a_key() {
+        for alike in ["Admin", "ADMIN", "ａｄｍｉｎ", "admin"] {
+            assert_eq!(name_key(alike), "admin", "{alike}");
+        }
+        assert_eq!(name_key("Straße"), name_key("STRASSE"));
+        assert_ne!(name_key("admin"), name_key("admin1"));
+    }
+
+    #[test]
+    fn look_alike_names_share_a_look() {
+        for (a, b) in [
+            ("admin", "adrnin"),
+            ("louis", "Iouis"),
+            ("root", "r00t"),
+            ("bill", "biII"),
+        ] {
+            assert_eq!(look_alike_key(a), look_alike_key(b), "{a} / {b}");
+        }
+        assert_ne!(look_alike_key("admin"), look_alike_key("alice"));
+    }
+
+    #[tokio::test]
+    async fn a_name_like_an_existing_one_is_refused_and_says_which() {
+        let users = Users::open(&temp_dir("alike")).await.unwrap();
+        users.add("admin", "correct horse").await.unwrap();
+        let error = users.add("ADMIN", "correct horse").await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"user "ADMIN" already exists (as "admin")"#
+        );
+        let error = users.add("adrnin", "correct horse").await.unwrap_err();
+        assert!(matches!(&error, UserError::LooksLike { existing, .. } if existing == "admin"));
+        assert_eq!(users.count().await.unwrap(), 1);
+        assert_eq!(users.resolve("Admin").await.unwrap(), Some("admin".into()));
+        assert_eq!(users.resolve("adrnin").await.unwrap(), None);
     }
 }

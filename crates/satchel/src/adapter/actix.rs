@@ -45,6 +45,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 
 use crate::adapter::tower::SessionLayer;
 use crate::backend::Backend;
+use crate::client_addr::TrustedProxies;
 use crate::config::{ConfigError, SessionConfig};
 use crate::cookie_header::RequestCookies;
 use crate::error::{plain_response, SaveError, SessionError};
@@ -362,17 +363,7 @@ impl FromRequest for LoginRequired {
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let opening = opened(request, Access::Write);
-        let client = SessionIdentifier::from_headers(
-            request
-                .headers()
-                .get("x-forwarded-for")
-                .map(HeaderValue::as_bytes),
-            request
-                .headers()
-                .get(actix_web::http::header::USER_AGENT)
-                .map(HeaderValue::as_bytes),
-            request.peer_addr().map(|addr| addr.ip()),
-        );
+        let client = identify(request);
         let url = request.app_data::<LoginUrl>().cloned();
         Box::pin(async move {
             let session = opening.await?;
@@ -380,4 +371,41 @@ impl FromRequest for LoginRequired {
                 .ok_or_else(|| LoginRejection::LoginRequired(url.unwrap_or_default()))
         })
     }
+}
+
+/// The client's [`SessionIdentifier`] (for [`login`](crate::login::login)): the peer address,
+/// or behind the [`TrustedProxies`] app data the address they forwarded.
+///
+/// ```
+/// use satchel::login::SessionIdentifier;
+/// async fn sign_in(session: satchel::Session, client: SessionIdentifier) -> &'static str {
+///     satchel::login(&session, "alice", &client);
+///     "welcome"
+/// }
+/// let app = actix_web::App::new()
+///     .app_data(satchel::client_addr::TrustedProxies::parse("10.0.0.0/8").unwrap())
+///     .route("/sign_in", actix_web::web::post().to(sign_in));
+/// # let _ = app;
+/// ```
+impl FromRequest for SessionIdentifier {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Ok(identify(request)))
+    }
+}
+
+fn identify(request: &HttpRequest) -> SessionIdentifier {
+    SessionIdentifier::from_headers(
+        |name| {
+            request
+                .headers()
+                .get_all(name)
+                .map(HeaderValue::as_bytes)
+                .collect()
+        },
+        request.peer_addr().map(|addr| addr.ip()),
+        request.app_data::<TrustedProxies>(),
+    )
 }

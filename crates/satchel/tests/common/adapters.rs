@@ -9,6 +9,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 
+use satchel::client_addr::TrustedProxies;
 use satchel::SessionLayer;
 
 /// An adapter under test.
@@ -46,6 +47,40 @@ pub fn serve(
     axum_routes: fn() -> axum::Router,
     actix_routes: fn(&mut actix_web::web::ServiceConfig),
 ) -> SocketAddr {
+    serve_behind(
+        adapter,
+        layer,
+        TrustedProxies::default(),
+        axum_routes,
+        actix_routes,
+    )
+}
+
+/// axum: the peer address as the library reads it (`ClientAddr`), as its docs show.
+async fn client_addr(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer {
+        request
+            .extensions_mut()
+            .insert(satchel::login::ClientAddr(ip));
+    }
+    next.run(request).await
+}
+
+/// [`serve`], with `proxies` trusted (axum: a request extension; actix-web: app data).
+pub fn serve_behind(
+    adapter: Adapter,
+    layer: SessionLayer,
+    proxies: TrustedProxies,
+    axum_routes: fn() -> axum::Router,
+    actix_routes: fn(&mut actix_web::web::ServiceConfig),
+) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     match adapter {
@@ -61,6 +96,8 @@ pub fn serve(
                     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                     let app = axum_routes()
                         .layer(layer)
+                        .layer(axum::Extension(proxies))
+                        .layer(axum::middleware::from_fn(client_addr))
                         .into_make_service_with_connect_info::<SocketAddr>();
                     axum::serve(listener, app).await.unwrap();
                 });
@@ -72,6 +109,7 @@ pub fn serve(
                 actix_web::rt::System::new().block_on(async move {
                     actix_web::HttpServer::new(move || {
                         actix_web::App::new()
+                            .app_data(proxies.clone())
                             .wrap(middleware.clone())
                             .configure(actix_routes)
                     })
