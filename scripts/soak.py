@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Soak test for `satchel serve`: many keep-alive connections mixing every route, with slow
-clients, for a bounded time, on 127.0.0.1 only. Fails (exit 1) on any error: a 5xx, a
+clients, for a bounded time, on loopback only (the server on 127.0.0.1, the clients spread over
+127.0.0.2-251, each address under the per-address connection cap). Fails (exit 1) on any error: a 5xx, a
 malformed response, or a normal connection cut by the server.
 
     python3 scripts/soak.py [SECONDS] [CONNECTIONS] [--store memory|cookie|redis://...]
@@ -76,7 +77,7 @@ async def worker(n, addr, deadline, stats, slow):
     while time.monotonic() < deadline:
         try:
             if writer is None:
-                reader, writer = await asyncio.open_connection(*addr)
+                reader, writer = await asyncio.open_connection(*addr, local_addr=client_addr(n))
             path = random.choice(ROUTES)
             method, body = "GET", b""
             # Failed logins cost an argon2 hash each: a few workers post them, at a rate the
@@ -122,10 +123,16 @@ async def worker(n, addr, deadline, stats, slow):
         writer.close()
 
 
-async def stalled(addr, deadline, stats):
+def client_addr(n):
+    """The loopback address client `n` connects from: many clients, as in production, each
+    under the server's per-address connection cap (127.0.0.2 to 127.0.0.251)."""
+    return (f"127.0.0.{2 + n % 250}", 0)
+
+
+async def stalled(n, addr, deadline, stats):
     """Sends half a request head and stops: the server must cut it after its header timeout."""
     while time.monotonic() < deadline - HEADER_TIMEOUT - 2:
-        reader, writer = await asyncio.open_connection(*addr)
+        reader, writer = await asyncio.open_connection(*addr, local_addr=client_addr(n))
         writer.write(b"GET /counter HTTP/1.1\r\nHost: soak\r\nX-Stalled: ")
         await writer.drain()
         try:
@@ -141,7 +148,7 @@ async def run(addr, seconds, connections):
     stats = Stats()
     deadline = time.monotonic() + seconds
     tasks = [worker(n, addr, deadline, stats, slow=(n % 8 == 7)) for n in range(connections - 4)]
-    tasks += [stalled(addr, deadline, stats) for _ in range(4)]
+    tasks += [stalled(connections + n, addr, deadline, stats) for n in range(4)]
     await asyncio.gather(*tasks)
     return stats
 
