@@ -7,20 +7,23 @@
 //! the refresh, the store's lease and commit) is the dict session's business, unchanged.
 //!
 //! The rules (dirty tracking, `None`, unknown keys, sessions that no longer load) are on
-//! [`TypedSession`] itself, where users read them.
+//! [`TypedSession`] itself, where users read them; `merge` below applies them. How `T` is read
+//! from the dict and serialized to be compared is `convert.rs`.
 
 use std::collections::btree_map::Entry;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use serde::de::{self, DeserializeOwned, Visitor};
-use serde::{forward_to_deserialize_any, Serialize};
-use smallvec::SmallVec;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::error::SessionError;
 use crate::session::access::Access;
 use crate::session::Session;
-use crate::value::{self, Dict, Value, ValueError};
+use crate::value::{Dict, Value, ValueError};
+use convert::{decode, Keys, Snapshot};
+
+mod convert;
 
 /// The session as a struct of yours: reads and writes are checked by the compiler, and a
 /// change is saved only when the struct actually changed.
@@ -104,7 +107,7 @@ pub struct TypedSession<T: Serialize> {
     value: T,
     /// `T` serialized before its first mutable borrow since the last merge; `None` while the
     /// handler has not borrowed it mutably (nothing to merge).
-    before: Option<Dict>,
+    before: Option<Snapshot>,
     /// The stored keys are not known to hold `T` (it did not load, or could not be
     /// serialized to compare): the next merge writes all of `T`.
     overwrite: bool,
@@ -219,7 +222,7 @@ impl<T: Serialize> TypedSession<T> {
         let Some(before) = self.before.take() else {
             return Ok(false);
         };
-        let after = match to_dict(&self.value) {
+        let after = match Snapshot::of(&self.value) {
             Ok(after) => after,
             Err(error) => {
                 self.before = Some(before);
@@ -307,10 +310,10 @@ impl<T: Serialize> DerefMut for TypedSession<T> {
     /// Remembers `T` as it is (serialized) the first time, to merge only a real change.
     fn deref_mut(&mut self) -> &mut T {
         if self.before.is_none() {
-            self.before = Some(to_dict(&self.value).unwrap_or_else(|_| {
+            self.before = Some(Snapshot::of(&self.value).unwrap_or_else(|_| {
                 // Nothing to compare with: the merge writes all of T (and reports the error).
                 self.overwrite = true;
-                Dict::new()
+                Snapshot::empty()
             }));
         }
         &mut self.value
@@ -335,241 +338,88 @@ impl<T: Serialize + fmt::Debug> fmt::Debug for TypedSession<T> {
     }
 }
 
-/// `value` serialized, as the dict it must be.
-fn to_dict<T: Serialize + ?Sized>(value: &T) -> Result<Dict, ValueError> {
-    match value::to_value(value)? {
-        Value::Dict(dict) => Ok(dict),
-        other => Err(ValueError(format!(
-            "a typed session must serialize to a map (a struct with named fields, or a map), \
-             not to {}",
-            kind(&other)
-        ))),
-    }
-}
-
-/// What kind of value `value` is, for an error message (never the value: it is session data).
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a bool",
-        Value::Int(_) | Value::BigInt(_) => "an integer",
-        Value::Float(_) => "a float",
-        Value::Str(_) | Value::Markup(_) => "a string",
-        Value::List(_) | Value::Tuple(_) => "a sequence",
-        Value::Dict(_) => "a map",
-        Value::Bytes(_) => "bytes",
-        Value::Uuid(_) => "a UUID",
-        Value::DateTime(_) => "a datetime",
-    }
-}
-
 /// Merges `after` (a changed `T`) into `data`; `before` is `T` as it was. Returns whether
 /// `data` changed. See [`TypedSession`] for the rules.
-fn merge(data: &mut Dict, before: &Dict, after: Dict, keys: &Keys, overwrite: bool) -> bool {
+fn merge(
+    data: &mut Dict,
+    before: &Snapshot,
+    after: Snapshot,
+    keys: &Keys,
+    overwrite: bool,
+) -> bool {
     let mut changed = false;
     // Keys T read but no longer writes: an alias after a rename, a skipped field, a map entry.
     let gone = before
         .keys()
-        .map(String::as_str)
         .chain(keys.fields.iter().copied())
-        .filter(|key| !after.contains_key(*key));
+        .filter(|key| !after.contains(key));
     for key in gone {
         changed |= data.remove(key).is_some();
     }
-    for (key, value) in after {
+    for (key, value) in after.into_entries() {
         let unchanged = !overwrite && before.get(&key) == Some(&value);
         match (value, unchanged) {
             (Value::Null, true) => {}
-            (Value::Null, false) => changed |= data.remove(&key).is_some(),
+            (Value::Null, false) => changed |= data.remove(&*key).is_some(),
             (value, true) => {
                 if keys.fills(&key) {
-                    if let Entry::Vacant(slot) = data.entry(key) {
+                    if let Entry::Vacant(slot) = data.entry(key.into_owned()) {
                         slot.insert(value);
                         changed = true;
                     }
                 }
             }
-            (value, false) => {
-                if data.get(&key) != Some(&value) {
-                    data.insert(key, value);
+            (value, false) => match data.get_mut(&*key) {
+                Some(slot) => {
+                    if *slot != value {
+                        *slot = value;
+                        changed = true;
+                    }
+                }
+                None => {
+                    data.insert(key.into_owned(), value);
                     changed = true;
                 }
-            }
+            },
         }
     }
     changed
 }
 
-/// `T` out of the session's data, with what it read of `T`'s keys. A session holding none of a
-/// struct's keys is a new one: `T::default()`.
-fn decode<T: DeserializeOwned + Default>(data: &Dict) -> (Result<T, ValueError>, Keys) {
-    let mut keys = Keys::default();
-    let mut shape = Shape::Unknown;
-    let decoded = T::deserialize(DictDeserializer {
-        data,
-        shape: &mut shape,
-        keys: &mut keys,
-    });
-    match (decoded, shape) {
-        (Ok(value), Shape::Struct) => (Ok(value), keys),
-        (Err(_), Shape::Struct) if keys.loaded.is_empty() => (Ok(T::default()), keys),
-        (Err(error), Shape::Struct) => (Err(error), keys),
-        // Not a struct: the whole dict, through `Value`'s own deserializer.
-        (_, Shape::Unknown) => {
-            let whole = Value::Dict(data.clone());
-            (value::from_value(&whole), Keys::default())
-        }
-    }
-}
-
-/// A struct `T`'s keys as serde named them, and which of them the session held at loading.
-#[derive(Debug, Default)]
-struct Keys {
-    /// The field names and aliases (empty for a map `T`).
-    fields: &'static [&'static str],
-    /// Those the session held when `T` was loaded (all of them, when the load succeeded or
-    /// failed on the last; up to the failing one otherwise).
-    loaded: SmallVec<[&'static str; 8]>,
-}
-
-impl Keys {
-    /// Whether a field the handler did not change, missing from the dict, is written: a struct
-    /// field the session did not hold at loading (a default, a renamed field read from its
-    /// alias), never one removed through the dict since (nor a map entry: all were loaded).
-    fn fills(&self, key: &str) -> bool {
-        !self.fields.is_empty() && !self.loaded.contains(&key)
-    }
-}
-
-/// What serde asked the session's data to be.
-enum Shape {
-    /// Not a struct (yet): read the whole dict as a `Value`.
-    Unknown,
-    /// A struct.
-    Struct,
-}
-
-/// The session's data as a struct, without copying it: the struct's own fields only (so
-/// `deny_unknown_fields` works beside Flask's keys). Anything but a struct is refused, and
-/// `decode` reads the whole dict instead.
-struct DictDeserializer<'de, 's> {
-    data: &'de Dict,
-    shape: &'s mut Shape,
-    keys: &'s mut Keys,
-}
-
-impl<'de> de::Deserializer<'de> for DictDeserializer<'de, '_> {
-    type Error = ValueError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, ValueError> {
-        Err(ValueError("not a struct".into()))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        *self.shape = Shape::Struct;
-        self.keys.fields = fields;
-        let (data, loaded) = (self.data, &mut self.keys.loaded);
-        let held = fields.iter().filter_map(|field| {
-            let entry = data.get_key_value(*field)?;
-            loaded.push(field);
-            Some(entry)
-        });
-        value::visit_entries(held, visitor)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct seq tuple tuple_struct map enum identifier ignored_any
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::convert::tests::dict;
     use super::*;
-    use serde::Deserialize;
 
-    #[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
-    #[serde(default)]
-    struct Visit {
-        counter: u64,
-        username: Option<String>,
+    /// A struct's snapshot with these fields.
+    fn fields(pairs: &[(&'static str, Value)]) -> Snapshot {
+        Snapshot::Fields(pairs.iter().cloned().collect())
     }
 
-    fn dict(pairs: &[(&str, Value)]) -> Dict {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    }
-
-    #[test]
-    fn a_struct_reads_only_its_own_keys() {
-        #[derive(Deserialize, Default, Debug, PartialEq)]
-        #[serde(deny_unknown_fields)]
-        struct Strict {
-            counter: u64,
+    fn struct_keys(fields: &'static [&'static str], loaded: &[&'static str]) -> Keys {
+        Keys {
+            fields,
+            loaded: loaded.iter().copied().collect(),
         }
-        let data = dict(&[("counter", 3.into()), ("_flashes", Value::List(vec![]))]);
-        let (decoded, keys) = decode::<Strict>(&data);
-        assert_eq!(decoded.unwrap(), Strict { counter: 3 });
-        assert_eq!(
-            (keys.fields, keys.loaded.as_slice()),
-            (&["counter"][..], &["counter"][..])
-        );
-    }
-
-    #[test]
-    fn a_session_without_any_of_the_structs_keys_is_a_new_default_one() {
-        #[derive(Deserialize, Default, Debug, PartialEq)]
-        struct Required {
-            counter: u64,
-        }
-        let data = dict(&[("csrf_token", "t".into())]);
-        assert_eq!(decode::<Required>(&data).0.unwrap(), Required::default());
-    }
-
-    #[test]
-    fn a_map_type_reads_the_whole_dict() {
-        let data = dict(&[("a", 1.into()), ("b", 2.into())]);
-        let (decoded, keys) = decode::<std::collections::BTreeMap<String, i64>>(&data);
-        assert_eq!(decoded.unwrap().len(), 2);
-        assert!(keys.fields.is_empty());
     }
 
     #[test]
     fn an_unchanged_field_keeps_the_dicts_own_representation() {
         let tuple = Value::Tuple(vec![1.into(), 2.into()]);
         let mut data = dict(&[("pos", tuple.clone()), ("n", 1.into())]);
-        let before = dict(&[
-            ("pos", Value::List(vec![1.into(), 2.into()])),
-            ("n", 1.into()),
-        ]);
-        let mut after = before.clone();
-        after.insert("n".into(), 2.into());
+        let list = Value::List(vec![1.into(), 2.into()]);
+        let before = fields(&[("pos", list.clone()), ("n", 1.into())]);
+        let after = fields(&[("pos", list), ("n", 2.into())]);
         let keys = struct_keys(&["pos", "n"], &["pos", "n"]);
         assert!(merge(&mut data, &before, after, &keys, false));
-        assert_eq!(data["pos"], tuple);
-        assert_eq!(data["n"], Value::from(2));
+        assert_eq!(data, dict(&[("n", 2.into()), ("pos", tuple)]));
     }
 
     #[test]
     fn a_field_changed_to_none_removes_its_key_and_an_unchanged_null_stays() {
         let mut data = dict(&[("username", "Kimi".into()), ("theme", Value::Null)]);
-        let before = dict(&[("username", "Kimi".into()), ("theme", Value::Null)]);
-        let after = dict(&[("username", Value::Null), ("theme", Value::Null)]);
+        let before = fields(&[("username", "Kimi".into()), ("theme", Value::Null)]);
+        let after = fields(&[("username", Value::Null), ("theme", Value::Null)]);
         let keys = struct_keys(&["username", "theme"], &["username", "theme"]);
         assert!(merge(&mut data, &before, after, &keys, false));
         assert_eq!(data, dict(&[("theme", Value::Null)]));
@@ -578,9 +428,9 @@ mod tests {
     #[test]
     fn overwriting_writes_every_field_but_no_other_key() {
         let mut data = dict(&[("counter", "many".into()), ("_user_id", "1".into())]);
-        let after = dict(&[("counter", 1.into()), ("username", Value::Null)]);
+        let after = fields(&[("counter", 1.into()), ("username", Value::Null)]);
         let keys = struct_keys(&["counter", "username"], &["counter"]);
-        assert!(merge(&mut data, &Dict::new(), after, &keys, true));
+        assert!(merge(&mut data, &Snapshot::empty(), after, &keys, true));
         assert_eq!(
             data,
             dict(&[("_user_id", "1".into()), ("counter", 1.into())])
@@ -591,13 +441,16 @@ mod tests {
     fn an_unchanged_field_is_filled_when_it_was_not_loaded_but_not_when_removed_since() {
         // Loaded: counter (since removed through the dict); not loaded: theme (a default).
         let mut data = dict(&[("_user_id", "1".into())]);
-        let before = dict(&[
+        let before = fields(&[
             ("counter", 5.into()),
             ("theme", "light".into()),
             ("n", 1.into()),
         ]);
-        let mut after = before.clone();
-        after.insert("n".into(), 2.into());
+        let after = fields(&[
+            ("counter", 5.into()),
+            ("theme", "light".into()),
+            ("n", 2.into()),
+        ]);
         let keys = struct_keys(&["counter", "theme", "n"], &["counter", "n"]);
         assert!(merge(&mut data, &before, after, &keys, false));
         assert_eq!(
@@ -610,19 +463,22 @@ mod tests {
         );
     }
 
-    fn struct_keys(fields: &'static [&'static str], loaded: &[&'static str]) -> Keys {
-        Keys {
-            fields,
-            loaded: loaded.iter().copied().collect(),
-        }
+    #[test]
+    fn a_renamed_field_moves_from_its_alias_to_its_new_key() {
+        let mut data = dict(&[("colour", "blue".into()), ("n", 1.into())]);
+        let before = fields(&[("color", "blue".into()), ("n", 1.into())]);
+        let after = fields(&[("color", "blue".into()), ("n", 2.into())]);
+        let keys = struct_keys(&["color", "colour", "n"], &["colour", "n"]);
+        assert!(merge(&mut data, &before, after, &keys, false));
+        assert_eq!(data, dict(&[("color", "blue".into()), ("n", 2.into())]));
     }
 
     #[test]
-    fn a_typed_session_that_is_not_a_map_cannot_be_written() {
-        assert!(to_dict(&5u32)
-            .unwrap_err()
-            .to_string()
-            .contains("must serialize to a map"));
-        assert_eq!(to_dict(&Visit::default()).unwrap().len(), 2);
+    fn an_entry_removed_from_a_map_type_is_removed_from_the_session() {
+        let mut data = dict(&[("a", 1.into()), ("b", 2.into()), ("_fresh", true.into())]);
+        let before = Snapshot::Map(dict(&[("a", 1.into()), ("b", 2.into())]));
+        let after = Snapshot::Map(dict(&[("a", 1.into())]));
+        assert!(merge(&mut data, &before, after, &Keys::default(), false));
+        assert_eq!(data, dict(&[("_fresh", true.into()), ("a", 1.into())]));
     }
 }
