@@ -28,11 +28,11 @@ mod convert;
 /// The session as a struct of yours: reads and writes are checked by the compiler, and a
 /// change is saved only when the struct actually changed.
 ///
-/// An extractor (axum: `TypedSession<T>` as a handler argument, beside or instead of
-/// [`Session`]). It shares the request's session, so a `Session` and a `TypedSession` in one
-/// handler load it once and see one state; keys the struct does not know are kept. Read and
-/// change `T` through `Deref` / `DerefMut`; the change is merged into the session when the
-/// handler returns.
+/// An extractor for axum and actix-web (`TypedSession<T>` as a handler argument, beside or
+/// instead of [`Session`]). It shares the request's session, so a `Session` and a
+/// `TypedSession` in one handler load it once and see one state; keys the struct does not know
+/// are kept. Read and change `T` through `Deref` / `DerefMut`; the change is merged into the
+/// session when the handler returns.
 ///
 /// ```
 /// # #[cfg(feature = "axum")] {
@@ -119,8 +119,8 @@ pub struct TypedSession<T: Serialize> {
 
 impl<T: Serialize + DeserializeOwned + Default> TypedSession<T> {
     /// Opens `session` for writing (with a store: its lock and lease, once per request) and
-    /// reads `T` out of it. The extractors call this; call it yourself outside axum (another
-    /// framework, a test, a tower service of your own).
+    /// reads `T` out of it. The extractors call this; call it yourself outside axum and
+    /// actix-web (another framework, a test, a tower service of your own).
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
