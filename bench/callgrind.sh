@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per request under callgrind, for the rows issue 13 sets targets on: the satchel
-# library on axum (sealed, flask, memory store) and its /plain route, the same work done by hand
+# library on axum (sealed, flask, memory store) and its /plain route, the typed session's
+# /typed/counter against the dict's /dict/counter (sealed, memory), the same work done by hand
 # without the layer (/floor/counter, sealed and memory: the floor), the tower-sessions peer, and
 # `satchel serve` (sealed /counter and /healthz). Counts, not seconds: repeatable on this
 # shared machine. Writes results/callgrind.json (one line a row) and results/callgrind.md.
@@ -32,6 +33,11 @@ row lib-plain --path /plain --no-cookie -- "$lib" '{addr}' sealed
 row lib-sealed-counter --path /counter -- "$lib" '{addr}' sealed
 row lib-flask-counter --path /counter -- "$lib" '{addr}' flask
 row lib-memory-counter --path /counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
+# TypedSession against the dict Session, on paths of the same shape (issue 26).
+row lib-sealed-dict-counter --path /dict/counter -- "$lib" '{addr}' sealed
+row lib-sealed-typed-counter --path /typed/counter -- "$lib" '{addr}' sealed
+row lib-memory-dict-counter --path /dict/counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
+row lib-memory-typed-counter --path /typed/counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
 row floor-sealed-counter --path /floor/counter -- "$lib" '{addr}' sealed
 row floor-memory-counter --path /floor/counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
 row tower-memory-counter --path /counter -- "$tower" '{addr}' memory

@@ -14,6 +14,10 @@ ROWS = {
     "lib-sealed-counter": ("library, sealed cookie, `/counter`", 15_000, "floor-sealed-counter"),
     "lib-flask-counter": ("library, flask cookie, `/counter`", 40_000, None),
     "lib-memory-counter": ("library, memory store, `/counter`", 14_000, "floor-memory-counter"),
+    "lib-sealed-dict-counter": ("library, sealed cookie, `/dict/counter` (`Session`)", None, None),
+    "lib-sealed-typed-counter": ("library, sealed cookie, `/typed/counter` (`TypedSession`)", None, None),
+    "lib-memory-dict-counter": ("library, memory store, `/dict/counter` (`Session`)", None, None),
+    "lib-memory-typed-counter": ("library, memory store, `/typed/counter` (`TypedSession`)", None, None),
     "floor-sealed-counter": ("floor: sealed `/counter` by hand, no layer", None, None),
     "floor-memory-counter": ("floor: memory store `/counter` by hand, no layer", None, None),
     "tower-memory-counter": ("tower-sessions MemoryStore, `/counter`", None, None),
@@ -57,6 +61,13 @@ def main(path):
             goals.append(f"layer ≤ {limit:,}: {'met' if share <= limit else 'not met'}")
         print(f"| {what} | {rows[label]:,} | {f'{session:,}' if session is not None else '–'} "
               f"| {f'{share:,}' if share is not None else '–'} | {'; '.join(goals) or '–'} |")
+    typed = [(kind, rows[f"lib-{kind}-typed-counter"] - rows[f"lib-{kind}-dict-counter"])
+             for kind in ("sealed", "memory")
+             if f"lib-{kind}-typed-counter" in rows and f"lib-{kind}-dict-counter" in rows]
+    if typed:
+        print()
+        print("`TypedSession` over the dict `Session` (`/typed/counter` − `/dict/counter`): "
+              + ", ".join(f"{kind} {extra:+,}" for kind, extra in typed) + " instructions.")
     if "serve-sealed-counter" in rows and "lib-sealed-counter" in rows:
         extra = rows["serve-sealed-counter"] - rows["lib-sealed-counter"]
         print()

@@ -48,6 +48,70 @@
 //! # }
 //! ```
 //!
+//! # Typed sessions: a struct as the session
+//!
+//! [`TypedSession<T>`](TypedSession) hands the handler the session as a struct of yours, so a
+//! misspelt key or a wrong type is a compile error. The same routes, typed:
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use satchel::{Session, SessionConfig, SessionLayer, TypedSession};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Default)]
+//! #[serde(default)] // a field added later still loads older sessions
+//! struct Visit {
+//!     username: Option<String>,
+//!     age: Option<i64>,
+//!     counter: u64,
+//! }
+//!
+//! async fn set_session(mut visit: TypedSession<Visit>) -> &'static str {
+//!     visit.username = Some("Kimi".into());
+//!     visit.age = Some(25);
+//!     "Session data set!"
+//! }
+//!
+//! async fn get_session(visit: TypedSession<Visit>) -> String {
+//!     let username = visit.username.as_deref().unwrap_or("Guest");
+//!     format!("Hello, {username}! Your age is {}.", visit.age.unwrap_or(0))
+//! }
+//!
+//! async fn delete_session(mut visit: TypedSession<Visit>) -> &'static str {
+//!     visit.username = None; // removes the key, as session.pop("username")
+//!     "Session data deleted!"
+//! }
+//!
+//! async fn clear_session(session: Session) -> &'static str {
+//!     session.clear(); // the whole session, keys outside the struct included
+//!     "All session data cleared!"
+//! }
+//!
+//! async fn counter(mut visit: TypedSession<Visit>) -> String {
+//!     visit.counter += 1;
+//!     format!("You have visited this page {} times.", visit.counter)
+//! }
+//!
+//! # fn main() -> Result<(), satchel::ConfigError> {
+//! let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+//! let app: Router = Router::new()
+//!     .route("/set_session", get(set_session))
+//!     .route("/get_session", get(get_session))
+//!     .route("/delete_session", get(delete_session))
+//!     .route("/clear_session", get(clear_session))
+//!     .route("/counter", get(counter))
+//!     .layer(SessionLayer::new(config)?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Only a change is saved (the struct is compared, serialized, with what was loaded), keys the
+//! struct does not know (a Flask app's `_flashes`, `_user_id`, `csrf_token`) are kept, and a
+//! stored session that no longer deserializes into the struct gives `T::default()`, counted in
+//! [`SessionStats::typed_rejected`] and logged, never an error page. A `Session` and a
+//! `TypedSession` in one handler share one load. [`TypedSession`] documents every rule;
+//! `examples/typed.rs` runs these routes.
+//!
 //! # Where the session lives
 //!
 //! - **Sealed cookie** (the default, [`SealedCodec`]): the data travels in the cookie,
@@ -125,6 +189,7 @@ pub use login::LoginRequired;
 pub use login::{current_user_id, login, logout};
 pub use session::read_only::ReadOnlySession;
 pub use session::state::PERMANENT_KEY;
+pub use session::typed::TypedSession;
 pub use session::{Session, SessionTimes};
 pub use stats::SessionStats;
 pub use value::{Value, ValueError};

@@ -1,5 +1,6 @@
 //! What a layer counts: cookies rejected (by reason), sessions too large for a cookie, writers
-//! turned away busy, store failures and refused commits. The layer keeps [`Counters`]; users
+//! turned away busy, store failures and refused commits, and stored sessions that no longer
+//! load as their typed view. The layer keeps [`Counters`]; users
 //! read a [`SessionStats`] snapshot from
 //! [`SessionLayer::stats`](crate::SessionLayer::stats).
 
@@ -16,6 +17,7 @@ pub(crate) struct Counters {
     store_errors: AtomicU64,
     commit_refused: AtomicU64,
     revoked: AtomicU64,
+    typed_rejected: AtomicU64,
 }
 
 impl Counters {
@@ -43,6 +45,10 @@ impl Counters {
         self.revoked.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn typed_rejected(&self) {
+        self.typed_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counts as they stand.
     pub fn snapshot(&self) -> SessionStats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -53,6 +59,7 @@ impl Counters {
             store_errors: read(&self.store_errors),
             commit_refused: read(&self.commit_refused),
             revoked: read(&self.revoked),
+            typed_rejected: read(&self.typed_rejected),
         }
     }
 }
@@ -76,6 +83,7 @@ pub struct SessionStats {
     store_errors: u64,
     commit_refused: u64,
     revoked: u64,
+    typed_rejected: u64,
 }
 
 impl SessionStats {
@@ -146,6 +154,18 @@ impl SessionStats {
     pub fn revoked(&self) -> u64 {
         self.revoked
     }
+
+    /// How many stored sessions did not deserialize into the struct of a
+    /// [`TypedSession`](crate::TypedSession) (a field's type changed, a field was added without
+    /// a default, …): each handler got `T::default()` instead, and the stored keys were kept.
+    /// The reason is logged at `warn`.
+    ///
+    /// ```
+    /// assert_eq!(satchel::SessionStats::default().typed_rejected(), 0);
+    /// ```
+    pub fn typed_rejected(&self) -> u64 {
+        self.typed_rejected
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +181,7 @@ mod tests {
         counters.busy();
         counters.store_error();
         counters.commit_refused();
+        counters.typed_rejected();
         let before = counters.snapshot();
         counters.rejected(RejectReason::Tampered);
         assert_eq!(before.rejected(RejectReason::Tampered), 1);
@@ -170,9 +191,10 @@ mod tests {
                 before.oversized(),
                 before.busy(),
                 before.store_errors(),
-                before.commit_refused()
+                before.commit_refused(),
+                before.typed_rejected()
             ),
-            (1, 1, 1, 1)
+            (1, 1, 1, 1, 1)
         );
         assert_eq!(counters.snapshot().rejected(RejectReason::Tampered), 2);
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use common::adapters::{routes, serve, serve_behind, Adapter, ADAPTERS};
 use satchel::login::{LoginRequired, SessionIdentifier};
 use satchel::store::{MemoryStore, Store};
-use satchel::{CookieFormat, ReadOnlySession, Session, SessionConfig, SessionLayer};
+use satchel::{CookieFormat, ReadOnlySession, Session, SessionConfig, SessionLayer, TypedSession};
 use satchel_testkit::http::{request, Response};
 
 const KEY: &str = "a long secret key for the adapter conformance suite";
@@ -96,6 +96,27 @@ async fn whoami(client: SessionIdentifier) -> String {
     format!("{} {}", client.address().unwrap_or("-"), client.as_str())
 }
 
+/// The typed handlers' session: `n` (the dict counter's key) and a name.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(default)]
+struct Visit {
+    n: u64,
+    username: Option<String>,
+}
+
+async fn typed_counter(mut visit: TypedSession<Visit>) -> String {
+    visit.n += 1;
+    visit.n.to_string()
+}
+
+async fn typed_read(visit: TypedSession<Visit>) -> String {
+    format!(
+        "{} {}",
+        visit.username.as_deref().unwrap_or("Guest"),
+        visit.n
+    )
+}
+
 async fn private(user: LoginRequired) -> String {
     format!("hello {}", user.user_id)
 }
@@ -114,6 +135,8 @@ routes! {
     "/whoami" => whoami,
     "/flash" => flash_twice,
     "/flashes" => show_flashes,
+    "/typed/counter" => typed_counter,
+    "/typed/read" => typed_read,
 }
 
 /// Where sessions live in a run of the table.
@@ -297,6 +320,19 @@ fn table() -> Vec<Case> {
             steps: vec![
                 step("/counter", Nothing, 200, Plain, true).body("1"),
                 step("/counter", Jar, 200, Any, true).body("2"),
+                step("/counter", Jar, 200, Any, true).body("3"),
+            ],
+        },
+        Case {
+            name:
+                "a typed session counts, keeps the keys it does not know, saves nothing unchanged",
+            applies: always,
+            steps: vec![
+                step("/set_session", Nothing, 200, Plain, true),
+                step("/typed/counter", Jar, 200, Any, true).body("1"),
+                step("/typed/counter", Jar, 200, Any, true).body("2"),
+                step("/typed/read", Jar, 200, Absent, true).body("Kimi 2"),
+                step("/get_session", Jar, 200, Absent, true).body("Kimi 25"),
                 step("/counter", Jar, 200, Any, true).body("3"),
             ],
         },

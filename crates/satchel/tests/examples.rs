@@ -79,7 +79,12 @@ async fn the_actix_tutorial_example_does_the_same_on_actix_web() {
     tutorial_routes_work("actix_tutorial").await;
 }
 
-/// The tutorial's five routes, as the example `name` serves them.
+#[tokio::test]
+async fn the_typed_example_does_the_same_on_a_struct() {
+    tutorial_routes_work("typed").await;
+}
+
+/// The tutorial's five routes, as the example `name` serves them (reading saves nothing).
 async fn tutorial_routes_work(name: &str) {
     let Some((_running, addr)) = start(name) else {
         return;
@@ -87,8 +92,9 @@ async fn tutorial_routes_work(name: &str) {
     let (status, cookie, body) = http_get(addr, "/set_session", None).await;
     assert_eq!((status, body.as_str()), (200, "Session data set!"));
     let cookie = cookie.expect("the set route sends the session cookie");
-    let (_, _, body) = http_get(addr, "/get_session", Some(&cookie)).await;
+    let (_, unchanged, body) = http_get(addr, "/get_session", Some(&cookie)).await;
     assert_eq!(body, "Hello, Kimi! Your age is 25.");
+    assert_eq!(unchanged, None, "reading the session saves nothing");
     let (_, deleted, _) = http_get(addr, "/delete_session", Some(&cookie)).await;
     let (_, _, body) = http_get(addr, "/get_session", deleted.as_deref()).await;
     assert_eq!(body, "Hello, Guest! Your age is 25.");

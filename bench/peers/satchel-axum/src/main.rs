@@ -8,10 +8,16 @@
 //! ```
 //!
 //! `/login` logs a fresh user in (mint with it to measure logged-in requests).
+//! `/typed/counter` is `/counter` through `TypedSession<Counter>` (a struct with the one field
+//! `n`); `/dict/counter` is `/counter` itself on a path of the same shape (two segments, as
+//! long but one byte), so the pair shows what the typed view costs over the dict alone.
 //! `/floor/counter` (sealed and store kinds) is `/counter` done by hand without the layer
 //! (`floor.rs`): what the contract costs on these crates, against which the layer's share shows.
 use axum::{routing::get, Router};
-use satchel::{store, CookieFormat, KeyRing, SealedCodec, Session, SessionConfig, SessionLayer};
+use satchel::{
+    store, CookieFormat, KeyRing, SealedCodec, Session, SessionConfig, SessionLayer, TypedSession,
+};
+use serde::{Deserialize, Serialize};
 
 mod floor;
 use floor::Floor;
@@ -34,6 +40,19 @@ async fn counter(s: Session) -> String {
     let n = s.get_or::<i64>("n", 0).saturating_add(1);
     s.insert("n", n);
     n.to_string()
+}
+
+/// `/counter`'s session as a struct: the key `n` (other keys, such as `/set_session`'s, are
+/// left as they are).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct Counter {
+    n: i64,
+}
+
+async fn typed_counter(mut counter: TypedSession<Counter>) -> String {
+    counter.n = counter.n.saturating_add(1);
+    counter.n.to_string()
 }
 
 // A permanent session (the cookie outlives the browser session): minted for measuring Flask's
@@ -65,6 +84,8 @@ fn app(layer: SessionLayer, floor: Option<Floor>) -> Router {
         .route("/set_session", get(set_session))
         .route("/get_session", get(get_session))
         .route("/counter", get(counter))
+        .route("/typed/counter", get(typed_counter))
+        .route("/dict/counter", get(counter))
         .route("/set_permanent", get(set_permanent))
         // Inside the layer, never extracts the session: what the layer costs a route that
         // ignores the session (a permanent one is still refreshed, as Flask does).

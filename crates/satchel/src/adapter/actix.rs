@@ -5,7 +5,8 @@
 //!   [`SessionLayer`] (`SessionMiddleware::from(layer)`) for a store, a login ledger or any
 //!   other builder setting: one configuration, either framework.
 //! - Extractors: [`Session`](crate::Session) (read and write; with a store, its lock and
-//!   lease), [`ReadOnlySession`] (no lock, no lease) and [`LoginRequired`] (a `303` to the
+//!   lease), [`TypedSession`](crate::TypedSession) (a struct as the session, over the same
+//!   one), [`ReadOnlySession`] (no lock, no lease) and [`LoginRequired`] (a `303` to the
 //!   [`LoginUrl`] app data, else `/login`). `Option<…>` of each gives `None` instead of an
 //!   error, as actix does for any extractor.
 //!
@@ -297,6 +298,37 @@ impl FromRequest for ReadOnlySession {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let opening = opened(request, Access::Read);
         Box::pin(async move { opening.await.map(ReadOnlySession::from) })
+    }
+}
+
+/// The request's session as a struct of yours ([`TypedSession`](crate::TypedSession)): opened
+/// for writing and shared with a [`Session`] in the same handler; merged back when the handler
+/// returns, before the middleware saves.
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, Default)]
+/// #[serde(default)]
+/// struct Visit {
+///     counter: u64,
+/// }
+///
+/// async fn counter(mut visit: satchel::TypedSession<Visit>) -> String {
+///     visit.counter += 1;
+///     visit.counter.to_string()
+/// }
+/// let app = actix_web::App::new().route("/counter", actix_web::web::get().to(counter));
+/// # let _ = app;
+/// ```
+impl<T> FromRequest for crate::TypedSession<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Default + 'static,
+{
+    type Error = SessionError;
+    type Future = LocalBoxFuture<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let opening = opened(request, Access::Write);
+        Box::pin(async move { opening.await.map(crate::TypedSession::opened) })
     }
 }
 

@@ -93,3 +93,36 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for ReadOnlySession {
             .map(ReadOnlySession::from))
     }
 }
+
+/// [`TypedSession`](crate::TypedSession) as an extractor: the request's session opened for
+/// writing (the one slot, shared with a [`Session`] in the same handler), read as a `T`.
+impl<S, T> FromRequestParts<S> for crate::TypedSession<T>
+where
+    S: Send + Sync,
+    T: serde::Serialize + serde::de::DeserializeOwned + Default + Send,
+{
+    type Rejection = SessionError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let session = session_from_parts(parts, Access::Write).await?;
+        Ok(crate::TypedSession::opened(session))
+    }
+}
+
+/// `Option<TypedSession<T>>`: `None` when the session cannot be opened (no layer, store down,
+/// busy), so a public page can render without it.
+impl<S, T> OptionalFromRequestParts<S> for crate::TypedSession<T>
+where
+    S: Send + Sync,
+    T: serde::Serialize + serde::de::DeserializeOwned + Default + Send,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let session = session_from_parts(parts, Access::Write).await.ok();
+        Ok(session.map(crate::TypedSession::opened))
+    }
+}

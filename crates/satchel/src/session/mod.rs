@@ -15,6 +15,7 @@
 pub(crate) mod access;
 pub(crate) mod read_only;
 pub(crate) mod state;
+pub(crate) mod typed;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,6 +78,8 @@ struct Inner {
     opening: tokio::sync::Mutex<()>,
     /// A store session was used before any extractor opened it (logged once).
     unopened_use_logged: AtomicBool,
+    /// The adapter has asked the session to save itself: later changes are lost.
+    saved: AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -204,22 +207,27 @@ impl Session {
         let Some(backend) = self.inner.backend.as_ref() else {
             return Ok(());
         };
-        let unopened = matches!(self.raw_lock().origin, Origin::Unopened);
-        let state = if unopened {
-            if !self.refreshes_unopened(backend) {
-                return Ok(());
-            }
-            match backend.open(&self.inner.cookies, Access::Read).await {
-                Ok(opened) => opened,
-                Err(error) => {
-                    // The handler did without its session; the refresh can wait for the next
-                    // one.
-                    tracing::warn!(%error, "could not open an untouched session to refresh it");
+        let opened = {
+            let mut state = self.raw_lock();
+            self.mark_saved();
+            (!matches!(state.origin, Origin::Unopened)).then(|| std::mem::take(&mut *state))
+        };
+        let state = match opened {
+            Some(state) => state,
+            None => {
+                if !self.refreshes_unopened(backend) {
                     return Ok(());
                 }
+                match backend.open(&self.inner.cookies, Access::Read).await {
+                    Ok(opened) => opened,
+                    Err(error) => {
+                        // The handler did without its session; the refresh can wait for the
+                        // next one.
+                        tracing::warn!(%error, "could not open an untouched session to refresh it");
+                        return Ok(());
+                    }
+                }
             }
-        } else {
-            std::mem::take(&mut *self.raw_lock())
         };
         backend.save(state, headers).await
     }
@@ -231,6 +239,7 @@ impl Session {
             return Some(Ok(()));
         };
         let mut state = self.raw_lock();
+        self.mark_saved();
         if matches!(state.origin, Origin::Unopened) {
             if !self.refreshes_unopened(backend) {
                 return Some(Ok(()));
@@ -238,6 +247,18 @@ impl Session {
             *state = backend.open_now(&self.inner.cookies)?;
         }
         backend.save_now(&state, headers)
+    }
+
+    /// Records that the adapter is saving the session: called under the state's lock, so a
+    /// change made under that lock afterwards ([`saved`](Session::saved)) knows it is too late.
+    fn mark_saved(&self) {
+        self.inner.saved.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the session has been saved into its response already (read it under the
+    /// state's lock): a change now would be lost.
+    fn saved(&self) -> bool {
+        self.inner.saved.load(Ordering::Relaxed)
     }
 
     /// The value under `key` as a `T`, or `None` if it is missing or is not a `T`

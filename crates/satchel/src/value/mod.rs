@@ -21,6 +21,7 @@ use std::fmt;
 use serde::de::Unexpected;
 
 pub use de::from_value;
+pub(crate) use de::visit_entries;
 pub use error::ValueError;
 pub use python_repr::python_repr;
 pub use ser::to_value;

@@ -1,8 +1,6 @@
 //! What a visitor of a `Value` is handed: a list's or tuple's elements ([`visit_seq`]), a
-//! dict's entries ([`visit_map`]) with their keys as a [`KeyDeserializer`], and an enum's
-//! variant ([`EnumDeserializer`]).
-
-use std::collections::btree_map;
+//! dict's entries ([`visit_map`], or some of them: [`visit_entries`]) with their keys as a
+//! [`KeyDeserializer`], and an enum's variant ([`EnumDeserializer`]).
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
@@ -48,6 +46,18 @@ pub(super) fn visit_map<'de, V: Visitor<'de>>(
     }
 }
 
+/// Visits `entries` of a dict as a map: a struct reads the entries that are its fields (a
+/// [`TypedSession`](crate::TypedSession) reads its own keys of the session's dict this way).
+pub(crate) fn visit_entries<'de, V: Visitor<'de>>(
+    entries: impl Iterator<Item = (&'de String, &'de Value)>,
+    visitor: V,
+) -> Result<V::Value, ValueError> {
+    visitor.visit_map(MapDeserializer {
+        iter: entries,
+        value: None,
+    })
+}
+
 struct SeqDeserializer<'de>(std::slice::Iter<'de, Value>);
 
 impl<'de> SeqAccess<'de> for SeqDeserializer<'de> {
@@ -65,12 +75,14 @@ impl<'de> SeqAccess<'de> for SeqDeserializer<'de> {
     }
 }
 
-struct MapDeserializer<'de> {
-    iter: btree_map::Iter<'de, String, Value>,
+struct MapDeserializer<'de, I> {
+    iter: I,
     value: Option<&'de Value>,
 }
 
-impl<'de> MapAccess<'de> for MapDeserializer<'de> {
+impl<'de, I: Iterator<Item = (&'de String, &'de Value)>> MapAccess<'de>
+    for MapDeserializer<'de, I>
+{
     type Error = ValueError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -98,7 +110,10 @@ impl<'de> MapAccess<'de> for MapDeserializer<'de> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
+        match self.iter.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        }
     }
 }
 

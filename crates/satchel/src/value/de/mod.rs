@@ -9,6 +9,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{DeserializeOwned, Deserializer, Error as _, Visitor};
 use serde::forward_to_deserialize_any;
 
+pub(crate) use self::access::visit_entries;
 use self::access::{visit_map, visit_seq, EnumDeserializer};
 use super::wrappers::{BIGINT, BYTES, DATETIME, MARKUP, TUPLE, UUID, VALUE};
 use super::{unexpected, Value, ValueError};
