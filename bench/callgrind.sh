@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Instructions per request under callgrind, for the rows issue 13 sets targets on: the satchel
-# library on axum (sealed, flask, memory store) and its /plain route, the same work done by hand
-# without the layer (/floor/counter, sealed and memory: the floor), the tower-sessions peer,
-# `satchel serve` (sealed /counter and /healthz), and the other Rust peers, each `/counter`
-# beside its own `/plain` (satchel on actix-web, actix-session, axum_session). Counts, not
-# seconds: repeatable on this shared machine. Writes results/callgrind.json (one line a row)
-# and results/callgrind.md. The Redis rows use a Redis of their own on REDIS_PORT (6390),
-# started here; the PostgreSQL row needs POSTGRES_URL (the harness's default otherwise) and is
-# skipped, saying so, when nothing answers there.
+# library on axum (sealed, flask, memory and Redis stores) and its /plain route, the same work
+# done by hand without the layer (/floor/counter, sealed and memory: the floor), the
+# tower-sessions peer (MemoryStore, Redis store), `satchel serve` (sealed /counter and /healthz),
+# and the other Rust peers, each /counter beside its own /plain (satchel on actix-web,
+# actix-session, axum_session). Counts, not seconds: repeatable on this shared machine. Writes
+# results/callgrind.json (one line a row) and results/callgrind.md. The Redis rows use a Redis
+# of their own on REDIS_PORT (6390), started here; the PostgreSQL row needs POSTGRES_URL (the
+# harness's default otherwise) and is skipped, saying so, when nothing answers there.
 #
 #   bench/callgrind.sh                    # after bench/run's release builds (it calls this)
 #   SECONDS_PER_ROW=8 POOL=2000 bench/callgrind.sh
@@ -48,9 +48,11 @@ row lib-plain --path /plain --no-cookie -- "$lib" '{addr}' sealed
 row lib-sealed-counter --path /counter -- "$lib" '{addr}' sealed
 row lib-flask-counter --path /counter -- "$lib" '{addr}' flask
 row lib-memory-counter --path /counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
+row lib-redis-counter --path /counter -- "$lib" '{addr}' "$redis"
 row floor-sealed-counter --path /floor/counter -- "$lib" '{addr}' sealed
 row floor-memory-counter --path /floor/counter -- "$lib" '{addr}' 'memory?max_sessions=100000'
 row tower-memory-counter --path /counter -- "$tower" '{addr}' memory
+row tower-redis-counter --path /counter -- "$tower" '{addr}' "$redis"
 row serve-sealed-counter --path /counter -- "$satchel" serve --addr '{addr}' --format sealed --data-dir "$data/serve"
 row serve-healthz --path /healthz --no-cookie -- "$satchel" serve --addr '{addr}' --format sealed --data-dir "$data/serve"
 row actix-plain --path /plain --no-cookie -- "$actix" '{addr}' sealed

@@ -40,6 +40,12 @@ def count(n):
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
+def share(part, whole):
+    """A share as a percentage; below 1% with two significant digits (a few lost in 30,000 is
+    not 0%)."""
+    return f"{part / whole:.0%}" if part >= whole / 100 else f"{100 * part / whole:.2g}%"
+
+
 def us(ns):
     return f"{ns / 1000:.2f} µs"
 
@@ -132,7 +138,7 @@ class Report:
             if info["sessions"] == "cookie":
                 lost = "n/a (cookie)"
             elif runs:
-                lost = ", ".join(f"{r['lost_updates'] / r['ok']:.0%}" if r["lost_updates"] > 0 else "0"
+                lost = ", ".join(share(r["lost_updates"], r["ok"]) if r["lost_updates"] > 0 else "0"
                                  for r in runs)
             else:
                 lost = self.why_missing(name, "2")
