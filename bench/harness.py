@@ -61,6 +61,9 @@ PLACES = {
     "satchel": str(ROOT / "target/release/satchel"),
     "tower": str(BENCH / "target/release/tower-sessions-peer"),
     "satchel_lib": str(BENCH / "target/release/satchel-axum-peer"),
+    "satchel_actix": str(BENCH / "target/release/satchel-actix-peer"),
+    "actix_session": str(BENCH / "target/release/actix-session-peer"),
+    "axum_session": str(BENCH / "target/release/axum-session-peer"),
     "venv": str(BENCH / ".venv"),
     "peers": str(BENCH / "peers"),
     "redis": f"redis://{HOST}:{REDIS_PORT}",
@@ -144,15 +147,25 @@ def wait_ready(name, proc, probe, deadline_s=60):
 # ---------------------------------------------------------------- http
 
 
+def kept_cookie(response):
+    """The name=value of the response's first Set-Cookie that sets a cookie, or None. One that
+    removes a cookie (an empty value or Max-Age=0: axum_session sends one for its `store` cookie
+    on every response, before or after the session's) is what a browser would not keep."""
+    for header in response.msg.get_all("Set-Cookie") or []:
+        pair = header.split(";", 1)[0].strip()
+        if pair.partition("=")[2] and "max-age=0" not in header.lower().replace(" ", ""):
+            return pair
+    return None
+
+
 def get(port, path, cookie=None):
-    """GET on loopback; returns (status, body, the first Set-Cookie's name=value or None)."""
+    """GET on loopback; returns (status, body, the cookie it sets (`kept_cookie`) or None)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
         conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = conn.getresponse()
         body = response.read().decode()
-        set_cookie = response.getheader("Set-Cookie")
-        return response.status, body, set_cookie.split(";", 1)[0] if set_cookie else None
+        return response.status, body, kept_cookie(response)
     finally:
         conn.close()
 
@@ -322,7 +335,7 @@ def describe_run(systems):
         "wrk_threads": WRK_THREADS, "scale_levels": SCALE_LEVELS, "scale_repeats": SCALE_REPEATS,
         "scale_fill_limit_s": SCALE_FILL_LIMIT, "scale_settle_s": SCALE_SETTLE,
         "pinning": {"server_cpus": SERVER_CPUS, "wrk_cpus": WRK_CPUS} if PIN else None,
-        "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
+        "cpus": os.cpu_count(), "loadavg_before": os.getloadavg(), "selected": ONLY.pattern,
         "systems": {s["name"]: {k: v for k, v in s.items() if k != "name"} for s in systems},
         "failed": {}, "scale": {},
     }

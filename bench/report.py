@@ -5,6 +5,7 @@
 
 import json
 import os
+import re
 from pathlib import Path
 from statistics import median
 
@@ -39,6 +40,12 @@ def count(n):
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
+def share(part, whole):
+    """A share as a percentage; below 1% with two significant digits (a few lost in 30,000 is
+    not 0%)."""
+    return f"{part / whole:.0%}" if part >= whole / 100 else f"{100 * part / whole:.2g}%"
+
+
 def us(ns):
     return f"{ns / 1000:.2f} µs"
 
@@ -68,7 +75,10 @@ class Report:
         self.meta = load("meta.json", {})
         self.rows = load("wrk.json", [])
         self.codec = load("codec.json", {})
-        self.systems = self.meta.get("systems", {})
+        # The systems this run selected (SYSTEMS; a run before `selected` was recorded: all).
+        selected = re.compile(self.meta.get("selected", "."))
+        self.systems = {name: info for name, info in self.meta.get("systems", {}).items()
+                        if selected.search(name)}
 
     def runs(self, system, workload):
         return [r for r in self.rows if r["system"] == system and r["workload"] == workload]
@@ -85,7 +95,7 @@ class Report:
     def why_missing(self, name, workload):
         info = self.systems.get(name)
         if info is None:
-            return "not in systems.txt"
+            return "not selected in this run" if name in self.meta.get("systems", {}) else "not in systems.txt"
         if info["status"] != "ready":
             return "not built yet"
         if name in self.meta.get("failed", {}):
@@ -109,6 +119,30 @@ class Report:
                 else:
                     cells.append(self.why_missing(name, w))
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        return lines
+
+    def ceiling_table(self):
+        """Each workload against the same server's no-session route (workload 4), repeat by
+        repeat, and workload 2's lost updates: the figures that compare across frameworks."""
+        lines = ["| system | no-session route | 1 / 4 | 2 / 4 | 3 / 4 | lost updates on 2 (per repeat) |",
+                 "|---|---|---|---|---|---|"]
+        for name, info in self.systems.items():
+            if not self.runs(name, "4"):
+                lines.append(f"| {name} | {info['ceiling']} | {self.why_missing(name, '4')} | | | |")
+                continue
+            cells = []
+            for w in "123":
+                r = self.paired_ratio(name, w, name, "4")
+                cells.append(f"**{r[1]:.2f}** ({r[0]:.2f}–{r[2]:.2f})" if r else self.why_missing(name, w))
+            runs = self.runs(name, "2")
+            if info["sessions"] == "cookie":
+                lost = "n/a (cookie)"
+            elif runs:
+                lost = ", ".join(share(r["lost_updates"], r["ok"]) if r["lost_updates"] > 0 else "0"
+                                 for r in runs)
+            else:
+                lost = self.why_missing(name, "2")
+            lines.append(f"| {name} | {info['ceiling']} | " + " | ".join(cells) + f" | {lost} |")
         return lines
 
     def hot_table(self):
@@ -301,8 +335,13 @@ class Report:
                "minimal axum app with the tower-sessions peer's routes (`bench/peers/satchel-axum`), so "
                "satchel-lib against tower-sessions is library against library.", "",
                "Workload 4 is each server's own no-session route: `/healthz` for `satchel serve` and Flask, "
-               "`/plain` (an axum handler outside the session layer, i.e. plain axum) for the tower-sessions "
-               "and satchel-axum peers.", "",
+               "`/plain` (a handler outside the session layer, i.e. plain axum or plain actix-web) for the "
+               "Rust peers.", "",
+               "## Against each server's own no-session route", "",
+               "Requests/s of workloads 1–3 over the same server's workload 4, taken repeat by repeat "
+               "(median, min–max): what sessions cost on that framework, comparable across frameworks "
+               "whose ceilings differ. Lost updates as a share of workload 2's successful responses "
+               "(0: none, or a few below zero).", "", *self.ceiling_table(), "",
                "## Workload 2: one hot session, 32 connections", "",
                "Lost updates = successful responses − increments the counter shows once in-flight requests "
                "have drained (a few below zero, at most the connection count, are requests wrk abandoned "
@@ -320,7 +359,8 @@ class Report:
         top = max((r["rps"] for r in self.rows), default=1)
         bar, gap, left, width = 16, 4, 190, 520
         palette = {"satchel": ["#1f77b4", "#6baed6"], "flask": ["#9467bd", "#c5b0d5"],
-                   "tower": ["#2ca02c", "#98df8a"]}
+                   "tower": ["#2ca02c", "#98df8a"], "actix": ["#d62728", "#ff9896"],
+                   "axum": ["#ff7f0e", "#ffbb78"]}
         family = [n.split("-")[0] for n in names]
         colors = [palette.get(f, ["#888888"])[family[:i].count(f) % 2] for i, f in enumerate(family)]
         y, parts = 30, []

@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import kept_cookie  # noqa: E402  which Set-Cookie a client keeps, as the harness
 
 
 def free_port():
@@ -41,7 +43,7 @@ def get(port, path, cookie=None):
     conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
     response = conn.getresponse()
     response.read()
-    set_cookie = response.getheader("Set-Cookie")
+    set_cookie = kept_cookie(response)
     conn.close()
     return response.status, set_cookie
 
@@ -52,18 +54,20 @@ def new_session(port, mint="/set_session"):
         status, set_cookie = get(port, "/counter")
     if not set_cookie:
         raise RuntimeError(f"no session cookie from :{port} (status {status})")
-    return set_cookie.split(";", 1)[0]
+    return set_cookie
 
 
-def wait_ready(port, seconds=120):
+def wait_ready(port, path, seconds=120):
+    """Until the server answers `path` over HTTP (any status): a bound port is not enough, as
+    actix-web binds before its workers start, and under valgrind they take a while."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
-            with socket.create_connection((HOST, port), timeout=1):
-                return
+            get(port, path)
+            return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on :{port}")
+    raise RuntimeError(f"nothing answers on :{port}")
 
 
 def main():
@@ -89,7 +93,7 @@ def main():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "RUST_LOG": "warn"})
     try:
-        wait_ready(port)
+        wait_ready(port, args.path)
         pool = out / f"{args.label}.cookies"
         if args.no_cookie:
             pool_arg = "-"
