@@ -171,22 +171,6 @@ impl LoginLedger {
         }
     }
 
-    /// Keeps `user`'s live logins within `keep` after the login under `current` (best effort:
-    /// the login has landed; a failure is logged and the next login tries again).
-    async fn cap(&self, user: &str, keep: usize, current: &IdHash, now: u64) {
-        match end_oldest_logins(&*self.store, user, keep, current, now).await {
-            Ok(0) => {}
-            Ok(ended) => {
-                tracing::info!(
-                    ended,
-                    keep,
-                    "a login ended the user's least recently seen logins"
-                )
-            }
-            Err(error) => tracing::warn!(%error, "could not keep a user's logins within the cap"),
-        }
-    }
-
     /// Does `step` (before the cookie is sent: a login the ledger does not have, or a logout
     /// it did not record, must not be reported as done).
     pub async fn apply(&self, step: LedgerStep, now: u64) -> Result<(), SaveError> {
@@ -206,7 +190,7 @@ impl LoginLedger {
                         ));
                     }
                     if let (Some(keep), Some(login)) = (self.max_logins, &record.login) {
-                        self.cap(&login.user_id, keep, &id, now).await;
+                        end_oldest_logins(&*self.store, &login.user_id, keep, &id, now).await;
                     }
                 }
                 LedgerStep::Revoke(id) => {

@@ -212,24 +212,44 @@ pub trait SessionIndex: Send + Sync + 'static {
 }
 
 /// Keeps `user_id`'s live logins to `keep`, `current` (the login just recorded) among them:
-/// ends the least recently seen of the others beyond it. How many it ended. A few concurrent
-/// logins of one user may each see the others and end one too many, never too few.
+/// ends the least recently seen of the others beyond it. Best effort, after a login has
+/// landed: what it ended is logged, and a store that fails is logged and reported as `false`
+/// (the caller may count it; the next login tries again). A few concurrent logins of one user
+/// may each see the others and end one too many, never too few.
 pub(crate) async fn end_oldest_logins(
     index: &dyn SessionIndex,
     user_id: &str,
     keep: usize,
     current: &IdHash,
     now: u64,
-) -> Result<u64, StoreError> {
-    let listed = index.sessions(Some(user_id), now).await?;
-    let others = listed.iter().filter(|entry| entry.id != *current);
-    let mut ended = 0;
-    for entry in others.skip(keep.saturating_sub(1)) {
-        if index.revoke(&entry.id).await? {
-            ended += 1;
+) -> bool {
+    let ended: Result<u64, StoreError> = async {
+        let listed = index.sessions(Some(user_id), now).await?;
+        let others = listed.iter().filter(|entry| entry.id != *current);
+        let mut ended = 0;
+        for entry in others.skip(keep.saturating_sub(1)) {
+            if index.revoke(&entry.id).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+    .await;
+    match ended {
+        Ok(0) => true,
+        Ok(ended) => {
+            tracing::info!(
+                ended,
+                keep,
+                "a login ended the user's least recently seen sessions"
+            );
+            true
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not keep a user's logins within the cap");
+            false
         }
     }
-    Ok(ended)
 }
 
 /// A store with an index: what a layer needs to keep cookie sessions revocable

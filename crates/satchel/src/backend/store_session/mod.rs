@@ -485,19 +485,8 @@ impl StoreBackend {
         else {
             return;
         };
-        match crate::store::end_oldest_logins(index, user, keep, current, now).await {
-            Ok(0) => {}
-            Ok(ended) => {
-                tracing::info!(
-                    ended,
-                    keep,
-                    "a login ended the user's least recently seen sessions"
-                )
-            }
-            Err(error) => {
-                self.shared.counters.store_error();
-                tracing::warn!(%error, "could not keep a user's logins within the cap");
-            }
+        if !crate::store::end_oldest_logins(index, user, keep, current, now).await {
+            self.shared.counters.store_error();
         }
     }
 

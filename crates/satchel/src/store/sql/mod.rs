@@ -392,7 +392,7 @@ impl Store for SqlStore {
     }
 }
 
-/// The index is the `user_key` column (indexed): listing a user is one indexed `SELECT`,
+/// The index is on `(user_key, last_seen)`: listing a user walks it, most recently seen first,
 /// ending all of a user's sessions one `DELETE … WHERE user_key = $k`, ending one a `DELETE …
 /// WHERE id = $h`. Listing every user's sessions (`None`) scans the logged-in rows.
 impl SessionIndex for SqlStore {
