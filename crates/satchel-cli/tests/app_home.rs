@@ -157,6 +157,30 @@ fn each_home_control_answers_on_the_home_page_and_updates_the_panel() {
 }
 
 #[test]
+fn a_client_that_never_follows_the_redirect_keeps_a_working_session() {
+    // Each control's answer is a flash shown on the home page. A client that never loads that
+    // page queues one per request; the queue is bounded, so the cookie stops growing.
+    let server = Server::start(&[], &[]);
+    let mut cookie = None;
+    let mut sizes = Vec::new();
+    for call in 0..80 {
+        let answer = browse(&server, "/set_session?from=home", cookie.as_deref());
+        assert_eq!(answer.status, 303, "call {call}: {}", answer.text());
+        cookie = next_cookie(&answer, cookie);
+        sizes.push(cookie.as_ref().map_or(0, String::len));
+    }
+    let home = browse(&server, "/", cookie.as_deref());
+    assert_eq!(home.status, 200);
+    let last = *sizes.last().unwrap();
+    assert!(last < 4096, "the cookie grew to {last} bytes");
+    let plateau = sizes[20];
+    assert!(
+        sizes[20..].iter().all(|&n| n <= plateau + 4),
+        "the cookie keeps growing: {sizes:?}"
+    );
+}
+
+#[test]
 fn home_page_control_makes_the_session_permanent_with_the_lifetime() {
     let server = Server::start(&[], &[]);
     let cookie = server

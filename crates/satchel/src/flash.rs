@@ -34,6 +34,25 @@ pub const FLASHES_KEY: &str = "_flashes";
 /// ```
 pub const DEFAULT_CATEGORY: &str = "message";
 
+/// How many messages wait at most: [`flash`] drops the oldest beyond this.
+///
+/// Flask's list grows without bound. A client that never loads a page that shows flashes (one
+/// that does not follow redirects, say) would otherwise grow its own cookie with every request
+/// that flashes, until the cookie passes the browser's 4 KB limit and every response is an
+/// error. No page shows more than a few messages at once.
+///
+/// ```
+/// use satchel::flash::{flash, take_flashes, MAX_PENDING};
+/// let session = satchel::Session::default();
+/// for n in 0..MAX_PENDING + 5 {
+///     flash(&session, "info", &format!("message {n}"));
+/// }
+/// let shown = take_flashes(&session);
+/// assert_eq!(shown.len(), MAX_PENDING);
+/// assert_eq!(shown[0].message, "message 5"); // the five oldest were dropped
+/// ```
+pub const MAX_PENDING: usize = 10;
+
 /// One flashed message.
 ///
 /// ```
@@ -49,7 +68,8 @@ pub struct Flash {
 }
 
 /// Adds a message for the next page that shows flashes (Flask's `flash(message, category)`):
-/// appends the tuple `(category, message)` to the `_flashes` list.
+/// appends the tuple `(category, message)` to the `_flashes` list, dropping the oldest beyond
+/// [`MAX_PENDING`].
 ///
 /// ```
 /// let session = satchel::Session::default();
@@ -62,6 +82,8 @@ pub fn flash(session: &Session, category: &str, message: &str) {
         Some(Value::List(items)) => items,
         _ => Vec::new(),
     };
+    let excess = (flashes.len() + 1).saturating_sub(MAX_PENDING);
+    flashes.drain(..excess);
     flashes.push(Value::Tuple(vec![category.into(), message.into()]));
     session.insert(FLASHES_KEY, Value::List(flashes));
 }
@@ -149,6 +171,20 @@ mod tests {
         let taken = take_flashes(&session);
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].message, "<b>hi</b>");
+    }
+
+    #[test]
+    fn the_queue_keeps_the_newest_messages() {
+        let session = Session::default();
+        for n in 0..100 {
+            flash(&session, "info", &n.to_string());
+        }
+        let kept: Vec<String> = take_flashes(&session)
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        let newest: Vec<String> = (100 - MAX_PENDING..100).map(|n| n.to_string()).collect();
+        assert_eq!(kept, newest);
     }
 
     #[test]
