@@ -4,12 +4,13 @@
 //! for `--format flask` exactly the payload Flask signed.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
 use satchel::codec::{flask_json, Codec, Stamp};
-use satchel::{CookieFormat, KeyRing};
+use satchel::{CookieFormat, KeyRing, SecretKey};
 
 use crate::usage_error;
 
@@ -47,6 +48,10 @@ pub struct KeyArgs {
     /// The secret key (default: the SECRET_KEY environment variable).
     #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
     secret_key: Option<String>,
+    /// A file holding the secret key (as `satchel serve --secret-key-file`; the development
+    /// key `satchel serve` generates is `satchel-data/secret_key`).
+    #[arg(long, conflicts_with = "secret_key")]
+    secret_key_file: Option<PathBuf>,
     /// The cookie's name (the sealed format binds it).
     #[arg(long, default_value = "session")]
     name: String,
@@ -66,7 +71,8 @@ pub struct DecodeArgs {
     /// The current time, in Unix seconds (default: now).
     #[arg(long)]
     now: Option<u64>,
-    /// The cookie value.
+    /// The cookie's value; also accepted: `NAME=VALUE` or a whole `Cookie` header as a browser's
+    /// developer tools copy it (`a=1; session=…`), from which the cookie named `--name` is taken.
     cookie: String,
 }
 
@@ -92,12 +98,51 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Where `satchel serve` keeps the development key it generates (with its default data dir).
+const DEVELOPMENT_KEY_FILE: &str = "satchel-data/secret_key";
+
+fn secret(keys: &KeyArgs) -> Result<SecretKey, String> {
+    if let Some(path) = &keys.secret_key_file {
+        return crate::serve::read_key_file(path);
+    }
+    match keys.secret_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(key) => Ok(key.into()),
+        None if Path::new(DEVELOPMENT_KEY_FILE).exists() => Err(format!(
+            "no secret key: pass --secret-key, --secret-key-file or set SECRET_KEY (for cookies \
+             of `satchel serve` in development: --secret-key-file {DEVELOPMENT_KEY_FILE})"
+        )),
+        None => Err("no secret key: pass --secret-key, --secret-key-file or set SECRET_KEY".into()),
+    }
+}
+
+/// The cookie's value from what was pasted: the value itself, `NAME=VALUE`, or a `Cookie`
+/// header's pairs (`a=1; session=…`), parsed as cookies are (never by hand).
+fn cookie_value(pasted: &str, name: &str) -> Result<String, String> {
+    let pasted = pasted.trim();
+    let pasted = pasted.strip_prefix("Cookie:").unwrap_or(pasted).trim();
+    if !pasted.contains('=') {
+        return Ok(pasted.to_owned());
+    }
+    let mut names = Vec::new();
+    for pair in cookie::Cookie::split_parse_encoded(pasted.to_owned()) {
+        let Ok(pair) = pair else { continue };
+        if pair.name() == name {
+            return Ok(pair.value().to_owned());
+        }
+        names.push(pair.name().to_owned());
+    }
+    Err(format!(
+        "the pasted cookies have none named {name:?} (found: {}); pass --name or paste the value",
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    ))
+}
+
 fn codec(keys: &KeyArgs, fallbacks: &[String]) -> Result<Box<dyn Codec>, ExitCode> {
-    let Some(secret) = keys.secret_key.as_deref().filter(|k| !k.is_empty()) else {
-        return Err(usage_error(
-            "no secret key: pass --secret-key or set SECRET_KEY",
-        ));
-    };
+    let secret = secret(keys).map_err(usage_error)?;
     let ring = KeyRing::new(secret, fallbacks.iter().map(String::as_str));
     let format: CookieFormat = keys.format.into();
     Ok(format.codec(&ring, &keys.name, keys.max_age))
@@ -108,8 +153,12 @@ fn decode(args: DecodeArgs) -> ExitCode {
         Ok(codec) => codec,
         Err(code) => return code,
     };
+    let value = match cookie_value(&args.cookie, &args.keys.name) {
+        Ok(value) => value,
+        Err(message) => return usage_error(message),
+    };
     let now = args.now.unwrap_or_else(now);
-    match codec.decode(args.cookie.trim(), now) {
+    match codec.decode(&value, now) {
         Ok(decoded) if now.saturating_sub(decoded.stamp.issued_at) > args.keys.max_age => {
             eprintln!("rejected: expired");
             ExitCode::from(1)
@@ -155,5 +204,25 @@ fn encode(args: EncodeArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => usage_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+
+    #[test]
+    fn a_pasted_value_pair_or_header_gives_the_named_cookie() {
+        assert_eq!(cookie_value(" abc.def ", "session").unwrap(), "abc.def");
+        assert_eq!(
+            cookie_value("session=abc.def", "session").unwrap(),
+            "abc.def"
+        );
+        assert_eq!(
+            cookie_value("Cookie: theme=dark; session=abc.def; x=1", "session").unwrap(),
+            "abc.def"
+        );
+        let missing = cookie_value("theme=dark; x=1", "session").unwrap_err();
+        assert!(missing.contains("theme, x"), "{missing}");
     }
 }

@@ -361,7 +361,7 @@ fn development_cookie(config: &mut SessionConfig, addr: SocketAddr) {
     }
 }
 
-fn read_key_file(path: &Path) -> Result<SecretKey, String> {
+pub(crate) fn read_key_file(path: &Path) -> Result<SecretKey, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the secret key file {}: {e}", path.display()))?;
     let key = text.trim_end_matches(['\r', '\n']);

@@ -99,15 +99,35 @@ fn store_failed(error: &StoreError) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn line(entry: &SessionEntry) -> String {
+fn line(entry: &SessionEntry, now: u64) -> String {
     format!(
-        "{}  {:<16}  {:<15}  seen {}  {}",
+        "{}  {:<16}  {:<15}  {:<30}  {}",
         entry.short_id(),
         entry.user_id,
         entry.address.as_deref().unwrap_or("-"),
-        entry.last_seen,
+        last_seen(entry.last_seen, now),
         entry.user_agent.as_deref().unwrap_or("-"),
     )
+}
+
+/// `2026-12-08 04:50 UTC (3 min ago)`: when a session was last seen, in UTC and as an age.
+fn last_seen(unix: u64, now: u64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let Some(when) = i64::try_from(unix)
+        .ok()
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&format).ok())
+    else {
+        return unix.to_string();
+    };
+    let age = now.saturating_sub(unix);
+    let ago = match age {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", age / 60),
+        3600..86400 => format!("{} h ago", age / 3600),
+        _ => format!("{} days ago", age / 86400),
+    };
+    format!("{when} ({ago})")
 }
 
 pub fn run(command: SessionsCommand) -> ExitCode {
@@ -125,11 +145,15 @@ async fn run_async(command: SessionsCommand) -> ExitCode {
                 Ok(index) => index,
                 Err(message) => return usage_error(message),
             };
-            match index.sessions(args.user.as_deref(), unix_now()).await {
+            let now = unix_now();
+            match index.sessions(args.user.as_deref(), now).await {
                 Ok(entries) => {
-                    println!("SESSION       USER              ADDRESS          LAST SEEN (unix)  BROWSER");
+                    println!(
+                        "SESSION       USER              ADDRESS          {:<30}  BROWSER",
+                        "LAST SEEN"
+                    );
                     for entry in &entries {
-                        println!("{}", line(entry));
+                        println!("{}", line(entry, now));
                     }
                     println!("{} session(s)", entries.len());
                     ExitCode::SUCCESS
@@ -201,5 +225,24 @@ async fn purge(args: &StoreArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => store_failed(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_seen;
+
+    #[test]
+    fn last_seen_is_a_utc_time_and_an_age() {
+        // 2026-12-08 04:50:00 UTC is 1796705400.
+        assert_eq!(
+            last_seen(1_796_705_400, 1_796_705_400 + 200),
+            "2026-12-08 04:50 UTC (3 min ago)"
+        );
+        assert_eq!(
+            last_seen(1_796_705_400, 1_796_705_400),
+            "2026-12-08 04:50 UTC (just now)"
+        );
+        assert!(last_seen(1_796_705_400, 1_796_705_400 + 3 * 86400).ends_with("(3 days ago)"));
     }
 }

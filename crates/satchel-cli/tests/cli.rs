@@ -123,6 +123,37 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
 }
 
 #[test]
+fn decode_takes_a_pasted_pair_or_cookie_header_and_a_key_file() {
+    let cookie = encode("sealed", KEY, r#"{"a":1}"#, &[]);
+    for pasted in [
+        format!("session={cookie}"),
+        format!("Cookie: theme=dark; session={cookie}"),
+    ] {
+        let out = decode("sealed", KEY, &pasted, &[]);
+        assert!(out.status.success(), "{pasted}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), r#"{"a":1}"#);
+    }
+    let other = decode("sealed", KEY, &format!("theme={cookie}"), &[]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(text(&other.stderr).contains("none named \"session\""));
+
+    let dir = common::temp_dir("cli-key-file");
+    let key_file = dir.join("secret_key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let out = satchel(
+        &[
+            "cookie",
+            "decode",
+            "--secret-key-file",
+            key_file.to_str().unwrap(),
+            &cookie,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn secret_key_comes_from_the_environment() {
     let out = Command::new(env!("CARGO_BIN_EXE_satchel"))
         .args(["cookie", "decode", "x"])
