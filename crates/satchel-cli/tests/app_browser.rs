@@ -213,6 +213,16 @@ async fn journey(client: &Client, base: &str) -> Step {
         return Err("the session page does not show the login keys".into());
     }
     screenshot(client, "session").await?;
+    // Logged in and permanent: the longest the panel and the login table get.
+    for width in [1280, 390] {
+        for path in ["/", "/session", "/dashboard"] {
+            fits(client, base, path, width).await?;
+        }
+    }
+    client
+        .set_window_size(1024, 768)
+        .await
+        .map_err(fail("resize"))?;
 
     client
         .goto(&format!("{base}/dashboard"))
@@ -255,6 +265,54 @@ async fn journey(client: &Client, base: &str) -> Step {
     screenshot(client, "not-found").await?;
     click(client, "#home").await?;
     wait_for_path(client, "/").await
+}
+
+/// Opens `path` in a window `width` px wide and checks that nothing runs off it: the page does
+/// not scroll sideways, no table or panel overflows its box, and every "End" button is inside
+/// the window. A screenshot of each (`fit-WIDTH-PAGE.png`).
+async fn fits(client: &Client, base: &str, path: &str, width: u32) -> Step {
+    client
+        .set_window_size(width, 900)
+        .await
+        .map_err(fail("resize"))?;
+    client
+        .goto(&format!("{base}{path}"))
+        .await
+        .map_err(fail("open"))?;
+    text_of(client, "h1").await?;
+    let name = format!("fit-{width}-{}", path.trim_matches('/').replace('/', "-"));
+    screenshot(client, &name).await?;
+    let overflows = client
+        .execute(
+            r#"
+            const problems = [];
+            const page = document.documentElement;
+            if (page.scrollWidth > page.clientWidth) {
+                problems.push(`the page is ${page.scrollWidth}px wide in a ${page.clientWidth}px window`);
+            }
+            for (const box of document.querySelectorAll("aside, table, pre")) {
+                if (box.scrollWidth > box.clientWidth + 1) {
+                    problems.push(`${box.tagName.toLowerCase()}#${box.id}: ${box.scrollWidth}px of content in ${box.clientWidth}px`);
+                }
+            }
+            for (const button of document.querySelectorAll("button.end")) {
+                const right = button.getBoundingClientRect().right;
+                if (right > page.clientWidth) {
+                    problems.push(`an End button ends at ${Math.round(right)}px`);
+                }
+            }
+            return problems;
+            "#,
+            vec![],
+        )
+        .await
+        .map_err(fail("measure the page"))?;
+    let problems: Vec<String> = serde_json::from_value(overflows).map_err(|e| e.to_string())?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{path} at {width}px: {}", problems.join("; ")))
+    }
 }
 
 /// Puts `copied` (a session cookie taken before the logout) back in the jar and opens the

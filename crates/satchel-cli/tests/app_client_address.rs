@@ -47,7 +47,7 @@ fn recorded_addresses(server: &Server, cookie: &str) -> Vec<String> {
     let text = common::unescape_html(&page.text());
     text.split(r#"<td class="agent">"#)
         .skip(1)
-        .filter_map(|row| row.split("<td>").nth(1))
+        .filter_map(|row| row.split(r#"<td data-label="Address">"#).nth(1))
         .filter_map(|cell| cell.split("</td>").next())
         .map(str::to_owned)
         .collect::<std::collections::BTreeSet<_>>()

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use satchel::{SameSite, Session, SessionConfig, PERMANENT_KEY};
+use satchel::{SameSite, Session, PERMANENT_KEY};
 use serde::Deserialize;
 
 use super::guards::same_origin;
@@ -28,7 +28,7 @@ pub async fn home(State(app): State<AppState>, headers: HeaderMap, session: Sess
         fallbacks: config.secret_key_fallbacks.len(),
         httponly: config.cookie_httponly,
         samesite: same_site_words(config.cookie_samesite),
-        secure_reason: secure_words(config),
+        secure: config.cookie_secure,
     };
     render(StatusCode::OK, &page)
 }
@@ -44,17 +44,6 @@ fn same_site_words(same_site: Option<SameSite>) -> String {
         None => "not set (Flask's default): the browser decides, Lax in current Chromium",
     }
     .to_owned()
-}
-
-fn secure_words(config: &SessionConfig) -> String {
-    if config.cookie_secure {
-        "on: the browser sends the cookie over HTTPS only".to_owned()
-    } else {
-        "off, because this server runs in development mode over plain http (a browser never \
-         sends a Secure cookie back over http, so the session would not work); \
-         `satchel serve --production` turns it on and must be served over HTTPS"
-            .to_owned()
-    }
 }
 
 /// Part 4's form: `permanent=true` or `permanent=false`.

@@ -22,7 +22,10 @@ pub struct LoginView {
     pub id: String,
     /// Its first 12 digits (what `satchel sessions revoke` takes).
     pub short: String,
+    /// The browser and OS, short (`Chrome 156 on Linux`).
     pub agent: String,
+    /// The whole User-Agent when `agent` shortened it (shown on hover).
+    pub agent_full: Option<String>,
     pub address: String,
     pub created: String,
     pub last_seen: String,
@@ -39,14 +42,65 @@ fn when(unix: u64) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// A User-Agent as a person names it: `Chrome 156 on Linux`, `Safari 17 on iOS`, `curl/8.5.0`.
+/// Order matters: Edge and Opera also say Chrome, Chrome also says Safari.
+pub fn short_agent(agent: &str) -> String {
+    const BROWSERS: [(&str, &str); 7] = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Version/", "Safari"),
+    ];
+    const SYSTEMS: [(&str, &str); 6] = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+    ];
+    let browser = BROWSERS.iter().find_map(|(token, name)| {
+        let rest = &agent[agent.find(token)? + token.len()..];
+        let major: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some(if major.is_empty() {
+            (*name).to_owned()
+        } else {
+            format!("{name} {major}")
+        })
+    });
+    let system = SYSTEMS
+        .iter()
+        .find(|(token, _)| agent.contains(token))
+        .map(|(_, name)| *name)
+        .or_else(|| agent.contains("Linux").then_some("Linux"));
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser,
+        // Not a browser: its first product token (`curl/8.5.0`), cut to a table cell's width.
+        _ => agent
+            .split_whitespace()
+            .next()
+            .unwrap_or(agent)
+            .chars()
+            .take(40)
+            .collect(),
+    }
+}
+
 fn view(entry: SessionEntry, current: Option<satchel::store::IdHash>) -> LoginView {
+    let full = entry
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| "unknown browser".into());
+    let agent = short_agent(&full);
     LoginView {
         id: entry.id.to_hex(),
         short: entry.short_id(),
-        agent: entry
-            .user_agent
-            .clone()
-            .unwrap_or_else(|| "unknown browser".into()),
+        agent_full: (agent != full).then_some(full),
+        agent,
         address: entry
             .address
             .clone()
@@ -158,7 +212,7 @@ pub async fn end_session(
     tracing::info!(%user, session = %entry.short_id(), "ended one session");
     let agent = entry
         .user_agent
-        .unwrap_or_else(|| "an unknown browser".into());
+        .map_or_else(|| "an unknown browser".into(), |agent| short_agent(&agent));
     satchel::flash(&session, "info", &format!("Ended the session on {agent}."));
     Redirect::to("/session").into_response()
 }
@@ -190,5 +244,26 @@ pub async fn end_all_sessions(
             Redirect::to("/login").into_response()
         }
         Err(error) => index_unavailable(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_agent;
+
+    #[test]
+    fn user_agents_as_people_name_them() {
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.8078.73 Safari/537.36", "Chrome 156 on Linux"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86", "Edge 131 on Windows"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.7; rv:133.0) Gecko/20100101 Firefox/133.0", "Firefox 133 on macOS"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "Safari 18 on iOS"),
+            ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", "Chrome 131 on Android"),
+            ("curl/8.5.0", "curl/8.5.0"),
+            ("phone", "phone"),
+        ];
+        for (agent, short) in cases {
+            assert_eq!(short_agent(agent), short, "{agent}");
+        }
     }
 }

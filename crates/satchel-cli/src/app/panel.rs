@@ -63,7 +63,9 @@ impl Panel {
         let permanent = session.permanent();
         let lifetime = config.permanent_session_lifetime;
         let cookie_expiry = match (permanent, times) {
-            (_, _) if entries.is_empty() => "no cookie (the session is empty)".to_owned(),
+            (_, _) if entries.is_empty() => {
+                "none: the session is empty, so this response leaves no cookie".to_owned()
+            }
             (true, Some(t)) => format!(
                 "Expires={} (permanent: the browser keeps it {} after it was issued)",
                 format_time(t.expires_at),
@@ -123,8 +125,10 @@ fn flags(config: &SessionConfig) -> Vec<(&'static str, String)> {
 
 /// What a holder of the session cookie can read without the secret key.
 pub struct Exposure {
-    /// The cookie's value as the browser holds it (shortened), if the request sent one.
+    /// The cookie's value as the browser sent it with this request (shortened), if it did.
     pub cookie: Option<String>,
+    /// That cookie's `name=value` length, as the panel counts the cookie this response leaves.
+    pub sent_size: usize,
     /// One sentence: what that value gives away.
     pub summary: String,
     /// For the flask format: the decoded payload (Flask's tagged JSON), readable by anyone.
@@ -136,6 +140,9 @@ impl Exposure {
     pub fn of(headers: &HeaderMap, config: &SessionConfig, store: bool) -> Self {
         let value = cookie_value(headers, &config.cookie_name);
         let shown = value.as_deref().map(|v| shorten(v, 120));
+        let sent_size = value
+            .as_deref()
+            .map_or(0, |v| config.cookie_name.len() + 1 + v.len());
         let (summary, payload) = match (&value, store, config.format) {
             (None, _, _) => ("Your browser sent no session cookie yet.".to_owned(), None),
             (Some(_), true, _) => (
@@ -167,6 +174,7 @@ impl Exposure {
         };
         Exposure {
             cookie: shown,
+            sent_size,
             summary,
             payload,
         }

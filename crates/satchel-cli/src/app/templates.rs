@@ -56,8 +56,8 @@ pub struct HomePage {
     pub fallbacks: usize,
     pub httponly: bool,
     pub samesite: String,
-    /// Whether Secure is on, and why it is off in development.
-    pub secure_reason: String,
+    /// Whether the cookie is Secure (`--production`); the page says why it is off otherwise.
+    pub secure: bool,
 }
 
 /// A 4xx or 5xx as a page.
