@@ -11,7 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use satchel::codec::Codec;
-use satchel::{FlaskCodec, KeyRing, SealedCodec, SecretKey};
+use satchel::codec::{FlaskCodec, SealedCodec};
+use satchel::{KeyRing, SecretKey};
 
 /// The secret the seed cookies were made with.
 pub const SECRET: &str = "satchel fuzz secret";

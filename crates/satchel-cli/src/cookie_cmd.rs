@@ -194,11 +194,13 @@ fn encode(args: EncodeArgs) -> ExitCode {
         expires_at: issued_at.saturating_add(args.keys.max_age),
     };
     match codec.encode(&data, &stamp) {
-        Ok(cookie) if cookie.len() > satchel::codec::MAX_COOKIE_VALUE_LEN => usage_error(format!(
-            "the cookie would be {} bytes, over the {}-byte limit browsers keep",
-            cookie.len(),
-            satchel::codec::MAX_COOKIE_VALUE_LEN
-        )),
+        Ok(cookie) if args.keys.name.len() + 1 + cookie.len() > satchel::BROWSER_COOKIE_LIMIT => {
+            usage_error(format!(
+                "the cookie would be {} bytes (name=value), over the {}-byte limit browsers keep",
+                args.keys.name.len() + 1 + cookie.len(),
+                satchel::BROWSER_COOKIE_LIMIT
+            ))
+        }
         Ok(cookie) => {
             println!("{cookie}");
             ExitCode::SUCCESS

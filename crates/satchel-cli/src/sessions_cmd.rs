@@ -205,7 +205,7 @@ async fn run_async(command: SessionsCommand) -> ExitCode {
 
 /// Ends every session of `user` (for `revoke-user`, `users passwd`, `users disable`).
 pub async fn end_user_sessions(index: &dyn IndexedStore, user: &str) -> Result<u64, StoreError> {
-    index.revoke_user(user, unix_now()).await
+    index.revoke_user(user).await
 }
 
 async fn purge(args: &StoreArgs) -> ExitCode {

@@ -28,8 +28,9 @@ use flate2::Compression;
 use hmac::{Hmac, Mac};
 use rand::{Rng as _, TryRng as _};
 use satchel::codec::{flask_json, Codec, Stamp};
+use satchel::codec::{FlaskCodec, SealedCodec};
 use satchel::value::Dict;
-use satchel::{FlaskCodec, KeyRing, SealedCodec, Value};
+use satchel::{KeyRing, Value};
 
 const NOW: u64 = 1_700_000_000;
 const MAX_AGE_SECS: u64 = 31 * 24 * 3600;

@@ -114,10 +114,10 @@
 //!
 //! # Where the session lives
 //!
-//! - **Sealed cookie** (the default, [`SealedCodec`]): the data travels in the cookie,
+//! - **Sealed cookie** (the default, [`SealedCodec`](codec::SealedCodec)): the data travels in the cookie,
 //!   encrypted and authenticated (AES-256-GCM-SIV), bound to the cookie's name, with its expiry
 //!   inside.
-//! - **Flask cookie** ([`FlaskCodec`], [`SessionConfig::flask_defaults`]): byte-compatible with
+//! - **Flask cookie** ([`FlaskCodec`](codec::FlaskCodec), [`SessionConfig::flask_defaults`]): byte-compatible with
 //!   Flask 3.1's signed cookies, so a Flask app sharing `SECRET_KEY` reads the same sessions —
 //!   and logins, through [`login()`] (Flask-Login's keys) and [`flash()`] (Flask's `_flashes`).
 //! - **Server-side** ([`SessionLayerBuilder::store`], [`store`]): the cookie holds only a random
@@ -175,7 +175,7 @@ pub use adapter::axum as extract;
 
 pub use adapter::tower::{SessionFuture, SessionLayer, SessionLayerBuilder, SessionService};
 pub use clock::{Clock, ManualClock};
-pub use codec::{CookieFormat, FlaskCodec, SealedCodec, BROWSER_COOKIE_LIMIT};
+pub use codec::{CookieFormat, BROWSER_COOKIE_LIMIT};
 pub use config::{
     ConfigError, SameSite, SessionConfig, DEFAULT_MAX_LOGINS_PER_USER, DEFAULT_NEW_SESSION_TIMEOUT,
     FLASK_PERMANENT_SESSION_LIFETIME,

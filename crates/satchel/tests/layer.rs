@@ -243,7 +243,7 @@ async fn flask_refresh_keeps_an_unchanged_payload_and_encodes_a_changed_one() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(zlib.finish().unwrap())
     );
     // `reencode` signs a payload that holds exactly `data`, wherever it came from.
-    let codec = satchel::FlaskCodec::new(
+    let codec = satchel::codec::FlaskCodec::new(
         &satchel::KeyRing::new(KEY, [""; 0]),
         satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs(),
     );

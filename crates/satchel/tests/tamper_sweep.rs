@@ -16,8 +16,9 @@
 //! here, and none does.
 
 use satchel::codec::{Codec, Stamp};
+use satchel::codec::{FlaskCodec, SealedCodec};
 use satchel::value::Dict;
-use satchel::{FlaskCodec, KeyRing, SealedCodec, Value};
+use satchel::{KeyRing, Value};
 
 const NOW: u64 = 1_700_000_000;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";

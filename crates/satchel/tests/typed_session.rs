@@ -15,7 +15,6 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use http::StatusCode;
 use satchel::store::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture};
-use satchel::value::python_repr;
 use satchel::{CookieFormat, Session, SessionConfig, SessionLayer, TypedSession, Value};
 use satchel_testkit::in_process::{self, Reply};
 use serde::{Deserialize, Serialize};
@@ -110,7 +109,7 @@ fn routes() -> Router {
         )
         .route(
             "/dict/dump",
-            get(|session: Session| async move { python_repr(&Value::Dict(session.to_dict())) }),
+            get(|session: Session| async move { Value::Dict(session.to_dict()).to_string() }),
         )
         .route(
             // Both extractors in one handler: one load, one state.

@@ -25,7 +25,8 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use satchel::codec::{Codec, Stamp};
 use satchel::store::{Commit, Lease, Loaded, SessionId, Store};
-use satchel::{SealedCodec, Value};
+use satchel::codec::SealedCodec;
+use satchel::Value;
 
 /// The cookie both the layer and the floor use.
 const COOKIE_NAME: &str = "session";

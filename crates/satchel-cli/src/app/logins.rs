@@ -238,7 +238,7 @@ pub async fn end_all_sessions(
         Ok(found) => found,
         Err(response) => return *response,
     };
-    match index.revoke_user(&user, unix_now()).await {
+    match index.revoke_user(&user).await {
         Ok(ended) => {
             tracing::info!(%user, ended, "logged out everywhere");
             Redirect::to("/login").into_response()

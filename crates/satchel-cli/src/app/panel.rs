@@ -46,9 +46,7 @@ impl Panel {
         let entries = session
             .to_dict()
             .iter()
-            .map(|(key, value): (&String, &Value)| {
-                (key.clone(), satchel::value::python_repr(value))
-            })
+            .map(|(key, value): (&String, &Value)| (key.clone(), value.to_string()))
             .collect::<Vec<_>>();
         let (cookie_size, cookie_error) = if entries.is_empty() {
             (None, None)

@@ -16,24 +16,6 @@ use crate::session::access::Access;
 pub use crate::session::read_only::ReadOnlySession;
 use crate::session::Session;
 
-/// The rejection when a handler asks for a [`Session`] on a route with no
-/// [`SessionLayer`](crate::SessionLayer): a 500 that says so.
-///
-/// ```
-/// use axum_core::response::IntoResponse;
-/// let response = satchel::extract::SessionLayerMissing.into_response();
-/// assert_eq!(response.status(), 500);
-/// ```
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("no SessionLayer on this route: add .layer(SessionLayer::new(config)?) to the router")]
-pub struct SessionLayerMissing;
-
-impl IntoResponse for SessionLayerMissing {
-    fn into_response(self) -> Response {
-        SessionError::LayerMissing.into_response()
-    }
-}
-
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         if self == SessionError::LayerMissing {

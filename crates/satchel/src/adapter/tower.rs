@@ -97,7 +97,7 @@ impl SessionLayer {
             config,
             clock: Clock::system(),
             store: None,
-            store_options: StoreOptions::default(),
+            store_options: None,
             allow_weak_key: false,
             ledger: None,
         }
@@ -155,7 +155,7 @@ pub struct SessionLayerBuilder {
     config: SessionConfig,
     clock: Clock,
     store: Option<Arc<dyn Store>>,
-    store_options: StoreOptions,
+    store_options: Option<StoreOptions>,
     allow_weak_key: bool,
     ledger: Option<Arc<dyn IndexedStore>>,
 }
@@ -186,15 +186,18 @@ impl SessionLayerBuilder {
         self
     }
 
-    /// Lease and wait settings for a store (default: [`StoreOptions::default`]).
+    /// Lease and wait settings for a store (default: [`StoreOptions::default`]). Only with
+    /// [`store`](Self::store): [`build`](Self::build) refuses them without one.
     ///
     /// ```
+    /// use std::sync::Arc;
     /// let builder = satchel::SessionLayer::builder(satchel::SessionConfig::default())
+    ///     .store(Arc::new(satchel::store::MemoryStore::default()))
     ///     .store_options(satchel::store::StoreOptions::default());
-    /// # let _ = builder;
+    /// assert!(builder.build().is_ok());
     /// ```
     pub fn store_options(mut self, options: StoreOptions) -> Self {
-        self.store_options = options;
+        self.store_options = Some(options);
         self
     }
 
@@ -214,8 +217,9 @@ impl SessionLayerBuilder {
     /// recorded in `ledger` (any store with an index, e.g. an SQLite file), a logged-in cookie is
     /// honoured only while its login is there, and logout, [`SessionIndex::revoke`] and
     /// [`SessionIndex::revoke_user`] on `ledger` end it for every copy of the cookie. Costs one
-    /// store read per logged-in request (anonymous requests none). Ignored with
-    /// [`store`](Self::store): a server-side store is its own index.
+    /// store read per logged-in request (anonymous requests none). Cookie sessions only:
+    /// [`build`](Self::build) refuses it together with [`store`](Self::store), since a
+    /// server-side store is its own index.
     ///
     /// A login the ledger never saw (made by a Flask app sharing the key, or before the ledger
     /// was on) has no ledger id: it is honoured and cannot be revoked. A Flask app sharing the
@@ -239,7 +243,8 @@ impl SessionLayerBuilder {
     /// Accepts a `SECRET_KEY` that [`audit_secret_key`](crate::audit_secret_key) refuses (short, or publicly known), for
     /// sharing sessions with a legacy Flask app whose key cannot change yet. Logs a warning once,
     /// at build. Rotate the key as soon as you can: anyone who knows or guesses it can forge
-    /// sessions.
+    /// sessions. Cookie sessions only: [`build`](Self::build) refuses it together with
+    /// [`store`](Self::store), whose cookie holds a random id and uses no key.
     ///
     /// ```
     /// let config = satchel::SessionConfig::flask_defaults().with_secret_key("dev");
@@ -251,20 +256,51 @@ impl SessionLayerBuilder {
         self
     }
 
-    /// Checks the settings and builds the layer.
+    /// Checks the settings and builds the layer. A setting that would be ignored is an error:
+    /// [`login_ledger`](Self::login_ledger) or [`allow_weak_secret_key`](Self::allow_weak_secret_key)
+    /// with a [`store`](Self::store), [`store_options`](Self::store_options) without one.
     ///
     /// ```
-    /// let built = satchel::SessionLayer::builder(satchel::SessionConfig::default()).build();
+    /// use std::sync::Arc;
+    /// use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
+    /// let built = SessionLayer::builder(SessionConfig::default()).build();
     /// assert_eq!(built.unwrap_err().key, "SECRET_KEY");
+    ///
+    /// let store = Arc::new(MemoryStore::default());
+    /// let both = SessionLayer::builder(SessionConfig::default())
+    ///     .store(store.clone())
+    ///     .login_ledger(store)
+    ///     .build();
+    /// assert_eq!(both.unwrap_err().key, "login_ledger");
     /// ```
     pub fn build(self) -> Result<SessionLayer, ConfigError> {
         let backend = match self.store {
+            Some(_) if self.ledger.is_some() => {
+                return Err(ConfigError::new(
+                    "login_ledger",
+                    "a login ledger is for cookie sessions; a server-side store is its own \
+                     index: drop .login_ledger(…) or .store(…)",
+                ))
+            }
+            Some(_) if self.allow_weak_key => {
+                return Err(ConfigError::new(
+                    "allow_weak_secret_key",
+                    "a server-side store's cookie holds a random id and uses no SECRET_KEY: \
+                     drop .allow_weak_secret_key() or .store(…)",
+                ))
+            }
             Some(store) => Backend::Store(StoreBackend::new(
                 self.config,
                 self.clock,
                 store,
-                self.store_options,
+                self.store_options.unwrap_or_default(),
             )?),
+            None if self.store_options.is_some() => {
+                return Err(ConfigError::new(
+                    "store_options",
+                    "store options without .store(…): cookie sessions have no store",
+                ))
+            }
             None => Backend::Cookie(CookieBackend::new(
                 self.config,
                 self.clock,

@@ -66,7 +66,8 @@ const SIG_B64_LEN: usize = 27;
 ///
 /// ```
 /// use satchel::codec::{Codec, Stamp};
-/// use satchel::{FlaskCodec, KeyRing, Value};
+/// use satchel::codec::FlaskCodec;
+/// use satchel::{KeyRing, Value};
 ///
 /// let codec = FlaskCodec::new(&KeyRing::new("dev", [""; 0]), 31 * 24 * 3600);
 /// let mut data = satchel::value::Dict::new();
@@ -89,7 +90,8 @@ impl FlaskCodec {
     ///
     /// ```
     /// use satchel::codec::{Codec, Stamp};
-    /// use satchel::{FlaskCodec, KeyRing};
+    /// use satchel::codec::FlaskCodec;
+    /// use satchel::KeyRing;
     ///
     /// let stamp = Stamp { issued_at: 1000, created_at: 1000, expires_at: 4600 };
     /// let old = FlaskCodec::new(&KeyRing::new("old key", [""; 0]), 3600);

@@ -31,7 +31,7 @@ pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 /// Cookie values longer than this are refused before any work is done: no browser sends a
 /// cookie whose name and value exceed 4096 bytes (RFC 6265bis), so no cookie satchel issued is
 /// longer.
-pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
+pub(crate) const MAX_COOKIE_VALUE_LEN: usize = 4096;
 
 /// The times carried with a session, in seconds since the Unix epoch.
 ///
@@ -145,8 +145,15 @@ impl From<RejectReason> for Rejected {
     }
 }
 
+/// Keeps [`Codec`] to satchel's own formats (the layer has no place for another).
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::FlaskCodec {}
+    impl Sealed for super::SealedCodec {}
+}
+
 /// A session that cannot be written in a cookie format: its cookie value would be longer than
-/// [`MAX_COOKIE_VALUE_LEN`], which [`Codec::decode`] refuses, so a codec never returns a value
+/// 4096 bytes, which [`Codec::decode`] refuses, so a codec never returns a value
 /// it would not read back ([`EncodeError::is_too_large`] tells that case apart).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot encode session: {0}")]
@@ -157,20 +164,14 @@ const TOO_LARGE: &str = "the cookie value would be";
 
 impl EncodeError {
     /// The error for a cookie value of `len` bytes, over [`MAX_COOKIE_VALUE_LEN`].
-    ///
-    /// ```
-    /// let error = satchel::codec::EncodeError::too_large(5000);
-    /// assert!(error.is_too_large());
-    /// assert!(error.to_string().contains("5000 bytes"));
-    /// ```
-    pub fn too_large(len: usize) -> Self {
+    pub(crate) fn too_large(len: usize) -> Self {
         EncodeError(format!(
             "{TOO_LARGE} {len} bytes, over the {MAX_COOKIE_VALUE_LEN} bytes a cookie value may \
              hold; store less in the session or use a server-side store"
         ))
     }
 
-    /// True when the session was refused for its size (see [`EncodeError::too_large`]).
+    /// True when the session was refused for its size (its cookie value would pass 4096 bytes).
     ///
     /// ```
     /// assert!(!satchel::codec::EncodeError("other".into()).is_too_large());
@@ -248,11 +249,16 @@ impl std::fmt::Display for CookieFormat {
 /// Turns session data into a cookie value and back. `now` and every [`Stamp`] field are Unix
 /// seconds; codecs read no clock, so expiry is testable.
 ///
+/// Only satchel's two formats implement it (the trait is sealed): the layer picks one by
+/// [`SessionConfig::format`](crate::SessionConfig::format), and [`CookieFormat::codec`] gives it
+/// to code that reads or writes cookies outside a request (a migration script, a test, the
+/// `satchel cookie` command).
+///
 /// ```
 /// use satchel::codec::{Codec, Stamp};
 /// use satchel::{KeyRing, Value};
 ///
-/// let codec = satchel::SealedCodec::new(&KeyRing::new("a long secret key", [""; 0]), "session");
+/// let codec = satchel::codec::SealedCodec::new(&KeyRing::new("a long secret key", [""; 0]), "session");
 /// let mut data = satchel::value::Dict::new();
 /// data.insert("n".into(), Value::from(1));
 /// let stamp = Stamp { issued_at: 1000, created_at: 1000, expires_at: 2000 };
@@ -260,9 +266,10 @@ impl std::fmt::Display for CookieFormat {
 /// assert_eq!(codec.decode(&cookie, 1500).unwrap().data, data);
 /// assert!(codec.decode(&cookie, 2500).is_err());
 /// ```
-pub trait Codec: Send + Sync + 'static {
-    /// The cookie value for `data`: never longer than [`MAX_COOKIE_VALUE_LEN`] (a longer
-    /// one is an [`EncodeError::too_large`]), so whatever `encode` returns, `decode` opens.
+pub trait Codec: private::Sealed + Send + Sync + 'static {
+    /// The cookie value for `data`: never longer than 4096 bytes (a longer one is an
+    /// [`EncodeError`] that [`is_too_large`](EncodeError::is_too_large)), so whatever `encode`
+    /// returns, `decode` opens.
     fn encode(&self, data: &Dict, stamp: &Stamp) -> Result<String, EncodeError>;
     /// The data in `value`, if it verifies and has not expired at `now`.
     fn decode(&self, value: &str, now: u64) -> Result<Decoded, Rejected>;
@@ -274,7 +281,7 @@ pub trait Codec: Send + Sync + 'static {
     /// use satchel::codec::{Codec, Stamp};
     /// use satchel::{KeyRing, Value};
     ///
-    /// let codec = satchel::FlaskCodec::new(&KeyRing::new("a long secret key", [""; 0]), 3600);
+    /// let codec = satchel::codec::FlaskCodec::new(&KeyRing::new("a long secret key", [""; 0]), 3600);
     /// let mut data = satchel::value::Dict::new();
     /// data.insert("n".into(), Value::from(1));
     /// let first = Stamp { issued_at: 1000, created_at: 1000, expires_at: 4600 };

@@ -104,7 +104,7 @@ impl SealingKey {
 /// 4096-byte cookie value holds at most 3015 bytes of JSON.
 ///
 /// Decoding checks, in this order, and gives the first [`RejectReason`] that applies:
-/// `TooLarge` (value over [`MAX_COOKIE_VALUE_LEN`]), `Malformed` (not canonical base64url,
+/// `TooLarge` (value over 4096 bytes), `Malformed` (not canonical base64url,
 /// too short, unknown version), `UnknownKey` (no key in the ring has that id), `Tampered` (the
 /// tag does not verify under any key with that id), `Expired` (`now >= expires_at`, or
 /// `issued_at` more than 60 s in the future), `Malformed` (the JSON inside does not parse).
@@ -157,7 +157,8 @@ impl SealingKey {
 ///
 /// ```
 /// use satchel::codec::{Codec, RejectReason, Stamp};
-/// use satchel::{KeyRing, SealedCodec, Value};
+/// use satchel::codec::SealedCodec;
+/// use satchel::{KeyRing, Value};
 ///
 /// let old = SealedCodec::new(&KeyRing::new("old secret", [""; 0]), "session");
 /// let rotated = SealedCodec::new(&KeyRing::new("new secret", ["old secret"]), "session");
@@ -187,7 +188,7 @@ impl SealedCodec {
     ///
     /// ```
     /// use satchel::codec::{Codec, CookieFormat};
-    /// let codec = satchel::SealedCodec::new(&satchel::KeyRing::new("secret", ["older"]), "session");
+    /// let codec = satchel::codec::SealedCodec::new(&satchel::KeyRing::new("secret", ["older"]), "session");
     /// assert_eq!(codec.format(), CookieFormat::Sealed);
     /// ```
     pub fn new(keys: &KeyRing, cookie_name: &str) -> Self {

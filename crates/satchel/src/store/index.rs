@@ -20,7 +20,7 @@
 //! store.create(&id, &record, 0).await.unwrap();
 //! let sessions = store.sessions(Some("alice"), 1).await.unwrap();
 //! assert_eq!(sessions.len(), 1);
-//! assert_eq!(store.revoke_user("alice", 1).await.unwrap(), 1);
+//! assert_eq!(store.revoke_user("alice").await.unwrap(), 1);
 //! assert!(store.sessions(Some("alice"), 1).await.unwrap().is_empty());
 //! # });
 //! ```
@@ -208,7 +208,7 @@ pub trait SessionIndex: Send + Sync + 'static {
     fn revoke<'a>(&'a self, id: &'a IdHash) -> StoreFuture<'a, bool>;
 
     /// Ends every session `user_id` is logged in with; how many there were.
-    fn revoke_user<'a>(&'a self, user_id: &'a str, now: u64) -> StoreFuture<'a, u64>;
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> StoreFuture<'a, u64>;
 }
 
 /// Keeps `user_id`'s live logins to `keep`, `current` (the login just recorded) among them:

@@ -23,7 +23,6 @@ use serde::de::Unexpected;
 pub use de::from_value;
 pub(crate) use de::visit_entries;
 pub use error::ValueError;
-pub use python_repr::python_repr;
 pub use ser::to_value;
 pub use wrappers::{FlaskBytes, FlaskDateTime, FlaskMarkup, FlaskTuple, FlaskUuid};
 

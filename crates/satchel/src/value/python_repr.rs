@@ -6,19 +6,22 @@ use std::fmt::Write;
 
 use super::Value;
 
-/// `repr(value)` as Python prints the value Flask would load from the cookie.
+/// A value displays as Python's `repr(value)` of the value Flask would load from the cookie.
 ///
 /// ```
-/// use satchel::value::{python_repr, FlaskTuple};
+/// use satchel::value::FlaskTuple;
 /// use satchel::Value;
 /// let pair = Value::from(FlaskTuple(vec![1.into(), "two".into()]));
-/// assert_eq!(python_repr(&pair), "(1, 'two')");
-/// assert_eq!(python_repr(&Value::Bool(true)), "True");
+/// assert_eq!(pair.to_string(), "(1, 'two')");
+/// assert_eq!(Value::Bool(true).to_string(), "True");
+/// assert_eq!(Value::from("it's").to_string(), r#""it's""#);
 /// ```
-pub fn python_repr(value: &Value) -> String {
-    let mut out = String::new();
-    write_value(&mut out, value);
-    out
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        write_value(&mut out, self);
+        f.write_str(&out)
+    }
 }
 
 fn write_value(out: &mut String, value: &Value) {
@@ -148,8 +151,11 @@ fn write_bytes(out: &mut String, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::python_repr;
     use super::Value;
+
+    fn python_repr(value: &Value) -> String {
+        value.to_string()
+    }
 
     #[test]
     fn values_print_as_python_prints_them() {

@@ -24,7 +24,7 @@
 //!
 //! Where this differs from Python, on input Flask itself never writes:
 //! - a lone surrogate escape (`"\ud800"`) is an error: a Rust string cannot hold one;
-//! - nesting deeper than [`MAX_DEPTH`] is an error (Python's limit is its recursion limit);
+//! - nesting deeper than 128 levels is an error (Python's limit is its recursion limit);
 //! - [`from_str`] wants an object (Flask would also make a session of a list of pairs);
 //! - a tag whose content Python would turn into an exception (Flask answers 500) is an error.
 //!   Contents Python converts loosely are converted the same way (`" t"` of a string is its
@@ -37,12 +37,7 @@
 use crate::value::{Dict, Value};
 
 /// Objects and arrays nested deeper than this are refused (tags count as a level each).
-///
-/// ```
-/// use satchel::codec::flask_json::{value_from_str, MAX_DEPTH};
-/// assert!(value_from_str(&"[".repeat(MAX_DEPTH + 1)).is_err());
-/// ```
-pub const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Python refuses to convert integers with more digits than this (`sys.int_info`'s default
 /// `max_str_digits`), so a cookie holding one is a 500 in Flask and malformed here.
@@ -69,7 +64,7 @@ mod tags;
 mod untag;
 mod write;
 
-use write::{write_object, write_value};
+use write::write_object;
 
 /// The session as Flask writes it: tagged, sorted, compact, ASCII-only.
 ///
@@ -87,48 +82,14 @@ pub fn to_string(data: &Dict) -> String {
 }
 
 /// Appends the session's TaggedJSON text to `out` (clear it first to reuse its allocation).
-///
-/// ```
-/// use satchel::{value::Dict, Value};
-/// let mut data = Dict::new();
-/// data.insert("a".into(), Value::Bytes(b"hi".to_vec()));
-/// let mut out = String::new();
-/// satchel::codec::flask_json::write_dict(&data, &mut out);
-/// assert_eq!(out, r#"{"a":{" b":"aGk="}}"#);
-/// ```
-pub fn write_dict(data: &Dict, out: &mut String) {
+pub(crate) fn write_dict(data: &Dict, out: &mut String) {
     write_object(data, out);
 }
 
 /// An upper bound on the length of [`write_dict`]'s text for `data`, found without writing it
 /// (a store checks its size limit with it, and writes the text only when the bound is over).
-///
-/// ```
-/// use satchel::{value::Dict, Value};
-/// let mut data = Dict::new();
-/// data.insert("name".into(), Value::from("Kimi \u{1F3C1}"));
-/// data.insert("age".into(), Value::from(25));
-/// let mut out = String::new();
-/// satchel::codec::flask_json::write_dict(&data, &mut out);
-/// assert!(satchel::codec::flask_json::len_bound(&data) >= out.len());
-/// ```
-pub fn len_bound(data: &Dict) -> usize {
+pub(crate) fn len_bound(data: &Dict) -> usize {
     write::object_len_bound(data)
-}
-
-/// One value's TaggedJSON text.
-///
-/// ```
-/// use satchel::Value;
-/// use satchel::codec::flask_json::value_to_string;
-/// assert_eq!(value_to_string(&Value::Float(f64::NAN)), "NaN");
-/// assert_eq!(value_to_string(&Value::from(0.1)), "0.1");
-/// assert_eq!(value_to_string(&Value::from("\u{1F600}")), r#""\ud83d\ude00""#);
-/// ```
-pub fn value_to_string(v: &Value) -> String {
-    let mut out = String::with_capacity(32);
-    write_value(v, &mut out);
-    out
 }
 
 /// Reads a session: Python's `json.loads`, then Flask's untagging. The top level must be an
@@ -152,22 +113,92 @@ pub fn from_str(text: &str) -> Result<Dict, JsonError> {
 }
 
 /// Reads one value: Python's `json.loads`, then Flask's untagging.
-///
-/// ```
-/// use satchel::Value;
-/// use satchel::codec::flask_json::value_from_str;
-/// assert_eq!(value_from_str(r#"{" b":"aGk="}"#).unwrap(), Value::Bytes(b"hi".to_vec()));
-/// assert_eq!(value_from_str(r#"{" di":{" t__":1}}"#).unwrap(),
-///            Value::Dict([(" t".to_string(), Value::from(1))].into()));
-/// assert!(value_from_str(r#""\ud800""#).is_err());
-/// ```
-pub fn value_from_str(text: &str) -> Result<Value, JsonError> {
+pub(crate) fn value_from_str(text: &str) -> Result<Value, JsonError> {
     parse::document(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>().prop_map(Value::Float),
+            any::<String>().prop_map(Value::Str),
+            any::<String>().prop_map(Value::Markup),
+            prop::collection::vec(any::<u8>(), 0..24).prop_map(Value::Bytes),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Tuple),
+                prop::collection::btree_map(any::<String>(), inner, 0..4).prop_map(Value::Dict),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_length_bound_is_never_below_the_length(
+            data in prop::collection::btree_map(any::<String>(), any_value(), 0..6)
+        ) {
+            let json = to_string(&data);
+            prop_assert!(len_bound(&data) >= json.len(), "bound below {} for {json}", json.len());
+        }
+    }
+    use write::write_value;
+
+    /// One value's TaggedJSON text.
+    fn value_to_string(v: &Value) -> String {
+        let mut out = String::with_capacity(32);
+        write_value(v, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_crate_internal_helpers() {
+        {
+            assert!(value_from_str(&"[".repeat(MAX_DEPTH + 1)).is_err());
+        }
+        {
+            let mut data = Dict::new();
+            data.insert("a".into(), Value::Bytes(b"hi".to_vec()));
+            let mut out = String::new();
+            write_dict(&data, &mut out);
+            assert_eq!(out, r#"{"a":{" b":"aGk="}}"#);
+        }
+        {
+            let mut data = Dict::new();
+            data.insert("name".into(), Value::from("Kimi \u{1F3C1}"));
+            data.insert("age".into(), Value::from(25));
+            let mut out = String::new();
+            write_dict(&data, &mut out);
+            assert!(len_bound(&data) >= out.len());
+        }
+        {
+            assert_eq!(value_to_string(&Value::Float(f64::NAN)), "NaN");
+            assert_eq!(value_to_string(&Value::from(0.1)), "0.1");
+            assert_eq!(
+                value_to_string(&Value::from("\u{1F600}")),
+                r#""\ud83d\ude00""#
+            );
+        }
+        {
+            assert_eq!(
+                value_from_str(r#"{" b":"aGk="}"#).unwrap(),
+                Value::Bytes(b"hi".to_vec())
+            );
+            assert_eq!(
+                value_from_str(r#"{" di":{" t__":1}}"#).unwrap(),
+                Value::Dict([(" t".to_string(), Value::from(1))].into())
+            );
+            assert!(value_from_str(r#""\ud800""#).is_err());
+        }
+    }
 
     fn roundtrip(text: &str) -> String {
         value_to_string(&value_from_str(text).unwrap())

@@ -432,7 +432,7 @@ impl SessionIndex for MemoryStore {
         Box::pin(async move { Ok(found) })
     }
 
-    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> StoreFuture<'a, u64> {
         let mut sessions = self.lock();
         let Sessions { records, leases } = &mut *sessions;
         let before = records.len();

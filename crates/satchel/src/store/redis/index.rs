@@ -114,7 +114,7 @@ impl SessionIndex for RedisStore {
         })
     }
 
-    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let set = self.user_set(user_id);
             let ended: i64 = self

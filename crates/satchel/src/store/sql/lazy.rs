@@ -156,7 +156,7 @@ impl<D: Dialect> SessionIndex for Lazy<D> {
         Box::pin(async move { self.engine().await?.revoke(id).await })
     }
 
-    fn revoke_user<'a>(&'a self, user_id: &'a str, _now: u64) -> StoreFuture<'a, u64> {
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move { self.engine().await?.revoke_user(user_id).await })
     }
 }

@@ -408,7 +408,7 @@ impl SessionIndex for SqlStore {
         self.inner.revoke(id)
     }
 
-    fn revoke_user<'a>(&'a self, user_id: &'a str, now: u64) -> StoreFuture<'a, u64> {
-        self.inner.revoke_user(user_id, now)
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> StoreFuture<'a, u64> {
+        self.inner.revoke_user(user_id)
     }
 }
