@@ -6,6 +6,7 @@
 //! the Flask side is Flask's and Flask-Login's own code.
 
 mod common;
+mod flask_session;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -132,11 +133,10 @@ fn start() -> Option<Peers> {
     })
 }
 
-#[test]
-fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
-    let Some(peers) = start() else { return };
-    let response = request(
-        peers.flask,
+/// Logs in as admin on the Flask app's Flask-Login form.
+fn flask_login(flask: SocketAddr) -> Response {
+    request(
+        flask,
         "POST",
         "/login",
         &[
@@ -144,7 +144,13 @@ fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
             ("Content-Type", "application/x-www-form-urlencoded"),
         ],
         b"username=admin",
-    );
+    )
+}
+
+#[test]
+fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
+    let Some(peers) = start() else { return };
+    let response = flask_login(peers.flask);
     assert_eq!(response.text(), "logged in");
     let cookie = session_cookie(&response);
     let dashboard = get(peers.satchel.addr, "/dashboard", Some(&cookie));
@@ -167,8 +173,8 @@ fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
 
 /// Logs in on satchel's form as admin (with the interop user agent), optionally with "keep me
 /// signed in".
-fn satchel_login(peers: &Peers, remember: bool) -> Response {
-    let (cookie, token) = peers.satchel.login_form(None);
+fn satchel_login(satchel: &Server, remember: bool) -> Response {
+    let (cookie, token) = satchel.login_form(None);
     let mut body = format!(
         "username=admin&password={}&csrf_token={token}",
         common::form_encode(ADMIN_PASSWORD)
@@ -177,7 +183,7 @@ fn satchel_login(peers: &Peers, remember: bool) -> Response {
         body.push_str("&remember=1");
     }
     request(
-        peers.satchel.addr,
+        satchel.addr,
         "POST",
         "/login",
         &[
@@ -192,7 +198,7 @@ fn satchel_login(peers: &Peers, remember: bool) -> Response {
 #[test]
 fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
     let Some(peers) = start() else { return };
-    let response = satchel_login(&peers, false);
+    let response = satchel_login(&peers.satchel, false);
     assert_eq!(response.status, 303, "{}", response.text());
     let cookie = session_cookie(&response);
     let protected = get(peers.flask, "/protected", Some(&cookie));
@@ -280,7 +286,7 @@ fn a_permanent_satchel_login_is_permanent_for_flask_for_exactly_its_lifetime() {
     const WEEK: i64 = 7 * 24 * 3600;
     let Some(peers) = start() else { return };
     let before = unix_now();
-    let login = satchel_login(&peers, true);
+    let login = satchel_login(&peers.satchel, true);
     let after = unix_now();
     assert_eq!(login.status, 303, "{}", login.text());
     let satchel_expires = expires(&login).expect("a permanent cookie has Expires");
