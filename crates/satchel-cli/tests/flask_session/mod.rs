@@ -373,3 +373,58 @@ async fn every_value_type_reads_back_as_flask_reads_its_own() {
         assert_eq!(unchanged, after, "{kind}");
     }
 }
+
+/// `threads` clients on each of `sides`, each sending `per_thread` increments of one session
+/// (`cookie`); the counter's final value, read by Flask.
+fn hammer(
+    peers: &Peers,
+    cookie: &str,
+    sides: &[(SocketAddr, &str)],
+    threads: usize,
+    per_thread: usize,
+) -> u64 {
+    std::thread::scope(|scope| {
+        for &(addr, path) in sides {
+            for _ in 0..threads {
+                scope.spawn(move || {
+                    for _ in 0..per_thread {
+                        let response = get(addr, path, Some(cookie));
+                        assert_eq!(response.status, 200, "{}", response.text());
+                    }
+                });
+            }
+        }
+    });
+    let state = get(peers.flask, "/increment", Some(cookie)).text();
+    state.parse::<u64>().expect("a count") - 1
+}
+
+/// Lost updates on one hot session: concurrent increments from satchel only, from Flask
+/// only, and split between the two. A measurement, not a check (run it with
+/// `cargo test -p satchel-cli --test app_flask_interop -- --ignored --nocapture lost_updates`;
+/// the numbers are in docs/migrating-from-flask.md).
+#[test]
+#[ignore = "a measurement: run it by hand"]
+fn lost_updates_on_one_session_split_between_satchel_and_flask() {
+    let Some(peers) = start(false) else { return };
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 50;
+    let satchel = (peers.satchel.addr, "/counter");
+    let flask = (peers.flask, "/increment");
+    let runs = [
+        ("satchel only", [satchel, satchel]),
+        ("Flask-Session only", [flask, flask]),
+        ("split", [satchel, flask]),
+    ];
+    for (name, sides) in runs {
+        let cookie = session_cookie(&get(peers.flask, "/set_all", None));
+        let sent = (sides.len() * THREADS * PER_THREAD) as u64;
+        let counted = hammer(&peers, &cookie, &sides, THREADS, PER_THREAD);
+        let lost = sent - counted;
+        println!(
+            "{name}: {sent} increments by {} clients, {counted} counted, {lost} lost ({:.1}%)",
+            sides.len() * THREADS,
+            100.0 * lost as f64 / sent as f64
+        );
+    }
+}

@@ -415,7 +415,7 @@ pub enum StoreError {
     #[error("session store configuration: {0}")]
     Config(String),
     /// The session holds a value this store's format cannot keep (for
-    /// [`FlaskSessionStore`](crate::store::FlaskSessionStore): `Markup`, an integer beyond 64
+    /// [`FlaskSessionStore`]: `Markup`, an integer beyond 64
     /// bits). Refused before anything is written: a 500, like a session too large.
     #[error("session cannot be stored: {0}")]
     Unstorable(String),
