@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 import redis
-from flask import Flask, flash, get_flashed_messages, request, session
-from flask_login import LoginManager, UserMixin, current_user, login_fresh, login_required, login_user, logout_user
+from flask import Flask, session
+from flask_login_peer import add_login
 from flask_session import Session
 from werkzeug.serving import make_server
 
@@ -23,7 +23,7 @@ app.config.update(
     PERMANENT_SESSION_LIFETIME=timedelta(days=7),
 )
 Session(app)
-login_manager = LoginManager(app)
+add_login(app)
 
 # Every kind of value, set by Flask (the reference for what each side reads back).
 VALUES = {
@@ -47,34 +47,6 @@ VALUES = {
 }
 
 
-class User(UserMixin):
-    def __init__(self, id):
-        self.id = id
-
-
-@login_manager.user_loader
-def load_user(user_id):
-    return User(user_id) if user_id in ("admin", "alice") else None
-
-
-@app.post("/login")
-def login():
-    login_user(User(request.form["username"]))
-    return "logged in"
-
-
-@app.get("/protected")
-@login_required
-def protected():
-    return f"user={current_user.id} fresh={login_fresh()}"
-
-
-@app.get("/logout")
-def logout():
-    logout_user()
-    return "logged out"
-
-
 @app.get("/set_all")
 def set_all():
     session.update(VALUES)
@@ -87,17 +59,6 @@ def show():
     return "\n".join(
         f"{k}: {type(v).__name__} {v!r}" for k, v in sorted(session.items()) if not k.startswith("_")
     )
-
-
-@app.get("/flash")
-def do_flash():
-    flash("Hello from Flask", "warning")
-    return "flashed"
-
-
-@app.get("/flashes")
-def flashes():
-    return repr([list(m) for m in get_flashed_messages(with_categories=True)])
 
 
 @app.get("/state")

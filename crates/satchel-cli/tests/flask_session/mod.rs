@@ -42,8 +42,7 @@ fn start(signer: bool) -> Option<Peers> {
     let on = if signer { "on" } else { "off" };
     let url = format!("flask-session+redis://{REDIS}/0?prefix={prefix}&signer={on}");
     let satchel = Server::start(&["--store", &url], &[("SESSION_NEW_TIMEOUT", "604800")]);
-    let script = dir.join("app.py");
-    std::fs::write(&script, APP).unwrap();
+    let script = super::write_flask_app(&dir, APP);
     let log = std::fs::File::create(dir.join("flask.log")).unwrap();
     let mut command = Command::new(python);
     command
@@ -350,6 +349,12 @@ async fn every_value_type_reads_back_as_flask_reads_its_own() {
         .await
         .unwrap()
         .text();
+    // Flask-Session made it permanent (`SESSION_PERMANENT`); satchel's write kept that.
+    let state = blocking("/state".into(), Some(flask_cookie.clone()))
+        .await
+        .unwrap()
+        .text();
+    assert!(state.ends_with("permanent=True user=None"), "{state}");
     let without_n: Vec<&str> = after.lines().filter(|l| *l != "n: int 1").collect();
     assert_eq!(without_n.join("\n"), reference);
     assert!(after.contains("n: int 1"));

@@ -113,6 +113,14 @@ mod tests {
         assert_eq!(other.parse(&value), Err(RejectReason::Tampered));
         assert_eq!(ids.parse(&id.encode()), Err(RejectReason::Malformed));
         assert_eq!(ids.key(&id), id.raw_key());
+        // Signed with the right key, but not a sid of Flask-Session's shape.
+        let signature = ids.signers[0]
+            .clone()
+            .chain_update(b"short")
+            .finalize()
+            .into_bytes();
+        let forged = format!("short.{}", URL_SAFE_NO_PAD.encode(signature));
+        assert_eq!(ids.parse(&forged), Err(RejectReason::Malformed));
     }
 
     #[test]
