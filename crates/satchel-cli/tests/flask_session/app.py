@@ -94,6 +94,15 @@ def plant(kind):
     return f"{sid} {signed}"
 
 
+@app.get("/cleanup")
+def cleanup():
+    """Deletes this run's keys (the shared Redis keeps nothing of the test)."""
+    keys = list(client.scan_iter(match=PREFIX + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    return str(len(keys))
+
+
 server = make_server("127.0.0.1", 0, app, threaded=True)
 print(f"flask listening on http://127.0.0.1:{server.port}", flush=True)
 server.serve_forever()

@@ -29,6 +29,13 @@ struct Peers {
     signer: bool,
 }
 
+impl Drop for Peers {
+    /// Deletes this run's keys, while the Flask app is still up.
+    fn drop(&mut self) {
+        get(self.flask, "/cleanup", None);
+    }
+}
+
 /// satchel and Flask on one Redis and one key prefix, ids signed or not; `None` (skipped)
 /// without Redis or the Python packages, outside CI.
 fn start(signer: bool) -> Option<Peers> {
