@@ -48,7 +48,7 @@ fn start(signer: bool) -> Option<Peers> {
     let prefix = format!("satchel-test:{}:", dir.file_name()?.to_str()?);
     let on = if signer { "on" } else { "off" };
     let url = format!("flask-session+redis://{REDIS}/0?prefix={prefix}&signer={on}");
-    let satchel = Server::start(&["--store", &url], &[("SESSION_NEW_TIMEOUT", "604800")]);
+    let satchel = Server::start(&["--store", &url], &[("SESSION_NEW_TIMEOUT", "null")]);
     let script = super::write_flask_app(&dir, APP);
     let log = std::fs::File::create(dir.join("flask.log")).unwrap();
     let mut command = Command::new(python);

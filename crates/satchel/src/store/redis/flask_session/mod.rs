@@ -37,7 +37,7 @@ const COMMIT: &str = include_str!("commit.lua");
 ///   (satchel's idle timeout, `PERMANENT_SESSION_LIFETIME` unless `SESSION_IDLE_TIMEOUT` is
 ///   set — Flask-Session uses `PERMANENT_SESSION_LIFETIME` for every save, permanent or not).
 ///   A session created by satchel lives `SESSION_NEW_TIMEOUT` (30 minutes) until its second
-///   request, unless that setting is off.
+///   request, unless that setting is off (`SESSION_NEW_TIMEOUT=null`).
 /// - Cookie: the sid (`signer=off`, Flask-Session's default) or `sid.signature`
 ///   (`signer=on`, `SESSION_USE_SIGNER = True`: itsdangerous' `Signer`, salt `flask-session`,
 ///   HMAC-SHA1 of the key derived from `SECRET_KEY`).
@@ -57,7 +57,8 @@ const COMMIT: &str = include_str!("commit.lua");
 /// # What differs from satchel's own stores
 ///
 /// - The Redis key names the id itself (Flask-Session's layout), not its SHA-256: a copy of
-///   the keys is a copy of live ids, as with Flask-Session.
+///   the keys is a copy of live ids, as with Flask-Session. The store is handed the id's own
+///   bytes as its [`IdHash`](crate::store::IdHash), whose `Debug` shows 6 of the 32 bytes.
 /// - Deadlines come from the key's TTL: there is no absolute timeout
 ///   (`SESSION_ABSOLUTE_TIMEOUT` has no effect) and no per-user index (no "log out
 ///   everywhere", no `max_logins_per_user`).
