@@ -250,7 +250,7 @@ impl StoreBackend {
     /// A stored session the store could not read: counted, then a fresh one.
     fn unreadable(&self, reason: crate::codec::RejectReason, access: Access) -> SessionState {
         self.shared.counters.rejected(reason);
-        tracing::warn!(
+        tracing::info!(
             reason = reason.as_str(),
             "a stored session could not be read; starting a new one"
         );
@@ -574,6 +574,11 @@ impl StoreBackend {
         });
         if let (None, Some(reason), true) = (&id, rejected, self.ids.counts_rejections()) {
             self.shared.counters.rejected(reason);
+            tracing::info!(
+                cookie = name,
+                reason = reason.as_str(),
+                "session id cookie rejected; starting an empty session"
+            );
         }
         self.load(id, access).await
     }
