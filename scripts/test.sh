@@ -51,7 +51,7 @@ if ! (command -v chromium >/dev/null && command -v chromedriver >/dev/null); the
 fi
 
 venv=.venv
-if ! "$venv/bin/python" -c 'import flask, itsdangerous, flask_login' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import flask, itsdangerous, flask_login, flask_session, msgspec, redis' 2>/dev/null; then
     echo "==> creating $venv with Flask for the conformance tests"
     python3 -m venv "$venv" \
         && "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt \

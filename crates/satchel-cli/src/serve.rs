@@ -250,6 +250,15 @@ fn session_layer(
             .map_err(|e| e.to_string())?;
         return Ok((layer, None, Some(ledger)));
     }
+    if store.starts_with("flask-session+") {
+        // Flask-Session's layout: shared with a Flask app, no per-user index.
+        let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
+        let layer = SessionLayer::builder(config)
+            .store(store.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        return Ok((layer, Some(store), None));
+    }
     let store =
         satchel::store::indexed_store_from_url(store).map_err(|e| format!("--store: {e}"))?;
     let layer = SessionLayer::builder(config)

@@ -6,6 +6,7 @@
 //! the Flask side is Flask's and Flask-Login's own code.
 
 mod common;
+mod flask_session;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -18,8 +19,8 @@ const FLASK_APP: &str = r#"
 import sys, time
 from datetime import timedelta
 import itsdangerous
-from flask import Flask, session, request, flash, get_flashed_messages
-from flask_login import LoginManager, UserMixin, login_user, logout_user, login_required, current_user, login_fresh
+from flask import Flask, session
+from flask_login_peer import add_login
 from werkzeug.serving import make_server
 
 app = Flask(__name__)
@@ -40,33 +41,7 @@ def advance(seconds):
 @app.get("/permanent_state")
 def permanent_state():
     return f"permanent={session.permanent} user={session.get('_user_id')}"
-login_manager = LoginManager(app)
-login_manager.login_view = "login"
-
-class User(UserMixin):
-    def __init__(self, id):
-        self.id = id
-
-@login_manager.user_loader
-def load_user(user_id):
-    return User(user_id) if user_id in ("admin", "alice") else None
-
-@app.route("/login", methods=["GET", "POST"])
-def login():
-    if request.method == "POST":
-        login_user(User(request.form["username"]))
-        return "logged in"
-    return "login page"
-
-@app.get("/protected")
-@login_required
-def protected():
-    return f"user={current_user.id} fresh={login_fresh()}"
-
-@app.get("/logout")
-def logout():
-    logout_user()
-    return "logged out"
+add_login(app, login_view="login")
 
 @app.get("/set_values")
 def set_values():
@@ -78,21 +53,24 @@ def set_values():
 def show():
     return repr({k: session.get(k) for k in ("t", "b", "n", "username", "age")})
 
-@app.get("/flash")
-def do_flash():
-    flash("Hello from Flask", "warning")
-    return "flashed"
-
-@app.get("/flashes")
-def flashes():
-    return repr(get_flashed_messages(with_categories=True))
-
 server = make_server("127.0.0.1", 0, app)
 print(f"flask listening on http://127.0.0.1:{server.port}", flush=True)
 server.serve_forever()
 "#;
 
 const AGENT: &str = "satchel-interop-test/1.0";
+
+/// Writes a Flask peer's `app.py` into `dir`, with the Flask-Login routes it imports.
+fn write_flask_app(dir: &std::path::Path, app: &str) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("flask_login_peer.py"),
+        include_str!("flask_login_peer.py"),
+    )
+    .unwrap();
+    let script = dir.join("app.py");
+    std::fs::write(&script, app).unwrap();
+    script
+}
 
 fn get(addr: SocketAddr, path: &str, cookie: Option<&str>) -> Response {
     let mut headers = vec![("User-Agent", AGENT)];
@@ -119,8 +97,7 @@ fn start() -> Option<Peers> {
     let python = common::python_with("flask, flask_login")?;
     let satchel = Server::start(&["--format", "flask"], &[]);
     let dir = temp_dir("flask-login-app");
-    let script = dir.join("app.py");
-    std::fs::write(&script, FLASK_APP).unwrap();
+    let script = write_flask_app(&dir, FLASK_APP);
     let log = std::fs::File::create(dir.join("flask.log")).unwrap();
     let mut command = Command::new(python);
     command.arg(&script).arg(KEY).stderr(log);
@@ -132,11 +109,10 @@ fn start() -> Option<Peers> {
     })
 }
 
-#[test]
-fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
-    let Some(peers) = start() else { return };
-    let response = request(
-        peers.flask,
+/// Logs in as admin on the Flask app's Flask-Login form.
+fn flask_login(flask: SocketAddr) -> Response {
+    request(
+        flask,
         "POST",
         "/login",
         &[
@@ -144,7 +120,13 @@ fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
             ("Content-Type", "application/x-www-form-urlencoded"),
         ],
         b"username=admin",
-    );
+    )
+}
+
+#[test]
+fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
+    let Some(peers) = start() else { return };
+    let response = flask_login(peers.flask);
     assert_eq!(response.text(), "logged in");
     let cookie = session_cookie(&response);
     let dashboard = get(peers.satchel.addr, "/dashboard", Some(&cookie));
@@ -167,8 +149,8 @@ fn a_flask_login_login_is_honoured_by_satchels_dashboard() {
 
 /// Logs in on satchel's form as admin (with the interop user agent), optionally with "keep me
 /// signed in".
-fn satchel_login(peers: &Peers, remember: bool) -> Response {
-    let (cookie, token) = peers.satchel.login_form(None);
+fn satchel_login(satchel: &Server, remember: bool) -> Response {
+    let (cookie, token) = satchel.login_form(None);
     let mut body = format!(
         "username=admin&password={}&csrf_token={token}",
         common::form_encode(ADMIN_PASSWORD)
@@ -177,7 +159,7 @@ fn satchel_login(peers: &Peers, remember: bool) -> Response {
         body.push_str("&remember=1");
     }
     request(
-        peers.satchel.addr,
+        satchel.addr,
         "POST",
         "/login",
         &[
@@ -192,7 +174,7 @@ fn satchel_login(peers: &Peers, remember: bool) -> Response {
 #[test]
 fn a_satchel_login_is_honoured_by_flask_logins_login_required() {
     let Some(peers) = start() else { return };
-    let response = satchel_login(&peers, false);
+    let response = satchel_login(&peers.satchel, false);
     assert_eq!(response.status, 303, "{}", response.text());
     let cookie = session_cookie(&response);
     let protected = get(peers.flask, "/protected", Some(&cookie));
@@ -280,7 +262,7 @@ fn a_permanent_satchel_login_is_permanent_for_flask_for_exactly_its_lifetime() {
     const WEEK: i64 = 7 * 24 * 3600;
     let Some(peers) = start() else { return };
     let before = unix_now();
-    let login = satchel_login(&peers, true);
+    let login = satchel_login(&peers.satchel, true);
     let after = unix_now();
     assert_eq!(login.status, 303, "{}", login.text());
     let satchel_expires = expires(&login).expect("a permanent cookie has Expires");

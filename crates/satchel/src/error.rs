@@ -64,9 +64,10 @@ impl SessionError {
 
 fn store_status(error: &StoreError) -> StatusCode {
     match error {
-        StoreError::TooLarge { .. } | StoreError::Corrupt(_) | StoreError::Config(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        StoreError::TooLarge { .. }
+        | StoreError::Unstorable(_)
+        | StoreError::Corrupt(_)
+        | StoreError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
         StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::Full(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -83,6 +84,9 @@ fn store_body(error: &StoreError) -> &'static str {
         }
         StoreError::TooLarge { .. } => {
             "500 Internal Server Error: the session is too large to store (see the server log)\n"
+        }
+        StoreError::Unstorable(_) => {
+            "500 Internal Server Error: the session holds a value the store cannot keep (see the server log)\n"
         }
         StoreError::Corrupt(_) | StoreError::Config(_) => {
             "500 Internal Server Error: the session store failed (see the server log)\n"

@@ -112,6 +112,39 @@ mod redis {
     }
 }
 
+/// Flask-Session's layout: the contract but what it cannot keep (its records hold no
+/// created-at or absolute deadline, and its deadline is the key's TTL, measured by Redis, not
+/// by the clock the contract moves).
+#[cfg(feature = "redis")]
+mod flask_session {
+    use std::sync::Arc;
+
+    use satchel::store::{FlaskSessionStore, Store};
+
+    async fn store() -> Option<Arc<dyn Store>> {
+        let url = crate::common::redis_url()?;
+        let store = FlaskSessionStore::open(&url)
+            .unwrap()
+            .with_prefix(crate::common::prefix());
+        Some(Arc::new(store))
+    }
+
+    crate::store_contract!(@each store;
+        unknown_id_is_missing,
+        a_lease_asked_on_a_missing_id_is_not_kept,
+        create_is_insert_only,
+        a_lease_excludes_other_writers_not_readers,
+        commit_saves_and_releases,
+        release_keeps_the_record,
+        commit_with_a_wrong_token_is_refused,
+        an_expired_lease_is_taken_over_and_its_commit_refused,
+        a_deleted_session_is_never_resurrected,
+        rotate_moves_the_session_and_fences_the_old_id,
+        renew_extends_only_the_holders_lease,
+        a_renewed_lease_outlives_its_first_term,
+    );
+}
+
 #[cfg(feature = "sqlite")]
 mod sqlite {
     async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {

@@ -133,7 +133,7 @@ async fn a_killed_lease_holder_blocks_its_session_for_at_most_the_lease_time() {
         match store.load(&id.hash(), 0, Some(&lease)).await.unwrap() {
             Loaded::Found(_) => break,
             Loaded::Busy => tokio::time::sleep(Duration::from_millis(10)).await,
-            Loaded::Missing => panic!("the session must survive its holder's death"),
+            other => panic!("the session must survive its holder's death, not {other:?}"),
         }
     }
     let waited = killed.elapsed();

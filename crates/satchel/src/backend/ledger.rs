@@ -102,7 +102,7 @@ impl LoginLedger {
                 }
                 Ok(state)
             }
-            Ok(Loaded::Missing | Loaded::Busy) => {
+            Ok(Loaded::Missing | Loaded::Busy | Loaded::Unreadable(_)) => {
                 counters.revoked();
                 tracing::info!("a cookie session's login was revoked or logged out; starting an anonymous session");
                 Ok(SessionState {

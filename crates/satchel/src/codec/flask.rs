@@ -38,7 +38,7 @@ use super::{
 };
 use crate::{value::Dict, KeyRing};
 
-type HmacSha1 = Hmac<Sha1>;
+pub(crate) type HmacSha1 = Hmac<Sha1>;
 
 /// Flask's `SecureCookieSessionInterface.salt`.
 const SALT: &[u8] = b"cookie-session";
@@ -103,7 +103,7 @@ impl FlaskCodec {
     /// ```
     pub fn new(keys: &KeyRing, max_age_secs: u64) -> Self {
         FlaskCodec {
-            signers: keys.all().map(|k| signer(k.as_bytes())).collect(),
+            signers: keys.all().map(|k| signer(k.as_bytes(), SALT)).collect(),
             max_age: max_age_secs,
         }
     }
@@ -207,10 +207,11 @@ impl std::fmt::Debug for FlaskCodec {
 }
 
 /// itsdangerous' `derive_key` with `key_derivation="hmac"`: HMAC-SHA1(secret, salt), ready to
-/// sign with.
-fn signer(secret: &[u8]) -> HmacSha1 {
+/// sign with (Flask's cookies use the salt `cookie-session`, Flask-Session's signed ids
+/// `flask-session`).
+pub(crate) fn signer(secret: &[u8], salt: &[u8]) -> HmacSha1 {
     let mut derived = Zeroizing::new([0u8; SIG_LEN]);
-    derived.copy_from_slice(&hmac_sha1(secret).chain_update(SALT).finalize().into_bytes());
+    derived.copy_from_slice(&hmac_sha1(secret).chain_update(salt).finalize().into_bytes());
     hmac_sha1(&derived[..])
 }
 

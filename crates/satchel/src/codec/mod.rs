@@ -15,6 +15,7 @@ pub mod flask_json;
 mod sealed;
 
 pub use flask::FlaskCodec;
+pub(crate) use flask::{signer as itsdangerous_signer, HmacSha1};
 pub use sealed::SealedCodec;
 
 use crate::keys::KeyRing;

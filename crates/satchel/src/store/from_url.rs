@@ -29,6 +29,12 @@ pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreE
             "this build has no Redis support (enable satchel's `redis` feature)".into(),
         ));
     }
+    if url.starts_with(FLASK_SESSION) {
+        return Err(StoreError::Config(
+            "a Flask-Session store keeps no per-user index (no session listing or revocation)"
+                .into(),
+        ));
+    }
     if is_sql_url(url) {
         #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
         return Ok(Arc::new(SqlStore::open(url)?));
@@ -49,7 +55,9 @@ pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreE
 /// A store from a URL: `memory` (bounded, this process only; `memory?max_sessions=N&max_record_bytes=N`
 /// sets the bounds), `redis://host:port/db` (`rediss://` for TLS; needs the `redis` feature),
 /// or an SQL database ([`SqlStore`]: `sqlite:PATH`, `postgres://…`, `mysql://…`; features
-/// `sqlite`, `postgres`, `mysql`). Connecting is lazy: a server that is down at startup is a
+/// `sqlite`, `postgres`, `mysql`), or a Flask-Session app's Redis
+/// (`flask-session+redis://host:port/db?prefix=session:&signer=on`: a
+/// [`FlaskSessionStore`](super::FlaskSessionStore), feature `redis`). Connecting is lazy: a server that is down at startup is a
 /// 503 per request until it comes up, not a failed start.
 ///
 /// ```
@@ -59,7 +67,25 @@ pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreE
 /// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
 /// ```
 pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(redis_url) = url.strip_prefix(FLASK_SESSION) {
+        return flask_session_store(redis_url);
+    }
     Ok(indexed_store_from_url(url)?)
+}
+
+/// The scheme prefix of a [`FlaskSessionStore`](super::FlaskSessionStore) URL:
+/// `flask-session+redis://host:port/db?prefix=session:&signer=on` (it keeps no per-user
+/// index, so only [`store_from_url`] opens it).
+const FLASK_SESSION: &str = "flask-session+";
+
+#[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+fn flask_session_store(redis_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    #[cfg(feature = "redis")]
+    return Ok(Arc::new(super::FlaskSessionStore::from_url(redis_url)?));
+    #[cfg(not(feature = "redis"))]
+    return Err(StoreError::Config(
+        "this build has no Redis support (enable satchel's `redis` feature)".into(),
+    ));
 }
 
 /// Whether `url` names one of the SQL stores.

@@ -72,7 +72,7 @@ mod redis;
 mod sql;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisStore;
+pub use self::redis::{FlaskSessionStore, RedisStore};
 pub use from_url::{indexed_store_from_url, store_from_url};
 pub(crate) use id_map::IdMap;
 pub(crate) use index::end_oldest_logins;
@@ -144,6 +144,12 @@ impl SessionId {
     /// ```
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// The id's own bytes as the key, for a store whose layout names the id itself
+    /// ([`CookieIds::FlaskSession`]).
+    pub(crate) fn raw_key(&self) -> IdHash {
+        IdHash(self.0)
     }
 
     /// What stores key on: the SHA-256 of the id.
@@ -345,6 +351,11 @@ pub enum Loaded {
     Missing,
     /// A lease was asked for and someone else holds it: try again later.
     Busy,
+    /// A record is there but not in a form this store reads (a foreign writer's value, such
+    /// as a pickle under Flask-Session's key). The request gets a fresh, empty session under a
+    /// new id, the rejection is counted by `reason`, no lease is held, and the record is left
+    /// as it is (never adopted, never overwritten).
+    Unreadable(crate::codec::RejectReason),
 }
 
 /// What [`Store::commit`] does with a leased session; every variant releases the lease.
@@ -403,6 +414,32 @@ pub enum StoreError {
     /// The store URL or settings are not usable.
     #[error("session store configuration: {0}")]
     Config(String),
+    /// The session holds a value this store's format cannot keep (for
+    /// [`FlaskSessionStore`]: `Markup`, an integer beyond 64
+    /// bits). Refused before anything is written: a 500, like a session too large.
+    #[error("session cannot be stored: {0}")]
+    Unstorable(String),
+}
+
+/// What a session id looks like in the cookie, and what a store keys on: satchel's own
+/// layout, or Flask-Session's (whose store key names the id itself).
+///
+/// ```
+/// use satchel::store::{CookieIds, MemoryStore, Store};
+/// assert_eq!(MemoryStore::default().cookie_ids(), CookieIds::Satchel);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieIds {
+    /// The cookie holds the 43-character id; the store is given its SHA-256 ([`IdHash`]).
+    Satchel,
+    /// Flask-Session's: the cookie holds the id (`secrets.token_urlsafe(32)`, the same 43
+    /// characters), followed with `signed` by `.` and its itsdangerous signature (salt
+    /// `flask-session`, the layer's `SECRET_KEY`); the store is given the id's own 32 bytes
+    /// (in an [`IdHash`]), because Flask-Session's key is the prefix and the id.
+    FlaskSession {
+        /// Whether ids are signed (`SESSION_USE_SIGNER`).
+        signed: bool,
+    },
 }
 
 /// The future every [`Store`] method returns (boxed, so the trait is object-safe: the layer
@@ -470,6 +507,17 @@ pub trait Store: Send + Sync + 'static {
     /// ```
     fn as_index(&self) -> Option<&dyn SessionIndex> {
         None
+    }
+
+    /// How ids look in the cookie and what this store is given as an [`IdHash`]: satchel's
+    /// own (the default) unless the store shares another framework's layout.
+    ///
+    /// ```
+    /// use satchel::store::{CookieIds, MemoryStore, Store};
+    /// assert_eq!(MemoryStore::default().cookie_ids(), CookieIds::Satchel);
+    /// ```
+    fn cookie_ids(&self) -> CookieIds {
+        CookieIds::Satchel
     }
 }
 

@@ -11,6 +11,8 @@
 
 mod de;
 mod error;
+#[cfg(feature = "redis")]
+pub(crate) mod msgpack;
 mod python_repr;
 mod ser;
 mod wrappers;

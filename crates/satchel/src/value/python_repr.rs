@@ -62,14 +62,21 @@ fn write_value(out: &mut String, value: &Value) {
         Value::DateTime(dt) => {
             let _ = write!(
                 out,
-                "datetime.datetime({}, {}, {}, {}, {}, {}, tzinfo=datetime.timezone.utc)",
+                "datetime.datetime({}, {}, {}, {}, {}",
                 dt.year(),
                 u8::from(dt.month()),
                 dt.day(),
                 dt.hour(),
                 dt.minute(),
-                dt.second()
             );
+            // Python leaves out a zero microsecond, then a zero second.
+            let (second, micro) = (dt.second(), dt.microsecond());
+            if micro != 0 {
+                let _ = write!(out, ", {second}, {micro}");
+            } else if second != 0 {
+                let _ = write!(out, ", {second}");
+            }
+            out.push_str(", tzinfo=datetime.timezone.utc)");
         }
     }
 }
@@ -113,13 +120,29 @@ fn write_str(out: &mut String, s: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) || c == '\u{ad}' => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if !printable(c) && (c as u32) <= 0xffff => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if !printable(c) => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
             }
             c => out.push(c),
         }
     }
     out.push(quote);
+}
+
+/// Python's `str.isprintable` for the characters it is false for that text meets: the
+/// separators (Zs but the space, Zl, Zp), the format characters (Cf) and private use. (Python
+/// also escapes unassigned code points, which this does not know.)
+fn printable(c: char) -> bool {
+    !matches!(c as u32,
+        0x1680 | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
+        | 0x3000 | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e | 0xfeff | 0xfff9..=0xfffb
+        | 0xe000..=0xf8ff | 0xf0000..)
 }
 
 fn write_bytes(out: &mut String, bytes: &[u8]) {
@@ -173,5 +196,7 @@ mod tests {
         );
         assert_eq!(python_repr(&Value::Float(2.5)), "2.5");
         assert_eq!(python_repr(&Value::Float(f64::NAN)), "nan");
+        let odd = Value::from("a\u{85}\u{a0}\u{2028}\u{feff}\u{10fffd}é");
+        assert_eq!(python_repr(&odd), r"'a\x85\xa0\u2028\ufeff\U0010fffdé'");
     }
 }

@@ -20,6 +20,7 @@
 //! pushed forward only once a tenth of the idle timeout has passed since the last push: a
 //! session may die up to that much earlier than a per-request refresh would allow.
 
+pub(crate) mod cookie_id;
 pub(crate) mod keyed_lock;
 pub(crate) mod renewal;
 pub(crate) mod slot;
@@ -32,6 +33,7 @@ use rand::RngExt as _;
 use tokio::time::Instant;
 
 use crate::backend::rules::{decide, Keep, SaveAction, Shared};
+use crate::backend::store_session::cookie_id::IdCookies;
 use crate::backend::store_session::keyed_lock::KeyedLocks;
 use crate::backend::store_session::renewal::Renewals;
 use crate::backend::store_session::slot::{StoreSlot, WriteHold};
@@ -52,6 +54,8 @@ pub(crate) struct StoreBackend {
     pub locks: KeyedLocks,
     /// Renews the leases of long-running writers; `None` when renewal is off.
     pub renewals: Option<Renewals>,
+    /// How ids look in the cookie and what the store is given for one.
+    pub ids: IdCookies,
 }
 
 /// A loaded session's state.
@@ -185,7 +189,9 @@ impl StoreBackend {
         options: StoreOptions,
     ) -> Result<Self, ConfigError> {
         config.validate_cookie_settings()?;
+        let ids = IdCookies::new(store.cookie_ids(), &config)?;
         Ok(StoreBackend {
+            ids,
             renewals: options
                 .renew_leases
                 .then(|| Renewals::new(store.clone(), options.lease_ttl)),
@@ -230,16 +236,31 @@ impl StoreBackend {
     }
 
     async fn load_read(&self, id: SessionId) -> Result<SessionState, SessionError> {
-        match self.store.load(&id.hash(), self.now(), None).await? {
+        match self
+            .store
+            .load(&self.ids.key(&id), self.now(), None)
+            .await?
+        {
             Loaded::Found(record) => Ok(found(Access::Read, id, record, None)),
+            Loaded::Unreadable(reason) => Ok(self.unreadable(reason, Access::Read)),
             Loaded::Missing | Loaded::Busy => Ok(fresh(Access::Read)),
         }
+    }
+
+    /// A stored session the store could not read: counted, then a fresh one.
+    fn unreadable(&self, reason: crate::codec::RejectReason, access: Access) -> SessionState {
+        self.shared.counters.rejected(reason);
+        tracing::info!(
+            reason = reason.as_str(),
+            "a stored session could not be read; starting a new one"
+        );
+        fresh(access)
     }
 
     async fn load_write(&self, id: SessionId) -> Result<SessionState, SessionError> {
         let options = &self.options;
         let deadline = Instant::now() + options.lock_wait;
-        let hash = id.hash();
+        let hash = self.ids.key(&id);
         // The keyed mutex only spares the store from polling; the lease is the guarantee. A
         // holder may keep the mutex past its lease (a stuck handler whose renewals fail), so
         // waiting for the mutex is bounded by the lease time too: past it, ask the store.
@@ -279,6 +300,10 @@ impl StoreBackend {
                 Loaded::Missing => {
                     hold.settled = true;
                     return Ok(fresh(Access::Write));
+                }
+                Loaded::Unreadable(reason) => {
+                    hold.settled = true;
+                    return Ok(self.unreadable(reason, Access::Write));
                 }
                 Loaded::Busy => {
                     hold.settled = true;
@@ -342,7 +367,7 @@ impl StoreBackend {
                             new: true,
                         };
                         let commit = Commit::Rotate {
-                            new_id: new_id.hash(),
+                            new_id: self.ids.key(&new_id),
                             record,
                         };
                         Plan::commit(hold, commit, outcome)
@@ -434,7 +459,7 @@ impl StoreBackend {
                 id,
                 wanted,
                 expires_at,
-            } => match self.store.touch(&id.hash(), wanted, now).await {
+            } => match self.store.touch(&self.ids.key(&id), wanted, now).await {
                 Ok(()) => Outcome::Live {
                     id,
                     expires_at,
@@ -453,7 +478,7 @@ impl StoreBackend {
             } => {
                 let created = self
                     .store
-                    .create(&id.hash(), &record, now)
+                    .create(&self.ids.key(&id), &record, now)
                     .await
                     .inspect_err(|error| {
                         self.shared.counters.store_error();
@@ -472,7 +497,7 @@ impl StoreBackend {
             }
         };
         if let (Some(user), Outcome::Live { id, .. }) = (new_login, &outcome) {
-            self.cap_logins(&user, &id.hash(), now).await;
+            self.cap_logins(&user, &self.ids.key(id), now).await;
         }
         self.set_cookie(outcome, keep, headers)
     }
@@ -518,9 +543,12 @@ impl StoreBackend {
                     return Ok(());
                 }
                 let expires = keep.expires(expires_at);
-                self.shared
-                    .cookies
-                    .write(headers, id.encode(), expires, &self.shared.counters)
+                self.shared.cookies.write(
+                    headers,
+                    self.ids.encode(&id),
+                    expires,
+                    &self.shared.counters,
+                )
             }
         }
     }
@@ -535,10 +563,23 @@ impl StoreBackend {
         access: Access,
     ) -> Result<SessionState, SessionError> {
         let name = self.config().cookie_name.as_str();
-        let id = cookies
-            .values(name)
-            .iter()
-            .find_map(|value| SessionId::parse(value.as_str()));
+        let mut rejected = None;
+        let id = cookies.values(name).iter().find_map(|value| {
+            self.ids
+                .parse(value.as_str())
+                .inspect_err(|reason| {
+                    rejected.get_or_insert(*reason);
+                })
+                .ok()
+        });
+        if let (None, Some(reason), true) = (&id, rejected, self.ids.counts_rejections()) {
+            self.shared.counters.rejected(reason);
+            tracing::info!(
+                cookie = name,
+                reason = reason.as_str(),
+                "session id cookie rejected; starting an empty session"
+            );
+        }
         self.load(id, access).await
     }
 
@@ -546,6 +587,6 @@ impl StoreBackend {
     pub fn cookie_len(&self) -> usize {
         self.shared
             .cookies
-            .pair_len(&SessionId::generate().encode())
+            .pair_len(&self.ids.encode(&SessionId::generate()))
     }
 }

@@ -20,6 +20,12 @@ impl Keys {
     pub(super) fn lease(&self) -> &str {
         &self.0
     }
+
+    /// Flask-Session's key for `sid` and satchel's lease beside it: `<prefix><sid>` and
+    /// `<prefix><sid>:lease` ([`FlaskSessionStore`](crate::store::FlaskSessionStore)).
+    pub(super) fn flask_session(prefix: &str, sid: &str) -> Keys {
+        Keys(format!("{prefix}{sid}{LEASE_SUFFIX}"))
+    }
 }
 
 impl RedisStore {

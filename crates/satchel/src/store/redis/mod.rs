@@ -17,6 +17,7 @@
 //! | `record.rs` | the record's string and the TTLs of its keys |
 //! | `sweep.rs` | the background pass that deletes expired logged-in sessions (they carry no TTL) |
 //! | `scripts.rs`, `scripts/*.lua` | the Lua scripts, hashed once per store |
+//! | `flask_session/` | [`FlaskSessionStore`]: Flask-Session 0.8's layout on the same connection code |
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
 mod connection;
+mod flask_session;
 mod index;
 mod keys;
 mod ops;
@@ -31,6 +33,7 @@ mod record;
 mod scripts;
 mod sweep;
 
+pub use self::flask_session::FlaskSessionStore;
 use self::scripts::Scripts;
 use crate::store::StoreError;
 

@@ -106,12 +106,7 @@ impl RedisStore {
         commit: &Commit,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let (op, record) = match commit {
-            Commit::Save(record) => ("s", Some(record)),
-            Commit::Delete => ("d", None),
-            Commit::Release => ("e", None),
-            Commit::Rotate { record, .. } => ("r", Some(record)),
-        };
+        let (op, record) = commit_op(commit);
         let value = record.map(|r| encode(r, now));
         let ttl = record.map(|r| record_ttl_ms(r, now));
         let prefix = self.index_prefix();
@@ -138,7 +133,7 @@ impl RedisStore {
         Ok(done == 1)
     }
 
-    async fn renew_async(&self, keys: &Keys, lease: &Lease) -> Result<bool, StoreError> {
+    pub(super) async fn renew_async(&self, keys: &Keys, lease: &Lease) -> Result<bool, StoreError> {
         let renewed: i64 = self
             .eval(
                 &self.scripts.renew,
@@ -150,6 +145,17 @@ impl RedisStore {
             )
             .await?;
         Ok(renewed == 1)
+    }
+}
+
+/// A commit as the commit scripts take it: the op letter (`s` save, `d` delete, `e` release,
+/// `r` rotate) and the record to write, if any.
+pub(super) fn commit_op(commit: &Commit) -> (&'static str, Option<&Record>) {
+    match commit {
+        Commit::Save(record) => ("s", Some(record)),
+        Commit::Delete => ("d", None),
+        Commit::Release => ("e", None),
+        Commit::Rotate { record, .. } => ("r", Some(record)),
     }
 }
 

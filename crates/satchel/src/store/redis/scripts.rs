@@ -56,7 +56,7 @@ pub(super) struct Lua {
 }
 
 impl Lua {
-    fn new(source: &'static str) -> Self {
+    pub(super) fn new(source: &'static str) -> Self {
         let hash = Script::new(source).get_hash().to_owned();
         Lua { source, hash }
     }
