@@ -149,6 +149,7 @@
 //! large — gives an empty session, counted by reason in [`SessionStats`] and logged with
 //! `tracing`; never a 5xx.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod adapter;
