@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Args;
 use satchel::client_addr::{ForwardedHeader, TrustedProxies};
-use satchel::store::{IndexedStore, Store};
+use satchel::store::{IndexedStore, Store, StoreError};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::devices::Devices;
@@ -173,6 +173,11 @@ async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
     let ledger = ledger_url(&args.store, args.ledger.as_deref(), &args.data_dir);
     let (layer, store, index) = session_layer(&args.store, ledger.as_deref(), config.clone())?;
+    match (&store, &index) {
+        (Some(store), _) => check_store("--store", store.as_ref()).await?,
+        (None, Some(ledger)) => check_store("--ledger", ledger.as_ref()).await?,
+        (None, None) => {}
+    }
     let users = Users::open(&args.data_dir).await?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
     match ensure_admin(&users, admin_password)
@@ -200,6 +205,27 @@ async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         key_source: key_source(args),
     };
     Ok((layer, app))
+}
+
+/// How long startup waits for the store's first answer.
+const STARTUP_CHECK: Duration = Duration::from_secs(5);
+
+/// The store (`--store`, or the `--ledger` of cookie sessions) checked once before listening:
+/// what will not mend by itself (TLS or a certificate refused, authentication failed, an
+/// unknown host or database, a table refused) stops the start with one line; a store that is
+/// merely down is a warning naming the cause, and `/readyz` answers 503 until it answers.
+async fn check_store(flag: &str, store: &dyn Store) -> Result<(), String> {
+    let outage = match tokio::time::timeout(STARTUP_CHECK, store.check()).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(error @ StoreError::Config(_))) => return Err(format!("{flag}: {error}")),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no answer within {STARTUP_CHECK:?}"),
+    };
+    tracing::warn!(
+        "{flag}: {outage}; starting anyway: /readyz answers 503 and requests that need the \
+         store get a 503 until it answers"
+    );
+    Ok(())
 }
 
 /// The default login ledger of cookie sessions: an SQLite file beside the user database.

@@ -104,6 +104,81 @@ fn serve_refuses_unknown_stores_and_production_without_a_key() {
     }
 }
 
+/// A store that can never work stops `serve` within seconds with one line naming the cause;
+/// one that is merely down is a warning naming the cause, and the app starts (`/readyz` 503).
+#[test]
+fn serve_stops_on_a_store_it_can_never_use_and_warns_on_one_that_is_down() {
+    let postgres = "127.0.0.1:5432";
+    let redis = "127.0.0.1:6379";
+    let up = |addr: &str| std::net::TcpStream::connect(addr).is_ok();
+    if !common::require_or_skip(
+        up(postgres) && up(redis),
+        "PostgreSQL and Redis",
+        "start them",
+    ) {
+        return;
+    }
+    let dir = temp_dir("store-refusals");
+    let dir_arg = dir.to_str().unwrap();
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "--store",
+            "rediss://127.0.0.1:6379/0",
+            "TLS: the server does not offer TLS",
+        ),
+        (
+            "--ledger",
+            "rediss://127.0.0.1:6379/0",
+            "TLS: the server does not offer TLS",
+        ),
+        (
+            "--store",
+            "postgres://no_such_role@127.0.0.1:5432/test",
+            "authentication failed",
+        ),
+        (
+            "--store",
+            "postgres://postgres@127.0.0.1:5432/no_such_database",
+            "the database does not exist",
+        ),
+        (
+            "--store",
+            "postgres://postgres@127.0.0.1:5432/test?table=Bad-Name",
+            "table name",
+        ),
+    ];
+    for (flag, url, named) in cases {
+        let started = std::time::Instant::now();
+        let args = [
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir_arg,
+            flag,
+            url,
+        ];
+        let out = run(&args, &[("SECRET_KEY", KEY)], "");
+        let said = stderr(&out);
+        let errors: Vec<&str> = said.lines().filter(|l| l.starts_with("error:")).collect();
+        println!("{flag} {url}: {errors:?}");
+        assert_eq!(out.status.code(), Some(2), "{flag} {url}: {said}");
+        assert_eq!(errors.len(), 1, "one line: {said}");
+        assert!(
+            errors[0].contains(named) && errors[0].contains(flag),
+            "{said}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+    let down = Server::start(&["--store", "postgres://nouser@127.0.0.1:1/x"], &[]);
+    let log = down.log();
+    assert!(
+        log.contains("WARN") && log.contains("connection refused"),
+        "{log}"
+    );
+    assert_eq!(down.get("/readyz", None).status, 503);
+}
+
 #[test]
 fn first_start_without_settings_generates_a_key_and_prints_an_admin_password_once() {
     let dir = temp_dir("first-start");
