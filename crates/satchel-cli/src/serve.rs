@@ -158,7 +158,12 @@ async fn serve(
     tracing::info!("serving the tutorial app on http://{bound}");
     tracing::info!(?limits, "connection limits");
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = stop_signal().await;
+        tracing::info!(
+            "{signal}: shutting down; requests in flight finish (and commit) first, for up to \
+             {:?}",
+            connections::SHUTDOWN_GRACE
+        );
     };
     let app = crate::app::router(layer, state);
     connections::serve(listener, app, limits, proxies, shutdown).await;
@@ -166,6 +171,23 @@ async fn serve(
     // the last connection closes); a connection still in use is waited for, boundedly.
     let _ = tokio::time::timeout(DB_TIMEOUT, users.close()).await;
     ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM (what a service manager or an orchestrator sends) or Ctrl-C (SIGINT),
+/// and names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }
 
 /// Everything that can fail before listening, as one readable message.
