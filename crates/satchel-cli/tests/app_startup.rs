@@ -105,7 +105,8 @@ fn serve_refuses_unknown_stores_and_production_without_a_key() {
 }
 
 /// A store that can never work stops `serve` within seconds with one line naming the cause;
-/// one that is merely down is a warning naming the cause, and the app starts (`/readyz` 503).
+/// one that is merely down is a warning naming the cause, and the app starts (`/readyz` 503)
+/// and serves once the store comes up.
 #[test]
 fn serve_stops_on_a_store_it_can_never_use_and_warns_on_one_that_is_down() {
     let postgres = "127.0.0.1:5432";
@@ -170,13 +171,34 @@ fn serve_stops_on_a_store_it_can_never_use_and_warns_on_one_that_is_down() {
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
-    let down = Server::start(&["--store", "postgres://nouser@127.0.0.1:1/x"], &[]);
+    // Down at startup: a warning naming the cause, 503s, then service once it comes up.
+    let url = common::down_redis_url();
+    let down = Server::start(&["--store", &url], &[]);
     let log = down.log();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("--store"));
+    println!("down: {warning:?}");
     assert!(
-        log.contains("WARN") && log.contains("connection refused"),
+        warning.is_some_and(|w| w.contains("connection refused")),
         "{log}"
     );
     assert_eq!(down.get("/readyz", None).status, 503);
+    let port = url.rsplit(':').next().unwrap();
+    let _redis = common::KillOnDrop(
+        std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", port, "--save", ""])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts"),
+    );
+    common::wait_until("/readyz once Redis is up", || {
+        down.get("/readyz", None).status == 200
+    });
+    let first = down.get("/counter", None);
+    let cookie = first.cookie_pair("session").expect("a session cookie");
+    let second = down.get("/counter", Some(&cookie));
+    assert_eq!((first.text(), second.text()), ("1".into(), "2".into()));
 }
 
 /// Lease keys in the Redis database `db` (this test's own).
