@@ -17,8 +17,9 @@ use crate::store::StoreError;
 pub(crate) struct Trust {
     /// The CA file's setting as the URL wrote it (`ca=…`, `sslrootcert=…`, `ssl-ca=…`).
     pub(crate) ca: Option<String>,
-    /// Whether the URL turns TLS off (`sslmode=disable`, `ssl-mode=DISABLED`): a server that
-    /// requires TLS may then answer with a plain "access denied" (MariaDB does).
+    /// Whether the URL turns TLS off (`sslmode=disable`, `ssl-mode=DISABLED`, `redis://`): a
+    /// server that requires TLS may then answer with a plain "access denied" (MariaDB does) or
+    /// hang up (Redis does).
     pub(crate) tls_off: bool,
 }
 

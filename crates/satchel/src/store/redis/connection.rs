@@ -83,10 +83,6 @@ impl RedisStore {
         if let Some(known) = classify(&text, &self.trust) {
             return known;
         }
-        let tls = matches!(
-            self.client.get_connection_info().addr(),
-            redis::ConnectionAddr::TcpTls { .. }
-        );
         match error.kind() {
             _ if error.is_timeout() => StoreError::Timeout(self.timeout),
             ErrorKind::AuthenticationFailed => {
@@ -94,10 +90,12 @@ impl RedisStore {
             }
             // A TLS-only port reads a plain client's first command as a broken handshake and
             // hangs up without a word.
-            _ if !tls && error.is_connection_dropped() => StoreError::Config(format!(
-                "the server closed the connection without answering: does it require TLS \
+            _ if self.trust.tls_off && error.is_connection_dropped() => {
+                StoreError::Config(format!(
+                    "the server closed the connection without answering: does it require TLS \
                  (a rediss:// URL)? ({text})"
-            )),
+                ))
+            }
             _ => StoreError::Unavailable(text),
         }
     }

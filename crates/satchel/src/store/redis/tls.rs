@@ -22,7 +22,10 @@ pub(super) fn client(url: &str) -> Result<(redis::Client, Trust), StoreError> {
             _ => rest.push(pair),
         }
     }
-    let trust = Trust::from_url(url, &["ca"]);
+    let trust = Trust {
+        tls_off: !url.starts_with("rediss://"),
+        ..Trust::from_url(url, &["ca"])
+    };
     let plain_url = if rest.is_empty() {
         base.to_owned()
     } else {
