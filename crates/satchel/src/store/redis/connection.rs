@@ -92,8 +92,8 @@ impl RedisStore {
             // hangs up without a word.
             _ if self.trust.tls_off && error.is_connection_dropped() => {
                 StoreError::Config(format!(
-                    "the server closed the connection without answering: does it require TLS \
-                 (a rediss:// URL)? ({text})"
+                    "the server closed the connection without answering: does it require \
+                     TLS (a rediss:// URL)? ({text})"
                 ))
             }
             _ => StoreError::Unavailable(text),

@@ -80,9 +80,7 @@ impl<D: Dialect> Lazy<D> {
         }
         Ok(engine)
     }
-}
 
-impl<D: Dialect> Lazy<D> {
     /// One connection of its own, opened and closed, before the pool: the pool retries a
     /// refused connection until its timeout and then says only "pool timed out", where this
     /// fails at once with the cause (connection refused, a refused certificate, bad
