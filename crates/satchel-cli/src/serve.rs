@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Args;
 use satchel::client_addr::{ForwardedHeader, TrustedProxies};
-use satchel::store::{IndexedStore, Store};
+use satchel::store::{IndexedStore, Store, StoreError};
 use satchel::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::devices::Devices;
@@ -158,7 +158,12 @@ async fn serve(
     tracing::info!("serving the tutorial app on http://{bound}");
     tracing::info!(?limits, "connection limits");
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = stop_signal().await;
+        tracing::info!(
+            "{signal}: shutting down; requests in flight finish (and commit) first, for up to \
+             {:?}",
+            connections::SHUTDOWN_GRACE
+        );
     };
     let app = crate::app::router(layer, state);
     connections::serve(listener, app, limits, proxies, shutdown).await;
@@ -168,11 +173,33 @@ async fn serve(
     ExitCode::SUCCESS
 }
 
+/// Waits for SIGTERM (what a service manager or an orchestrator sends) or Ctrl-C (SIGINT),
+/// and names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
+
 /// Everything that can fail before listening, as one readable message.
 async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
     let config = config(args)?;
     let ledger = ledger_url(&args.store, args.ledger.as_deref(), &args.data_dir);
     let (layer, store, index) = session_layer(&args.store, ledger.as_deref(), config.clone())?;
+    match (&store, &index) {
+        (Some(store), _) => check_store("--store", store.as_ref()).await?,
+        (None, Some(ledger)) => check_store("--ledger", ledger.as_ref()).await?,
+        (None, None) => {}
+    }
     let users = Users::open(&args.data_dir).await?;
     let admin_password = std::env::var("ADMIN_PASSWORD").ok();
     match ensure_admin(&users, admin_password)
@@ -200,6 +227,27 @@ async fn prepare(args: &ServeArgs) -> Result<(SessionLayer, App), String> {
         key_source: key_source(args),
     };
     Ok((layer, app))
+}
+
+/// How long startup waits for the store's first answer.
+const STARTUP_CHECK: Duration = Duration::from_secs(5);
+
+/// The store (`--store`, or the `--ledger` of cookie sessions) checked once before listening:
+/// what will not mend by itself (TLS or a certificate refused, authentication failed, an
+/// unknown host or database, a table refused) stops the start with one line; a store that is
+/// merely down is a warning naming the cause, and `/readyz` answers 503 until it answers.
+async fn check_store(flag: &str, store: &dyn Store) -> Result<(), String> {
+    let outage = match tokio::time::timeout(STARTUP_CHECK, store.check()).await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(error @ StoreError::Config(_))) => return Err(format!("{flag}: {error}")),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no answer within {STARTUP_CHECK:?}"),
+    };
+    tracing::warn!(
+        "{flag}: {outage}; starting anyway: /readyz answers 503 and requests that need the \
+         store get a 503 until it answers"
+    );
+    Ok(())
 }
 
 /// The default login ledger of cookie sessions: an SQLite file beside the user database.

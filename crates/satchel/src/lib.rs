@@ -136,6 +136,30 @@
 //!     .expect("valid settings");
 //! ```
 //!
+//! The network stores connect lazily. To refuse to start on a store that can never work (TLS
+//! or a certificate refused, bad credentials, an unknown host or database) while starting
+//! anyway on one that is merely down, check it first ([`store::Store::check`]):
+//!
+//! ```
+//! use satchel::store::{store_from_url, StoreError};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), StoreError> {
+//! // e.g. "rediss://cache.internal:6380/0?ca=/etc/ssl/cache-ca.pem"
+//! //  or  "postgres://app@db.internal/app?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem"
+//! let store = store_from_url("memory")?;
+//! match store.check().await {
+//!     Ok(()) => {}
+//!     Err(error @ StoreError::Config(_)) => return Err(error), // stop: fix the URL
+//!     Err(outage) => eprintln!("warning: {outage}; 503s until the store answers"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! TLS to the network stores goes through rustls (no OpenSSL) and is verified: `rediss://`
+//! (`?ca=PATH`, `&cert=PATH&key=PATH`), PostgreSQL's `sslmode` / `sslrootcert` (a host other
+//! than this machine, with no `sslmode`, gets `verify-full`), MySQL's `ssl-mode` / `ssl-ca`.
+//!
 //! # Values
 //!
 //! A session holds [`Value`]s: everything a Flask session can (tuples, bytes, `Markup`, UUIDs,

@@ -2,6 +2,9 @@
 //! store, the same behaviours in each. A new backend adds a module and a factory.
 
 mod common;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
+#[path = "store_contract/tls/mod.rs"]
+mod tls;
 
 mod memory {
     use std::sync::Arc;

@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use satchel::login::{is_fresh, LoginRequired, SessionIdentifier};
-use satchel::store::{SessionId, Store};
+use satchel::store::Store;
 use satchel::{Session, PERMANENT_KEY};
 use serde::Deserialize;
 
@@ -96,8 +96,8 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: what requests depend on answers — the session store (a load of a random id,
-/// which finds nothing), or for cookie sessions the login ledger (every logged-in request and
+/// Readiness: what requests depend on answers — the session store (`Store::check`: a load of
+/// a random id, which finds nothing), or for cookie sessions the login ledger (every logged-in request and
 /// every login reads or writes it) — within [`READY_TIMEOUT`]. Cookie sessions without a
 /// ledger depend on nothing: always ready.
 pub async fn readyz(State(app): State<AppState>) -> Response {
@@ -106,11 +106,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
         (None, Some(ledger)) => (ledger.as_ref(), "login ledger"),
         (None, None) => return "ok: cookie sessions, no store to check".into_response(),
     };
-    let probe = SessionId::generate().hash();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let outcome = tokio::time::timeout(READY_TIMEOUT, checked.load(&probe, now, None)).await;
+    let outcome = tokio::time::timeout(READY_TIMEOUT, checked.check()).await;
     let reason = match outcome {
         Ok(Ok(_)) => return format!("ok: the {what} answers").into_response(),
         Ok(Err(error)) => error.to_string(),

@@ -108,6 +108,25 @@ impl Server {
         std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
 
+    /// Sends SIGTERM (a graceful stop), as a service manager would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit status, once the process has exited (bounded by [`DEADLINE`]).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut status = None;
+        wait_until("the server to exit", || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status.unwrap()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -62,6 +62,13 @@ use sha2::{Digest, Sha256};
 
 use crate::value::Dict;
 
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "mysql"
+))]
+mod connect_error;
 mod from_url;
 mod id_map;
 mod index;
@@ -518,6 +525,39 @@ pub trait Store: Send + Sync + 'static {
     /// ```
     fn cookie_ids(&self) -> CookieIds {
         CookieIds::Satchel
+    }
+
+    /// Whether this store can serve now: connects if it has not yet (the network stores
+    /// connect lazily) and reads one unknown id. Call it at startup to refuse to start on a
+    /// store that cannot work:
+    ///
+    /// - [`StoreError::Config`]: what will not mend by itself — TLS refused or not offered,
+    ///   a certificate not trusted or not naming the host, bad credentials, an unknown host or
+    ///   database, a table the store may not create. Stop, and show the message.
+    /// - [`StoreError::Unavailable`] or [`StoreError::Timeout`]: the store is down or
+    ///   unreachable ("connection refused"). Worth a warning, not a failed start: requests get
+    ///   a 503 until it answers, then everything works.
+    ///
+    /// ```
+    /// use satchel::store::{store_from_url, StoreError};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = store_from_url("memory")?;
+    /// match store.check().await {
+    ///     Ok(()) => {}
+    ///     Err(error @ StoreError::Config(_)) => panic!("refusing to start: {error}"),
+    ///     Err(outage) => eprintln!("warning: {outage}; serving 503s until the store answers"),
+    /// }
+    /// # Ok::<(), StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    fn check(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let probe = SessionId::generate().hash();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            self.load(&probe, now, None).await.map(drop)
+        })
     }
 }
 

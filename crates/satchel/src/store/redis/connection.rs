@@ -9,6 +9,7 @@ use redis::{Cmd, ErrorKind, FromRedisValue, ServerErrorKind};
 
 use super::scripts::Lua;
 use super::RedisStore;
+use crate::store::connect_error::{chain_text, classify};
 use crate::store::StoreError;
 
 /// Room for one number argument (a `u128` has at most 39 digits).
@@ -24,26 +25,79 @@ impl RedisStore {
         Box::pin(self.connect()).await
     }
 
-    /// The first connection, bounded by the timeout; concurrent callers share one attempt.
+    /// The first connection, bounded by three quarters of the timeout (the rest leaves time
+    /// to tell what a timed-out handshake meant within the call's bound); concurrent callers
+    /// share one attempt.
     async fn connect(&self) -> Result<ConnectionManager, StoreError> {
+        let bound = self.timeout * 3 / 4;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
+            .set_connection_timeout(Some(bound))
             .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1);
         let connect = ConnectionManager::new_with_config(self.client.clone(), config);
         self.connection
             .get_or_try_init(|| async {
-                tokio::time::timeout(self.timeout, async {
-                    let mut connection = connect.await.map_err(unavailable)?;
+                let outcome = tokio::time::timeout(bound, async {
+                    let mut connection = connect.await.map_err(|e| self.connect_failure(&e))?;
                     check_version(&mut connection).await?;
                     self.start_sweeping(&connection);
                     Ok(connection)
                 })
                 .await
-                .map_err(|_| StoreError::Timeout(self.timeout))?
+                .unwrap_or(Err(StoreError::Timeout(self.timeout)));
+                match outcome {
+                    Err(StoreError::Timeout(_)) if self.took_tcp_but_no_tls().await => {
+                        Err(StoreError::Config(format!(
+                            "TLS: the server does not offer TLS (it took the connection but sent \
+                             no TLS handshake within {bound:?}; or it is badly overloaded)"
+                        )))
+                    }
+                    other => other,
+                }
             })
             .await
             .cloned()
+    }
+
+    /// Whether this is a `rediss://` store whose server accepts a plain TCP connection: then
+    /// a TLS handshake that timed out met a server that does not speak TLS on that port (a
+    /// plain Redis reads the handshake as the start of a command and waits for its end).
+    async fn took_tcp_but_no_tls(&self) -> bool {
+        let redis::ConnectionAddr::TcpTls { host, port, .. } =
+            self.client.get_connection_info().addr()
+        else {
+            return false;
+        };
+        let connect = tokio::net::TcpStream::connect((host.as_str(), *port));
+        matches!(
+            tokio::time::timeout(self.timeout / 8, connect).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// A failed connection in an operator's words: a refused certificate, a server without
+    /// TLS (or one that wants it), bad credentials or an unknown host is a configuration error;
+    /// anything else an outage.
+    fn connect_failure(&self, error: &redis::RedisError) -> StoreError {
+        let text = chain_text(error);
+        if let Some(known) = classify(&text, &self.trust) {
+            return known;
+        }
+        match error.kind() {
+            _ if error.is_timeout() => StoreError::Timeout(self.timeout),
+            ErrorKind::AuthenticationFailed => {
+                StoreError::Config(format!("authentication failed: {text}"))
+            }
+            // A TLS-only port reads a plain client's first command as a broken handshake and
+            // hangs up without a word.
+            _ if self.trust.tls_off && error.is_connection_dropped() => {
+                StoreError::Config(format!(
+                    "the server closed the connection without answering: does it require \
+                     TLS (a rediss:// URL)? ({text})"
+                ))
+            }
+            _ => StoreError::Unavailable(text),
+        }
     }
 
     /// `call`, bounded by the timeout.

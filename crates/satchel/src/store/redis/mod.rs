@@ -15,6 +15,7 @@
 //! | `connection.rs` | the connection, every call bounded by the timeout, commands built to size, scripts run by their SHA-1, what an error means |
 //! | `keys.rs` | key names, and the id hash back from a record key |
 //! | `record.rs` | the record's string and the TTLs of its keys |
+//! | `tls.rs` | a `rediss://` URL's TLS settings (`ca`, `cert`, `key`), and the client built with them |
 //! | `sweep.rs` | the background pass that deletes expired logged-in sessions (they carry no TTL) |
 //! | `scripts.rs`, `scripts/*.lua` | the Lua scripts, hashed once per store |
 //! | `flask_session/` | [`FlaskSessionStore`]: Flask-Session 0.8's layout on the same connection code |
@@ -32,9 +33,11 @@ mod ops;
 mod record;
 mod scripts;
 mod sweep;
+mod tls;
 
 pub use self::flask_session::FlaskSessionStore;
 use self::scripts::Scripts;
+use crate::store::connect_error::Trust;
 use crate::store::StoreError;
 
 /// Sessions in Redis, shared by every process that points at one Redis.
@@ -119,6 +122,8 @@ use crate::store::StoreError;
 /// ```
 pub struct RedisStore {
     client: redis::Client,
+    /// Where the server's certificate is checked against, for the messages.
+    trust: Trust,
     connection: OnceCell<ConnectionManager>,
     prefix: String,
     timeout: Duration,
@@ -140,17 +145,23 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// A store for the Redis at `url` (`redis://[:password@]host:port[/db]`). Does not connect
-    /// yet: the first request does, and a failure there is that request's 503.
+    /// yet: the first request does, and a failure there is that request's 503
+    /// ([`Store::check`](crate::store::Store::check) connects at once).
+    ///
+    /// TLS: `rediss://…` verifies the server's certificate against the system's trust roots,
+    /// or against the CA file in `?ca=PATH`; `&cert=PATH&key=PATH` (PEM) present a client
+    /// certificate to a server that asks for one.
     ///
     /// ```no_run
     /// let store = satchel::store::RedisStore::open("redis://127.0.0.1:6379/0")?;
+    /// let tls = satchel::store::RedisStore::open("rediss://cache.internal:6380/0?ca=/etc/ssl/cache-ca.pem")?;
     /// # Ok::<(), satchel::store::StoreError>(())
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Config(format!("bad Redis URL: {e}")))?;
+        let (client, trust) = tls::client(url)?;
         Ok(RedisStore {
             client,
+            trust,
             connection: OnceCell::new(),
             prefix: "satchel:session:".to_owned(),
             timeout: Duration::from_secs(2),

@@ -63,6 +63,7 @@ impl RedisStore {
         };
         let sweeper = RedisStore {
             client: self.client.clone(),
+            trust: self.trust.clone(),
             connection: OnceCell::new_with(Some(connection.clone())),
             prefix: self.prefix.clone(),
             timeout: self.timeout,

@@ -9,6 +9,7 @@ use tokio::sync::OnceCell;
 
 use super::dialect::Dialect;
 use super::engine::Engine;
+use super::failure::connect_failure;
 use super::schema::create_schema;
 use super::settings::Settings;
 use super::statements::Statements;
@@ -41,6 +42,7 @@ impl<D: Dialect> Lazy<D> {
 
     async fn start(&self) -> Result<Arc<Engine<D>>, StoreError> {
         let settings = self.settings.clone();
+        self.probe().await?;
         let pool = sqlx::pool::PoolOptions::<D::Db>::new()
             .max_connections(settings.pool_size)
             .acquire_timeout(settings.timeout)
@@ -61,17 +63,38 @@ impl<D: Dialect> Lazy<D> {
         )
         .await
         .map_err(|_| StoreError::Timeout(setup))?
-        .map_err(|e| {
-            StoreError::Unavailable(format!(
+        .map_err(|e| match connect_failure(&e, &engine.settings.trust) {
+            StoreError::Config(why) => StoreError::Config(format!(
+                "cannot create the {} session table {:?}: {why}",
+                D::NAME,
+                engine.settings.table
+            )),
+            _ => StoreError::Unavailable(format!(
                 "cannot create the {} session table {:?}: {e}",
                 D::NAME,
                 engine.settings.table
-            ))
+            )),
         })?;
         if let Some(interval) = engine.settings.sweep_interval {
             tokio::spawn(sweep_forever(Arc::downgrade(&engine), interval));
         }
         Ok(engine)
+    }
+
+    /// One connection of its own, opened and closed, before the pool: the pool retries a
+    /// refused connection until its timeout and then says only "pool timed out", where this
+    /// fails at once with the cause (connection refused, a refused certificate, bad
+    /// credentials), which is what a request's 503 and the startup check report.
+    async fn probe(&self) -> Result<(), StoreError> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let timeout = self.settings.timeout;
+        let connection = tokio::time::timeout(timeout, self.options.connect())
+            .await
+            .map_err(|_| StoreError::Timeout(timeout))?
+            .map_err(|e| connect_failure(&e, &self.settings.trust))?;
+        // Closing politely is a courtesy: a failure there changes nothing.
+        let _ = tokio::time::timeout(timeout, connection.close()).await;
+        Ok(())
     }
 }
 

@@ -16,6 +16,7 @@
 //! | `lazy.rs` | `Lazy<D>`, a dialect's store before and after it connects, and `ErasedSql`, the same with its dialect erased |
 //! | `sweep.rs` | a sweep pass, and the background task that runs one every interval |
 //! | `schema.rs` | the table and its indexes, created on first use; the upgrade of a table made by an earlier version |
+//! | `failure.rs` | what a failed connection or schema setup means, in an operator's words |
 //! | `engine.rs` | `Engine<D>`: the store operations over a connected pool; rows back to records |
 //! | `statements.rs` | `Statements`: every statement a store runs, written once over the dialects' differences |
 //! | `dialect.rs` | the `Dialect` trait (what differs between the databases) and the executor macros |
@@ -46,6 +47,7 @@ use std::time::Duration;
 
 mod dialect;
 mod engine;
+mod failure;
 mod lazy;
 #[cfg(feature = "mysql")]
 mod mysql;

@@ -10,12 +10,13 @@
 
 use std::str::FromStr;
 
-use sqlx::mysql::MySqlConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 
 use super::dialect::{sql_executor, Dialect};
 use super::lazy::{lazy, ErasedSql};
-use super::settings::split_url;
+use super::settings::{split_url, verify_by_default};
 use super::template::Placeholders;
+use crate::store::connect_error::Trust;
 use crate::store::StoreError;
 
 /// MySQL or MariaDB, through sqlx.
@@ -76,13 +77,19 @@ impl Dialect for MySql {
 }
 
 /// A MySQL store for `mysql://…` or `mariadb://…` (satchel's own settings taken off the query).
+/// The driver's TLS settings ride on the query (`ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`);
+/// without `ssl-mode`, a host that is not this machine gets `VERIFY_IDENTITY`.
 pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
-    let (url, settings) = split_url(url, 10)?;
+    let (url, mut settings) = split_url(url, 10)?;
+    settings.trust = Trust::from_url(&url, &["ssl-ca", "sslca"]);
     let url = match url.strip_prefix("mariadb://") {
         Some(rest) => format!("mysql://{rest}"),
         None => url,
     };
-    let options = MySqlConnectOptions::from_str(&url)
+    let mut options = MySqlConnectOptions::from_str(&url)
         .map_err(|e| StoreError::Config(format!("bad MySQL URL: {e}")))?;
+    if verify_by_default(&url, &["ssl-mode", "sslmode"], None, options.get_host()) {
+        options = options.ssl_mode(MySqlSslMode::VerifyIdentity);
+    }
     Ok(lazy::<MySql>(options, settings))
 }

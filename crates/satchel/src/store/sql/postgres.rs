@@ -13,12 +13,13 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use super::dialect::{sql_executor, Dialect};
 use super::lazy::{lazy, ErasedSql};
-use super::settings::split_url;
+use super::settings::{split_url, verify_by_default};
 use super::template::Placeholders;
+use crate::store::connect_error::Trust;
 use crate::store::StoreError;
 
 /// PostgreSQL, through sqlx.
@@ -79,10 +80,21 @@ impl Dialect for Postgres {
     sql_executor!(sqlx::Postgres);
 }
 
-/// A PostgreSQL store for `postgres://…` (satchel's own settings taken off the query).
+/// A PostgreSQL store for `postgres://…` (satchel's own settings taken off the query). libpq's
+/// TLS settings ride on the query (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`); without
+/// `sslmode` (and without `PGSSLMODE`), a host that is not this machine gets `verify-full`.
 pub(crate) fn open(url: &str) -> Result<Box<dyn ErasedSql>, StoreError> {
-    let (url, settings) = split_url(url, 10)?;
-    let options = PgConnectOptions::from_str(&url)
+    let (url, mut settings) = split_url(url, 10)?;
+    settings.trust = Trust::from_url(&url, &["sslrootcert", "ssl-root-cert", "ssl-ca"]);
+    let mut options = PgConnectOptions::from_str(&url)
         .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+    if verify_by_default(
+        &url,
+        &["sslmode", "ssl-mode"],
+        Some("PGSSLMODE"),
+        options.get_host(),
+    ) {
+        options = options.ssl_mode(PgSslMode::VerifyFull);
+    }
     Ok(lazy::<Postgres>(options, settings))
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::store::connect_error::Trust;
 use crate::store::StoreError;
 use crate::Clock;
 
@@ -22,6 +23,9 @@ pub(crate) struct Settings {
     /// Whether the lease-only statements (take, renew, release) wait for their commit to be
     /// flushed, as the data writes always do (PostgreSQL; default `false`).
     pub(crate) synchronous_leases: bool,
+    /// Where the server's certificate is checked against (the URL's CA file, or the system's
+    /// trust roots), for the messages of a refused certificate.
+    pub(crate) trust: Trust,
 }
 
 impl Settings {
@@ -35,6 +39,7 @@ impl Settings {
             max_record_bytes: 64 * 1024,
             clock: Clock::system(),
             synchronous_leases: false,
+            trust: Trust::default(),
         }
     }
 }
@@ -94,6 +99,33 @@ pub(crate) fn split_url(url: &str, pool_size: u32) -> Result<(String, Settings),
     Ok((url, settings))
 }
 
+/// Whether a network database's connection must be verified by default: its URL sets no TLS
+/// mode (none of `mode_names` in its query, nor the environment variable `env` if the driver
+/// reads one), and `host`
+/// is not this machine (a name other than `localhost`, an address not in loopback, not a
+/// socket path). libpq's own default, `prefer`, neither verifies the certificate nor insists
+/// on TLS: fine on loopback, not across a network, where satchel asks for `verify-full`.
+pub(crate) fn verify_by_default(
+    url: &str,
+    mode_names: &[&str],
+    env: Option<&str>,
+    host: &str,
+) -> bool {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mode_given = query
+        .split('&')
+        .any(|pair| mode_names.contains(&pair.split('=').next().unwrap_or_default()));
+    let local = host.is_empty()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let env_given = env.is_some_and(|name| std::env::var_os(name).is_some());
+    !mode_given && !env_given && !local
+}
+
 pub(super) fn checked_table(name: &str) -> Result<String, StoreError> {
     if valid_table(name) {
         Ok(name.to_owned())
@@ -124,6 +156,32 @@ mod tests {
             &"a".repeat(49),
         ] {
             assert!(!valid_table(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connections_across_a_network_are_verified_unless_the_url_says_otherwise() {
+        let modes = ["sslmode", "ssl-mode"];
+        let verify = |url: &str, host: &str| verify_by_default(url, &modes, None, host);
+        assert!(verify("postgres://u@db.example/x", "db.example"));
+        assert!(verify("postgres://u@10.0.0.5/x?table=t", "10.0.0.5"));
+        assert!(!verify(
+            "postgres://u@db.example/x?sslmode=disable",
+            "db.example"
+        ));
+        assert!(!verify(
+            "mysql://u@db.example/x?ssl-mode=REQUIRED",
+            "db.example"
+        ));
+        for local in [
+            "127.0.0.1",
+            "localhost",
+            "[::1]",
+            "::1",
+            "/var/run/postgresql",
+            "",
+        ] {
+            assert!(!verify("postgres://u@h/x", local), "{local}");
         }
     }
 
