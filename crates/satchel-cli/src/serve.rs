@@ -31,8 +31,9 @@ pub const TUTORIAL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0: any free port; the bound address is printed).
-    #[arg(long, default_value = "127.0.0.1:5000")]
+    /// Address to listen on: IP:PORT, or HOST:PORT with a name that resolves (`localhost:5000`
+    /// is 127.0.0.1:5000). Port 0: any free port; the bound address is printed.
+    #[arg(long, default_value = "127.0.0.1:5000", value_parser = listen_addr)]
     addr: SocketAddr,
     /// Cookie format (default: SESSION_FORMAT from the environment, else sealed).
     #[arg(long, value_enum)]
@@ -307,13 +308,31 @@ fn session_layer(
             .map_err(|e| e.to_string())?;
         return Ok((layer, Some(store), None));
     }
-    let store =
-        satchel::store::indexed_store_from_url(store).map_err(|e| format!("--store: {e}"))?;
+    let store = satchel::store::indexed_store_from_url(store).map_err(|e| match e {
+        StoreError::Config(message) if message.starts_with("unknown store kind") => {
+            format!("--store: {message}; or `cookie` (the default) for sessions in the cookie")
+        }
+        e => format!("--store: {e}"),
+    })?;
     let layer = SessionLayer::builder(config)
         .store(store.clone())
         .build()
         .map_err(|e| e.to_string())?;
     Ok((layer, Some(store.clone()), Some(store)))
+}
+
+/// `--addr`: an IP address and port, or a host name that resolves (its first address).
+fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let hint = "give HOST:PORT, like 127.0.0.1:5000, [::1]:5000 or localhost:5000";
+    match std::net::ToSocketAddrs::to_socket_addrs(text) {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{text:?} resolves to no address; {hint}")),
+        Err(error) => Err(format!("{text:?}: {error}; {hint}")),
+    }
 }
 
 /// Where the secret key comes from, as the home page says it.
@@ -459,4 +478,15 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn listen_addr_takes_an_address_or_a_name_that_resolves() {
+        assert_eq!(super::listen_addr("[::1]:80").unwrap().port(), 80);
+        let local = super::listen_addr("localhost:5058").unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 5058, "{local}");
+        assert!(super::listen_addr("localhost").is_err());
+    }
 }

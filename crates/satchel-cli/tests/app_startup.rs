@@ -86,7 +86,7 @@ fn serve_refuses_unknown_stores_and_production_without_a_key() {
         (
             &["--store", "carrier-pigeon://loft"],
             &[("SECRET_KEY", KEY)],
-            "unknown store kind",
+            "or `cookie` (the default)",
         ),
         (&["--production"], &[], "SECRET_KEY"),
         (
@@ -102,6 +102,13 @@ fn serve_refuses_unknown_stores_and_production_without_a_key() {
         assert_eq!(out.status.code(), Some(2), "{extra:?} {env:?}");
         assert!(stderr(&out).contains(named), "{}", stderr(&out));
     }
+    let out = run(&["serve", "--addr", "no port here"], &[], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("like 127.0.0.1:5000"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A store that can never work stops `serve` within seconds with one line naming the cause;
