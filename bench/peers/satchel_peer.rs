@@ -1,5 +1,5 @@
 //! The satchel peers' routes and session settings, one file for both frameworks: the handlers
-//! take `satchel::Session`, an extractor on axum and on actix-web alike, so
+//! take `satchel_session::Session`, an extractor on axum and on actix-web alike, so
 //! `bench/peers/satchel-axum` and `bench/peers/satchel-actix` serve the same code
 //! (each includes this file with `#[path]`; it is not a crate of its own).
 //!
@@ -8,8 +8,8 @@
 //! extracts the session); each peer adds `/plain` outside the layer.
 use std::sync::Arc;
 
-use satchel::store::{self, Store};
-use satchel::{CookieFormat, Session, SessionConfig, SessionLayer};
+use satchel_session::store::{self, Store};
+use satchel_session::{CookieFormat, Session, SessionConfig, SessionLayer};
 
 pub async fn set_session(s: Session) -> &'static str {
     s.insert("username", "Kimi");
@@ -40,12 +40,12 @@ pub async fn set_permanent(s: Session) -> &'static str {
     "Session data set!"
 }
 
-// A login as `satchel::login` makes it (with a ledger: recorded there).
+// A login as `satchel_session::login` makes it (with a ledger: recorded there).
 pub async fn login(s: Session) -> &'static str {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let client = satchel::login::SessionIdentifier::new(None, Some("wrk"));
-    satchel::login(&s, &format!("user{n}"), &client);
+    let client = satchel_session::login::SessionIdentifier::new(None, Some("wrk"));
+    satchel_session::login(&s, &format!("user{n}"), &client);
     "logged in"
 }
 

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use http::{header, HeaderValue, Request, Response};
 use libfuzzer_sys::fuzz_target;
-use satchel::{CookieFormat, Session, SessionConfig, SessionLayer};
+use satchel_session::{CookieFormat, Session, SessionConfig, SessionLayer};
 use satchel_fuzz::{seal, valid_stamp, COOKIE_NAME, NOW, SECRET};
 use tower::{Layer, Service, ServiceExt};
 
@@ -28,7 +28,7 @@ fn layer(format: CookieFormat) -> SessionLayer {
     config.format = format;
     config.cookie_name = COOKIE_NAME.into();
     // The clock the seed cookies are valid at (the layer API may change: one call site).
-    let (clock, _) = satchel::Clock::manual(NOW);
+    let (clock, _) = satchel_session::Clock::manual(NOW);
     // The fuzz fixtures' key is short on purpose (it signs the seed cookies); accept it.
     SessionLayer::builder(config)
         .clock(clock)

@@ -1,4 +1,4 @@
-//! The client address behind trusted proxies (`satchel::client_addr`), on arbitrary
+//! The client address behind trusted proxies (`satchel_session::client_addr`), on arbitrary
 //! forwarding headers. The first byte picks the header (even: X-Forwarded-For, odd: RFC 7239
 //! Forwarded); the rest, split at newlines, is its lines. Whatever the bytes:
 //! - nothing panics, and an untrusted peer is the client whatever it sent;
@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use satchel::client_addr::{ClientAddr, ForwardedHeader, TrustedProxies};
-use satchel::login::SessionIdentifier;
+use satchel_session::client_addr::{ClientAddr, ForwardedHeader, TrustedProxies};
+use satchel_session::login::SessionIdentifier;
 
 const PROXY: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
 const STRANGER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));

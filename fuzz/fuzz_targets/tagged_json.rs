@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use satchel::codec::flask_json::{from_str, to_string};
+use satchel_session::codec::flask_json::{from_str, to_string};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

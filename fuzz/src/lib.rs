@@ -10,9 +10,9 @@ use aes_gcm_siv::{Aes256GcmSiv, Key, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use satchel::codec::Codec;
-use satchel::codec::{FlaskCodec, SealedCodec};
-use satchel::{KeyRing, SecretKey};
+use satchel_session::codec::Codec;
+use satchel_session::codec::{FlaskCodec, SealedCodec};
+use satchel_session::{KeyRing, SecretKey};
 
 /// The secret the seed cookies were made with.
 pub const SECRET: &str = "satchel fuzz secret";

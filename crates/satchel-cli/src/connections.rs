@@ -26,7 +26,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use satchel::client_addr::{ClientAddr, TrustedProxies};
+use satchel_session::client_addr::{ClientAddr, TrustedProxies};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
-use satchel::codec::{flask_json, Codec, Stamp};
-use satchel::{CookieFormat, KeyRing, SecretKey};
+use satchel_session::codec::{flask_json, Codec, Stamp};
+use satchel_session::{CookieFormat, KeyRing, SecretKey};
 
 use crate::usage_error;
 
 /// Flask's default PERMANENT_SESSION_LIFETIME, in seconds.
-const DEFAULT_MAX_AGE: u64 = satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs();
+const DEFAULT_MAX_AGE: u64 = satchel_session::FLASK_PERMANENT_SESSION_LIFETIME.as_secs();
 
 #[derive(Subcommand)]
 pub enum CookieCommand {
@@ -194,11 +194,13 @@ fn encode(args: EncodeArgs) -> ExitCode {
         expires_at: issued_at.saturating_add(args.keys.max_age),
     };
     match codec.encode(&data, &stamp) {
-        Ok(cookie) if args.keys.name.len() + 1 + cookie.len() > satchel::BROWSER_COOKIE_LIMIT => {
+        Ok(cookie)
+            if args.keys.name.len() + 1 + cookie.len() > satchel_session::BROWSER_COOKIE_LIMIT =>
+        {
             usage_error(format!(
                 "the cookie would be {} bytes (name=value), over the {}-byte limit browsers keep",
                 args.keys.name.len() + 1 + cookie.len(),
-                satchel::BROWSER_COOKIE_LIMIT
+                satchel_session::BROWSER_COOKIE_LIMIT
             ))
         }
         Ok(cookie) => {

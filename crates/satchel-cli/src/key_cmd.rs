@@ -1,5 +1,5 @@
 //! `satchel key audit`: refuse secret keys that are short or publicly known (the library's
-//! [`satchel::audit_secret_key`]; `satchel serve` and every `SessionLayer` run the same check).
+//! [`satchel_session::audit_secret_key`]; `satchel serve` and every `SessionLayer` run the same check).
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -36,7 +36,7 @@ pub fn run(command: KeyCommand) -> ExitCode {
             input.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    match satchel::audit_secret_key(key.as_bytes()) {
+    match satchel_session::audit_secret_key(key.as_bytes()) {
         Ok(()) => {
             println!("ok: the key is long enough and not a known public key");
             ExitCode::SUCCESS

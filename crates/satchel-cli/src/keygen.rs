@@ -1,5 +1,5 @@
 //! Random tokens for the app (CSRF tokens, first-start passwords); `satchel keygen` prints the
-//! library's [`satchel::generate_secret_key`].
+//! library's [`satchel_session::generate_secret_key`].
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         Command::Users(command) => users_cmd::run(command),
         Command::Sessions(command) => sessions_cmd::run(command),
         Command::Keygen => {
-            println!("{}", satchel::generate_secret_key());
+            println!("{}", satchel_session::generate_secret_key());
             ExitCode::SUCCESS
         }
     }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use satchel::client_addr::{ForwardedHeader, TrustedProxies};
-use satchel::store::{IndexedStore, Store, StoreError};
-use satchel::{SecretKey, SessionConfig, SessionLayer};
+use satchel_session::client_addr::{ForwardedHeader, TrustedProxies};
+use satchel_session::store::{IndexedStore, Store, StoreError};
+use satchel_session::{SecretKey, SessionConfig, SessionLayer};
 
 use crate::app::devices::Devices;
 use crate::app::guards::MetricsAccess;
@@ -291,8 +291,8 @@ fn session_layer(
                 None,
             ));
         };
-        let ledger =
-            satchel::store::indexed_store_from_url(url).map_err(|e| format!("--ledger: {e}"))?;
+        let ledger = satchel_session::store::indexed_store_from_url(url)
+            .map_err(|e| format!("--ledger: {e}"))?;
         let layer = SessionLayer::builder(config)
             .login_ledger(ledger.clone())
             .build()
@@ -301,14 +301,15 @@ fn session_layer(
     }
     if store.starts_with("flask-session+") {
         // Flask-Session's layout: shared with a Flask app, no per-user index.
-        let store = satchel::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
+        let store =
+            satchel_session::store::store_from_url(store).map_err(|e| format!("--store: {e}"))?;
         let layer = SessionLayer::builder(config)
             .store(store.clone())
             .build()
             .map_err(|e| e.to_string())?;
         return Ok((layer, Some(store), None));
     }
-    let store = satchel::store::indexed_store_from_url(store).map_err(|e| match e {
+    let store = satchel_session::store::indexed_store_from_url(store).map_err(|e| match e {
         StoreError::Config(message) if message.starts_with("unknown store kind") => {
             format!("--store: {message}; or `cookie` (the default) for sessions in the cookie")
         }
@@ -390,7 +391,7 @@ fn audit_keys(config: &SessionConfig) -> Result<(), String> {
         .iter()
         .map(|k| ("a SECRET_KEY_FALLBACKS key", k));
     for (name, key) in current.chain(fallbacks) {
-        satchel::audit_secret_key(key.as_bytes())
+        satchel_session::audit_secret_key(key.as_bytes())
             .map_err(|reason| format!("{name} refused: {reason}"))?;
     }
     Ok(())
@@ -455,7 +456,7 @@ fn development_key(data_dir: &Path) -> Result<String, String> {
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let key = satchel::generate_secret_key();
+    let key = satchel_session::generate_secret_key();
     write_private(&path, &key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::warn!(
         "no SECRET_KEY set: generated a development key in {} (set SECRET_KEY in production)",

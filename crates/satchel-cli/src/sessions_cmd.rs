@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use satchel::store::{revoke_prefix, IndexedStore, Revoked, SessionEntry, SqlStore, StoreError};
+use satchel_session::store::{
+    revoke_prefix, IndexedStore, Revoked, SessionEntry, SqlStore, StoreError,
+};
 
 use crate::usage_error;
 
@@ -51,7 +53,7 @@ impl StoreArgs {
 
     pub fn open(&self) -> Result<Arc<dyn IndexedStore>, String> {
         let url = self.url();
-        satchel::store::indexed_store_from_url(&url).map_err(|e| format!("--store: {e}"))
+        satchel_session::store::indexed_store_from_url(&url).map_err(|e| format!("--store: {e}"))
     }
 }
 

@@ -27,10 +27,10 @@ use flate2::write::{ZlibDecoder, ZlibEncoder};
 use flate2::Compression;
 use hmac::{Hmac, Mac};
 use rand::{Rng as _, TryRng as _};
-use satchel::codec::{flask_json, Codec, Stamp};
-use satchel::codec::{FlaskCodec, SealedCodec};
-use satchel::value::Dict;
-use satchel::{KeyRing, Value};
+use satchel_session::codec::{flask_json, Codec, Stamp};
+use satchel_session::codec::{FlaskCodec, SealedCodec};
+use satchel_session::value::Dict;
+use satchel_session::{KeyRing, Value};
 
 const NOW: u64 = 1_700_000_000;
 const MAX_AGE_SECS: u64 = 31 * 24 * 3600;

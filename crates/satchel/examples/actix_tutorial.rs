@@ -11,8 +11,8 @@
 //! picks the address (`127.0.0.1:0` for any free port).
 
 use actix_web::{web, App, HttpServer};
-use satchel::actix::SessionMiddleware;
-use satchel::{Session, SessionConfig};
+use satchel_session::actix::SessionMiddleware;
+use satchel_session::{Session, SessionConfig};
 
 async fn set_session(session: Session) -> &'static str {
     session.insert("username", "Kimi");
@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SessionConfig::default().with_env()?;
     if config.secret_key.is_none() {
         eprintln!("no SECRET_KEY set: using a key made for this run (`satchel keygen` prints one)");
-        config = config.with_secret_key(satchel::generate_secret_key());
+        config = config.with_secret_key(satchel_session::generate_secret_key());
     }
     // Plain http on loopback: browsers drop a Secure cookie there. Keep Secure on in production.
     config.cookie_secure = false;

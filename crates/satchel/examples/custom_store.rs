@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::{routing::get, Router};
-use satchel::store::{
+use satchel_session::store::{
     Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreError, StoreFuture,
 };
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel_session::{Session, SessionConfig, SessionLayer};
 
 /// One session: its record and, while a writer holds it, the lease.
 struct Entry {

@@ -1,5 +1,5 @@
 //! Sharing sessions — and logins — with a Flask app: the `flask` cookie format is
-//! byte-compatible with Flask 3.1's signed cookie, and [`satchel::login`] writes the keys
+//! byte-compatible with Flask 3.1's signed cookie, and [`satchel_session::login`] writes the keys
 //! Flask-Login reads. Run both behind one host with the same `SECRET_KEY` and a user logged in
 //! on either is logged in on both.
 //!
@@ -14,8 +14,8 @@
 
 use axum::extract::Path;
 use axum::{routing::get, Router};
-use satchel::login::SessionIdentifier;
-use satchel::{current_user_id, login, logout, Session, SessionConfig, SessionLayer};
+use satchel_session::login::SessionIdentifier;
+use satchel_session::{current_user_id, login, logout, Session, SessionConfig, SessionLayer};
 
 async fn log_in(session: Session, Path(user): Path<String>) -> String {
     // Flask-Login's `_user_id` and `_fresh`, and a new session identity (fixation defence).
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!(
             "no SECRET_KEY set: using a key made for this run; give the Flask app the same one"
         );
-        config = config.with_secret_key(satchel::generate_secret_key());
+        config = config.with_secret_key(satchel_session::generate_secret_key());
     }
     let app = Router::new()
         .route("/login/{user}", get(log_in))

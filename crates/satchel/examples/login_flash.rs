@@ -13,8 +13,8 @@
 use axum::extract::Query;
 use axum::response::Redirect;
 use axum::{routing::get, Router};
-use satchel::login::{LoginRequired, SessionIdentifier};
-use satchel::{flash, login, logout, take_flashes, Session, SessionConfig, SessionLayer};
+use satchel_session::login::{LoginRequired, SessionIdentifier};
+use satchel_session::{flash, login, logout, take_flashes, Session, SessionConfig, SessionLayer};
 
 #[derive(serde::Deserialize)]
 struct Who {
@@ -54,7 +54,7 @@ async fn log_out(session: Session) -> Redirect {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SessionConfig::default().with_env()?;
     if config.secret_key.is_none() {
-        config = config.with_secret_key(satchel::generate_secret_key());
+        config = config.with_secret_key(satchel_session::generate_secret_key());
     }
     config.cookie_secure = false; // plain http on loopback; keep it on in production
     let app = Router::new()

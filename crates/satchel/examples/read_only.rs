@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use satchel::extract::ReadOnlySession;
-use satchel::store::MemoryStore;
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel_session::extract::ReadOnlySession;
+use satchel_session::store::MemoryStore;
+use satchel_session::{Session, SessionConfig, SessionLayer};
 
 async fn visit(session: Session) -> String {
     let n = session.get_or("visits", 0) + 1;

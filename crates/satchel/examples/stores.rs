@@ -11,7 +11,7 @@
 //! session saved over the real one.
 
 use axum::{routing::get, Router};
-use satchel::{store, Session, SessionConfig, SessionLayer};
+use satchel_session::{store, Session, SessionConfig, SessionLayer};
 
 async fn counter(session: Session) -> String {
     let n = session.get_or("n", 0) + 1;

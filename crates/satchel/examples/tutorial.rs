@@ -9,7 +9,7 @@
 //! picks the address (`127.0.0.1:0` for any free port).
 
 use axum::{routing::get, Router};
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel_session::{Session, SessionConfig, SessionLayer};
 
 async fn set_session(session: Session) -> &'static str {
     session.insert("username", "Kimi");
@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SessionConfig::default().with_env()?;
     if config.secret_key.is_none() {
         eprintln!("no SECRET_KEY set: using a key made for this run (`satchel keygen` prints one)");
-        config = config.with_secret_key(satchel::generate_secret_key());
+        config = config.with_secret_key(satchel_session::generate_secret_key());
     }
     // Plain http on loopback: browsers drop a Secure cookie there. Keep Secure on in production.
     config.cookie_secure = false;

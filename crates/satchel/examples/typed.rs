@@ -12,7 +12,7 @@
 //! (`127.0.0.1:0` for any free port).
 
 use axum::{routing::get, Router};
-use satchel::{Session, SessionConfig, SessionLayer, TypedSession};
+use satchel_session::{Session, SessionConfig, SessionLayer, TypedSession};
 use serde::{Deserialize, Serialize};
 
 /// The session. `#[serde(default)]`: a field added later still loads older sessions.
@@ -58,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = SessionConfig::default().with_env()?;
     if config.secret_key.is_none() {
         eprintln!("no SECRET_KEY set: using a key made for this run (`satchel keygen` prints one)");
-        config = config.with_secret_key(satchel::generate_secret_key());
+        config = config.with_secret_key(satchel_session::generate_secret_key());
     }
     // Plain http on loopback: browsers drop a Secure cookie there. Keep Secure on in production.
     config.cookie_secure = false;

@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use std::net::IpAddr;
-//! use satchel::client_addr::TrustedProxies;
+//! use satchel_session::client_addr::TrustedProxies;
 //! let proxies: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
 //! let forwarded: &[&[u8]] = &[b"203.0.113.9, 198.51.100.23, 10.1.2.3"];
 //! let ip = |octets: [u8; 4]| IpAddr::from(octets);
@@ -47,7 +47,7 @@ pub const MAX_HOPS: usize = 32;
 ///
 /// ```
 /// use axum::{extract::{ConnectInfo, Request}, middleware::Next, response::Response};
-/// use satchel::login::ClientAddr;
+/// use satchel_session::login::ClientAddr;
 ///
 /// async fn client_addr(mut request: Request, next: Next) -> Response {
 ///     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
@@ -64,7 +64,7 @@ pub struct ClientAddr(pub IpAddr);
 /// Which header the trusted proxies write the client's address in.
 ///
 /// ```
-/// use satchel::client_addr::ForwardedHeader;
+/// use satchel_session::client_addr::ForwardedHeader;
 /// assert_eq!(ForwardedHeader::default().name(), "x-forwarded-for");
 /// assert_eq!("forwarded".parse(), Ok(ForwardedHeader::Forwarded));
 /// ```
@@ -82,7 +82,7 @@ impl ForwardedHeader {
     /// The header's name, lowercase.
     ///
     /// ```
-    /// assert_eq!(satchel::client_addr::ForwardedHeader::Forwarded.name(), "forwarded");
+    /// assert_eq!(satchel_session::client_addr::ForwardedHeader::Forwarded.name(), "forwarded");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
@@ -113,7 +113,7 @@ impl FromStr for ForwardedHeader {
 /// [`LoginRequired`](crate::login::LoginRequired) record as the login's address.
 ///
 /// ```
-/// use satchel::client_addr::{ForwardedHeader, TrustedProxies};
+/// use satchel_session::client_addr::{ForwardedHeader, TrustedProxies};
 /// let proxies = TrustedProxies::parse("10.0.0.0/8,::1")?.with_header(ForwardedHeader::Forwarded);
 /// assert!(proxies.is_trusted([10, 1, 2, 3].into()));
 /// assert!(!proxies.is_trusted([192, 0, 2, 1].into()));
@@ -131,7 +131,7 @@ impl TrustedProxies {
     ///
     /// ```
     /// let net: ipnet::IpNet = "192.0.2.0/24".parse().unwrap();
-    /// let proxies = satchel::client_addr::TrustedProxies::new([net]);
+    /// let proxies = satchel_session::client_addr::TrustedProxies::new([net]);
     /// assert!(proxies.is_trusted([192, 0, 2, 7].into()));
     /// ```
     pub fn new(nets: impl IntoIterator<Item = IpNet>) -> Self {
@@ -145,7 +145,7 @@ impl TrustedProxies {
     /// is none.
     ///
     /// ```
-    /// let proxies = satchel::client_addr::TrustedProxies::parse("")?;
+    /// let proxies = satchel_session::client_addr::TrustedProxies::parse("")?;
     /// assert!(proxies.is_empty());
     /// # Ok::<(), String>(())
     /// ```
@@ -166,7 +166,7 @@ impl TrustedProxies {
     /// The same proxies, writing `header`.
     ///
     /// ```
-    /// use satchel::client_addr::{ForwardedHeader, TrustedProxies};
+    /// use satchel_session::client_addr::{ForwardedHeader, TrustedProxies};
     /// let proxies = TrustedProxies::default().with_header(ForwardedHeader::Forwarded);
     /// assert_eq!(proxies.header(), ForwardedHeader::Forwarded);
     /// ```
@@ -178,7 +178,7 @@ impl TrustedProxies {
     /// The header they write.
     ///
     /// ```
-    /// use satchel::client_addr::{ForwardedHeader, TrustedProxies};
+    /// use satchel_session::client_addr::{ForwardedHeader, TrustedProxies};
     /// assert_eq!(TrustedProxies::default().header(), ForwardedHeader::XForwardedFor);
     /// ```
     pub fn header(&self) -> ForwardedHeader {
@@ -188,7 +188,7 @@ impl TrustedProxies {
     /// Whether no proxy is trusted.
     ///
     /// ```
-    /// assert!(satchel::client_addr::TrustedProxies::default().is_empty());
+    /// assert!(satchel_session::client_addr::TrustedProxies::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.nets.is_empty()
@@ -197,7 +197,7 @@ impl TrustedProxies {
     /// Whether `ip` is one of the proxies (an IPv4-mapped IPv6 address as its IPv4 address).
     ///
     /// ```
-    /// let proxies = satchel::client_addr::TrustedProxies::parse("127.0.0.1")?;
+    /// let proxies = satchel_session::client_addr::TrustedProxies::parse("127.0.0.1")?;
     /// assert!(proxies.is_trusted("::ffff:127.0.0.1".parse().unwrap()));
     /// # Ok::<(), String>(())
     /// ```
@@ -211,7 +211,7 @@ impl TrustedProxies {
     /// see the [module docs](self) for the rules.
     ///
     /// ```
-    /// let proxies = satchel::client_addr::TrustedProxies::parse("127.0.0.1")?;
+    /// let proxies = satchel_session::client_addr::TrustedProxies::parse("127.0.0.1")?;
     /// let garbage: &[&[u8]] = &[b"<b>not-an-ip</b>"];
     /// let proxy = std::net::IpAddr::from([127, 0, 0, 1]);
     /// assert_eq!(proxies.client_addr(proxy, garbage), proxy);

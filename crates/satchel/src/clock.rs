@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A source of the current time in Unix seconds.
 ///
 /// ```
-/// let clock = satchel::Clock::system();
+/// let clock = satchel_session::Clock::system();
 /// assert!(clock.now() > 1_700_000_000);
 /// ```
 #[derive(Clone)]
@@ -18,7 +18,7 @@ impl Clock {
     /// The system clock.
     ///
     /// ```
-    /// let _ = satchel::Clock::system().now();
+    /// let _ = satchel_session::Clock::system().now();
     /// ```
     pub fn system() -> Self {
         Clock(Arc::new(|| {
@@ -31,7 +31,7 @@ impl Clock {
     /// The current time, in seconds since the Unix epoch.
     ///
     /// ```
-    /// let (clock, _hands) = satchel::Clock::manual(42);
+    /// let (clock, _hands) = satchel_session::Clock::manual(42);
     /// assert_eq!(clock.now(), 42);
     /// ```
     pub fn now(&self) -> u64 {
@@ -41,7 +41,7 @@ impl Clock {
     /// A clock that stands still until moved through the returned [`ManualClock`].
     ///
     /// ```
-    /// let (clock, hands) = satchel::Clock::manual(100);
+    /// let (clock, hands) = satchel_session::Clock::manual(100);
     /// hands.advance(5);
     /// assert_eq!(clock.now(), 105);
     /// ```
@@ -67,7 +67,7 @@ impl std::fmt::Debug for Clock {
 /// The hands of a manual [`Clock`]: set or advance the time it reports.
 ///
 /// ```
-/// let (clock, hands) = satchel::Clock::manual(0);
+/// let (clock, hands) = satchel_session::Clock::manual(0);
 /// hands.set(1_000);
 /// assert_eq!(clock.now(), 1_000);
 /// ```
@@ -78,7 +78,7 @@ impl ManualClock {
     /// Moves the clock forward by `seconds`.
     ///
     /// ```
-    /// let (clock, hands) = satchel::Clock::manual(1);
+    /// let (clock, hands) = satchel_session::Clock::manual(1);
     /// hands.advance(2);
     /// assert_eq!(clock.now(), 3);
     /// ```
@@ -89,7 +89,7 @@ impl ManualClock {
     /// Sets the clock to `unix_seconds`.
     ///
     /// ```
-    /// let (clock, hands) = satchel::Clock::manual(1);
+    /// let (clock, hands) = satchel_session::Clock::manual(1);
     /// hands.set(7);
     /// assert_eq!(clock.now(), 7);
     /// ```
@@ -100,7 +100,7 @@ impl ManualClock {
     /// The time the clock reports.
     ///
     /// ```
-    /// let (_clock, hands) = satchel::Clock::manual(9);
+    /// let (_clock, hands) = satchel_session::Clock::manual(9);
     /// assert_eq!(hands.get(), 9);
     /// ```
     pub fn get(&self) -> u64 {

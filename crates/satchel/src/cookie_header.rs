@@ -265,9 +265,9 @@ pub(crate) fn add_vary_cookie(headers: &mut HeaderMap) {
 /// use http::{header::VARY, HeaderMap, HeaderValue};
 ///
 /// let mut headers = HeaderMap::new();
-/// assert!(!satchel::varies_on_cookie(&headers));
+/// assert!(!satchel_session::varies_on_cookie(&headers));
 /// headers.append(VARY, HeaderValue::from_static("Accept-Encoding, cookie"));
-/// assert!(satchel::varies_on_cookie(&headers));
+/// assert!(satchel_session::varies_on_cookie(&headers));
 /// ```
 pub fn varies_on_cookie(headers: &HeaderMap) -> bool {
     headers.get_all(VARY).iter().any(names_cookie)

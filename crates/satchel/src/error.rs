@@ -12,7 +12,7 @@ use crate::store::StoreError;
 /// `Result<Session, SessionError>` to render a page without the session instead.
 ///
 /// ```
-/// use satchel::SessionError;
+/// use satchel_session::SessionError;
 /// assert_eq!(SessionError::Busy.status(), 503);
 /// assert_eq!(SessionError::LayerMissing.status(), 500);
 /// ```
@@ -33,7 +33,7 @@ impl SessionError {
     /// The HTTP status to answer with.
     ///
     /// ```
-    /// let e = satchel::SessionError::Store(satchel::store::StoreError::Unavailable("down".into()));
+    /// let e = satchel_session::SessionError::Store(satchel_session::store::StoreError::Unavailable("down".into()));
     /// assert_eq!(e.status(), 503);
     /// ```
     pub fn status(&self) -> StatusCode {
@@ -47,7 +47,7 @@ impl SessionError {
     /// The response body: readable, and free of internals (those go to the log).
     ///
     /// ```
-    /// assert!(satchel::SessionError::Busy.body().contains("busy"));
+    /// assert!(satchel_session::SessionError::Busy.body().contains("busy"));
     /// ```
     pub fn body(&self) -> &'static str {
         match self {

@@ -4,8 +4,8 @@
 //! format and a shared `SECRET_KEY`).
 //!
 //! ```
-//! use satchel::flash::{flash, take_flashes};
-//! let session = satchel::Session::default();
+//! use satchel_session::flash::{flash, take_flashes};
+//! let session = satchel_session::Session::default();
 //! flash(&session, "info", "You have been logged out.");
 //! let shown = take_flashes(&session);
 //! assert_eq!(shown[0].message, "You have been logged out.");
@@ -18,17 +18,17 @@ use crate::value::Value;
 /// The session key Flask keeps flashed messages under.
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// satchel::flash(&session, "info", "hi");
-/// assert!(session.contains_key(satchel::flash::FLASHES_KEY));
+/// let session = satchel_session::Session::default();
+/// satchel_session::flash(&session, "info", "hi");
+/// assert!(session.contains_key(satchel_session::flash::FLASHES_KEY));
 /// ```
 pub const FLASHES_KEY: &str = "_flashes";
 
 /// Flask's default category (`flash(message)` without one).
 ///
 /// ```
-/// use satchel::flash::{flash, take_flashes, DEFAULT_CATEGORY};
-/// let session = satchel::Session::default();
+/// use satchel_session::flash::{flash, take_flashes, DEFAULT_CATEGORY};
+/// let session = satchel_session::Session::default();
 /// flash(&session, DEFAULT_CATEGORY, "hi");
 /// assert_eq!(take_flashes(&session)[0].category, "message");
 /// ```
@@ -42,8 +42,8 @@ pub const DEFAULT_CATEGORY: &str = "message";
 /// error. No page shows more than a few messages at once.
 ///
 /// ```
-/// use satchel::flash::{flash, take_flashes, MAX_PENDING};
-/// let session = satchel::Session::default();
+/// use satchel_session::flash::{flash, take_flashes, MAX_PENDING};
+/// let session = satchel_session::Session::default();
 /// for n in 0..MAX_PENDING + 5 {
 ///     flash(&session, "info", &format!("message {n}"));
 /// }
@@ -56,7 +56,7 @@ pub const MAX_PENDING: usize = 10;
 /// One flashed message.
 ///
 /// ```
-/// let f = satchel::flash::Flash { category: "error".into(), message: "Nope".into() };
+/// let f = satchel_session::flash::Flash { category: "error".into(), message: "Nope".into() };
 /// assert_eq!(f.category, "error");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +72,8 @@ pub struct Flash {
 /// [`MAX_PENDING`].
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// satchel::flash::flash(&session, "info", "Saved.");
+/// let session = satchel_session::Session::default();
+/// satchel_session::flash::flash(&session, "info", "Saved.");
 /// assert!(session.contains_key("_flashes"));
 /// assert!(session.modified());
 /// ```
@@ -94,8 +94,8 @@ pub fn flash(session: &Session, category: &str, message: &str) {
 /// is nothing to show.
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// assert!(satchel::flash::take_flashes(&session).is_empty());
+/// let session = satchel_session::Session::default();
+/// assert!(satchel_session::flash::take_flashes(&session).is_empty());
 /// assert!(!session.modified());
 /// ```
 pub fn take_flashes(session: &Session) -> Vec<Flash> {

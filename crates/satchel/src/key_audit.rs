@@ -10,9 +10,9 @@ use rand::TryRng as _;
 /// without padding (43 characters). `satchel keygen` prints one.
 ///
 /// ```
-/// let key = satchel::generate_secret_key();
+/// let key = satchel_session::generate_secret_key();
 /// assert_eq!(key.len(), 43);
-/// assert_ne!(key, satchel::generate_secret_key());
+/// assert_ne!(key, satchel_session::generate_secret_key());
 /// ```
 pub fn generate_secret_key() -> String {
     let mut bytes = [0u8; 32];
@@ -25,7 +25,7 @@ pub fn generate_secret_key() -> String {
 /// Why a secret key was refused, in words meant for the person who set it.
 ///
 /// ```
-/// let refused = satchel::audit_secret_key(b"changeme").unwrap_err();
+/// let refused = satchel_session::audit_secret_key(b"changeme").unwrap_err();
 /// assert!(refused.to_string().contains("satchel keygen"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,7 +83,7 @@ const KNOWN_KEYS: &[&str] = &[
 /// audit` prints the reason.
 ///
 /// ```
-/// use satchel::{audit_secret_key, generate_secret_key};
+/// use satchel_session::{audit_secret_key, generate_secret_key};
 /// assert!(audit_secret_key(generate_secret_key().as_bytes()).is_ok());
 /// let refused = audit_secret_key(b"your_secret_key").unwrap_err();
 /// assert!(refused.to_string().contains("publicly known"));

@@ -15,7 +15,7 @@ const HKDF_SALT: &[u8] = b"satchel key derivation v1";
 /// One secret key. Its bytes never appear in `Debug` output and are zeroed on drop.
 ///
 /// ```
-/// use satchel::SecretKey;
+/// use satchel_session::SecretKey;
 /// let key = SecretKey::new("a long random string from `satchel keygen`");
 /// assert_eq!(format!("{key:?}"), "SecretKey(<redacted>)");
 /// ```
@@ -26,7 +26,7 @@ impl SecretKey {
     /// Wraps the key's bytes (a `&str` key is used as its UTF-8 bytes, as Flask does).
     ///
     /// ```
-    /// let key = satchel::SecretKey::new(b"raw bytes work too".to_vec());
+    /// let key = satchel_session::SecretKey::new(b"raw bytes work too".to_vec());
     /// assert_eq!(key.as_bytes(), b"raw bytes work too");
     /// ```
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
@@ -36,7 +36,7 @@ impl SecretKey {
     /// The key's bytes.
     ///
     /// ```
-    /// assert_eq!(satchel::SecretKey::new("k").as_bytes(), b"k");
+    /// assert_eq!(satchel_session::SecretKey::new("k").as_bytes(), b"k");
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -46,7 +46,7 @@ impl SecretKey {
     /// give independent keys.
     ///
     /// ```
-    /// let key = satchel::SecretKey::new("k");
+    /// let key = satchel_session::SecretKey::new("k");
     /// assert_ne!(*key.derive("a"), *key.derive("b"));
     /// ```
     pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
@@ -82,7 +82,7 @@ impl From<String> for SecretKey {
 /// response, so a fallback can be dropped once its cookies have been seen again.
 ///
 /// ```
-/// use satchel::{KeyRing, SecretKey};
+/// use satchel_session::{KeyRing, SecretKey};
 /// let ring = KeyRing::new("new key", ["old key"]);
 /// assert_eq!(ring.current().as_bytes(), b"new key");
 /// assert_eq!(ring.fallbacks().len(), 1);
@@ -98,7 +98,7 @@ impl KeyRing {
     /// A ring with a current key and any number of fallbacks (newest first, like Flask's list).
     ///
     /// ```
-    /// let ring = satchel::KeyRing::new("k", Vec::<String>::new());
+    /// let ring = satchel_session::KeyRing::new("k", Vec::<String>::new());
     /// assert!(ring.fallbacks().is_empty());
     /// ```
     pub fn new<K, F>(current: K, fallbacks: F) -> Self
@@ -116,7 +116,7 @@ impl KeyRing {
     /// The key that signs and seals.
     ///
     /// ```
-    /// assert_eq!(satchel::KeyRing::new("k", [""; 0]).current().as_bytes(), b"k");
+    /// assert_eq!(satchel_session::KeyRing::new("k", [""; 0]).current().as_bytes(), b"k");
     /// ```
     pub fn current(&self) -> &SecretKey {
         &self.current
@@ -125,7 +125,7 @@ impl KeyRing {
     /// The keys that only verify.
     ///
     /// ```
-    /// assert_eq!(satchel::KeyRing::new("k", ["o"]).fallbacks()[0].as_bytes(), b"o");
+    /// assert_eq!(satchel_session::KeyRing::new("k", ["o"]).fallbacks()[0].as_bytes(), b"o");
     /// ```
     pub fn fallbacks(&self) -> &[SecretKey] {
         &self.fallbacks
@@ -134,7 +134,7 @@ impl KeyRing {
     /// Every key, the current one first.
     ///
     /// ```
-    /// let ring = satchel::KeyRing::new("k", ["o"]);
+    /// let ring = satchel_session::KeyRing::new("k", ["o"]);
     /// let all: Vec<_> = ring.all().map(|k| k.as_bytes().to_vec()).collect();
     /// assert_eq!(all, vec![b"k".to_vec(), b"o".to_vec()]);
     /// ```

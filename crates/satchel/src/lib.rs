@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use axum::{routing::get, Router};
-//! use satchel::{Session, SessionConfig, SessionLayer};
+//! use satchel_session::{Session, SessionConfig, SessionLayer};
 //!
 //! async fn set_session(session: Session) -> &'static str {
 //!     session.insert("username", "Kimi");
@@ -34,10 +34,10 @@
 //!     "All session data cleared!"
 //! }
 //!
-//! # fn main() -> Result<(), satchel::ConfigError> {
+//! # fn main() -> Result<(), satchel_session::ConfigError> {
 //! // In an app: SessionConfig::default().with_env()? reads SECRET_KEY and Flask's other keys.
 //! // A long random key: `satchel keygen` prints one; SessionLayer refuses short or known keys.
-//! let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+//! let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
 //! let app: Router = Router::new()
 //!     .route("/set_session", get(set_session))
 //!     .route("/get_session", get(get_session))
@@ -55,7 +55,7 @@
 //!
 //! ```
 //! use axum::{routing::get, Router};
-//! use satchel::{Session, SessionConfig, SessionLayer, TypedSession};
+//! use satchel_session::{Session, SessionConfig, SessionLayer, TypedSession};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize, Default)]
@@ -92,8 +92,8 @@
 //!     format!("You have visited this page {} times.", visit.counter)
 //! }
 //!
-//! # fn main() -> Result<(), satchel::ConfigError> {
-//! let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+//! # fn main() -> Result<(), satchel_session::ConfigError> {
+//! let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
 //! let app: Router = Router::new()
 //!     .route("/set_session", get(set_session))
 //!     .route("/get_session", get(get_session))
@@ -128,7 +128,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
+//! use satchel_session::{store::MemoryStore, SessionConfig, SessionLayer};
 //!
 //! let layer = SessionLayer::builder(SessionConfig::default())
 //!     .store(Arc::new(MemoryStore::default()))
@@ -141,7 +141,7 @@
 //! anyway on one that is merely down, check it first ([`store::Store::check`]):
 //!
 //! ```
-//! use satchel::store::{store_from_url, StoreError};
+//! use satchel_session::store::{store_from_url, StoreError};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), StoreError> {
 //! // e.g. "rediss://cache.internal:6380/0?ca=/etc/ssl/cache-ca.pem"
@@ -175,6 +175,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+
+/// The README's code, compiled and run as doc tests (the quick start must work as written).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
 
 mod adapter;
 mod backend;

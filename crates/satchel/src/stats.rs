@@ -68,12 +68,12 @@ impl Counters {
 /// one with [`SessionLayer::stats`](crate::SessionLayer::stats) each time you report.
 ///
 /// ```
-/// use satchel::{codec::RejectReason, SessionConfig, SessionLayer};
-/// let layer = SessionLayer::new(SessionConfig::default().with_secret_key(satchel::generate_secret_key()))?;
+/// use satchel_session::{codec::RejectReason, SessionConfig, SessionLayer};
+/// let layer = SessionLayer::new(SessionConfig::default().with_secret_key(satchel_session::generate_secret_key()))?;
 /// let stats = layer.stats();
 /// assert_eq!(stats.rejected(RejectReason::Tampered), 0);
 /// assert_eq!(stats.rejected_total(), 0);
-/// # Ok::<(), satchel::ConfigError>(())
+/// # Ok::<(), satchel_session::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SessionStats {
@@ -90,8 +90,8 @@ impl SessionStats {
     /// How many cookies were refused for `reason`.
     ///
     /// ```
-    /// let stats = satchel::SessionStats::default();
-    /// assert_eq!(stats.rejected(satchel::codec::RejectReason::Malformed), 0);
+    /// let stats = satchel_session::SessionStats::default();
+    /// assert_eq!(stats.rejected(satchel_session::codec::RejectReason::Malformed), 0);
     /// ```
     pub fn rejected(&self, reason: RejectReason) -> u64 {
         self.rejected[reason as usize]
@@ -100,7 +100,7 @@ impl SessionStats {
     /// How many cookies were refused, for any reason.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().rejected_total(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().rejected_total(), 0);
     /// ```
     pub fn rejected_total(&self) -> u64 {
         self.rejected.iter().sum()
@@ -109,7 +109,7 @@ impl SessionStats {
     /// How many responses failed because their session was too large for a cookie.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().oversized(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().oversized(), 0);
     /// ```
     pub fn oversized(&self) -> u64 {
         self.oversized
@@ -119,7 +119,7 @@ impl SessionStats {
     /// past the wait.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().busy(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().busy(), 0);
     /// ```
     pub fn busy(&self) -> u64 {
         self.busy
@@ -129,7 +129,7 @@ impl SessionStats {
     /// 500.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().store_errors(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().store_errors(), 0);
     /// ```
     pub fn store_errors(&self) -> u64 {
         self.store_errors
@@ -139,7 +139,7 @@ impl SessionStats {
     /// meanwhile (each a 503).
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().commit_refused(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().commit_refused(), 0);
     /// ```
     pub fn commit_refused(&self) -> u64 {
         self.commit_refused
@@ -149,7 +149,7 @@ impl SessionStats {
     /// or revoked in the login ledger.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().revoked(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().revoked(), 0);
     /// ```
     pub fn revoked(&self) -> u64 {
         self.revoked
@@ -161,7 +161,7 @@ impl SessionStats {
     /// The reason is logged at `warn`.
     ///
     /// ```
-    /// assert_eq!(satchel::SessionStats::default().typed_rejected(), 0);
+    /// assert_eq!(satchel_session::SessionStats::default().typed_rejected(), 0);
     /// ```
     pub fn typed_rejected(&self) -> u64 {
         self.typed_rejected

@@ -12,9 +12,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use common::adapters::{routes, serve, serve_behind, Adapter, ADAPTERS};
-use satchel::login::{LoginRequired, SessionIdentifier};
-use satchel::store::{MemoryStore, Store};
-use satchel::{CookieFormat, ReadOnlySession, Session, SessionConfig, SessionLayer, TypedSession};
+use satchel_session::login::{LoginRequired, SessionIdentifier};
+use satchel_session::store::{MemoryStore, Store};
+use satchel_session::{
+    CookieFormat, ReadOnlySession, Session, SessionConfig, SessionLayer, TypedSession,
+};
 use satchel_testkit::http::{request, Response};
 
 const KEY: &str = "a long secret key for the adapter conformance suite";
@@ -68,23 +70,23 @@ async fn big(session: Session) -> String {
 }
 
 async fn sign_in(session: Session) -> String {
-    satchel::login(&session, "alice", &SessionIdentifier::new(None, None));
+    satchel_session::login(&session, "alice", &SessionIdentifier::new(None, None));
     "signed in".into()
 }
 
 async fn sign_out(session: Session) -> String {
-    satchel::logout(&session);
+    satchel_session::logout(&session);
     "signed out".into()
 }
 
 async fn flash_twice(session: Session) -> String {
-    satchel::flash(&session, "info", "first");
-    satchel::flash(&session, "error", "second");
+    satchel_session::flash(&session, "info", "first");
+    satchel_session::flash(&session, "error", "second");
     "flashed".into()
 }
 
 async fn show_flashes(session: Session) -> String {
-    let shown: Vec<String> = satchel::take_flashes(&session)
+    let shown: Vec<String> = satchel_session::take_flashes(&session)
         .into_iter()
         .map(|flash| format!("{}:{}", flash.category, flash.message))
         .collect();
@@ -636,7 +638,7 @@ fn a_store_that_is_down_is_a_503_with_retry_after_on_both_adapters() {
         .unwrap()
         .port();
     for adapter in ADAPTERS {
-        let store = satchel::store::RedisStore::open(&format!("redis://127.0.0.1:{port}"))
+        let store = satchel_session::store::RedisStore::open(&format!("redis://127.0.0.1:{port}"))
             .unwrap()
             .with_timeout(std::time::Duration::from_millis(300));
         let layer = SessionLayer::builder(SessionConfig::default())
@@ -674,7 +676,7 @@ fn both_adapters_record_the_trusted_address_and_hash_flask_logins_identifier() {
     let flask = SessionIdentifier::new(Some([203, 0, 113, 9].into()), Some("curl/8.0"));
     for adapter in ADAPTERS {
         let behind = |proxies: &str| {
-            let proxies = satchel::client_addr::TrustedProxies::parse(proxies).unwrap();
+            let proxies = satchel_session::client_addr::TrustedProxies::parse(proxies).unwrap();
             let layer = layer(Kind::Sealed).unwrap();
             let addr = serve_behind(adapter, layer, proxies, axum_routes, actix_routes);
             request(addr, "GET", "/whoami", &headers, b"").text()

@@ -3,10 +3,10 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use satchel::codec::{Codec, Stamp};
-use satchel::codec::{FlaskCodec, SealedCodec};
-use satchel::value::{BigInt, Dict};
-use satchel::{KeyRing, Value};
+use satchel_session::codec::{Codec, Stamp};
+use satchel_session::codec::{FlaskCodec, SealedCodec};
+use satchel_session::value::{BigInt, Dict};
+use satchel_session::{KeyRing, Value};
 
 const NOW: u64 = 1_700_000_000;
 const MAX_AGE_SECS: u64 = 31 * 24 * 3600;
@@ -113,7 +113,7 @@ proptest! {
                 Ok(cookie) => cookie,
                 // Only a session too big for one cookie may fail to encode.
                 Err(error) => {
-                    let json = satchel::codec::flask_json::to_string(&data);
+                    let json = satchel_session::codec::flask_json::to_string(&data);
                     prop_assert!(json.len() > 2_000, "{name}: {error} for {json}");
                     continue;
                 }
@@ -194,6 +194,6 @@ fn inputs_found_by_fuzzing_do_not_panic() {
         r#"{" d":"We@, 82 Oct 055 7:00003456780000 7000034567800000000 GMV"}"#,
     ];
     for text in json {
-        let _ = satchel::codec::flask_json::from_str(text);
+        let _ = satchel_session::codec::flask_json::from_str(text);
     }
 }

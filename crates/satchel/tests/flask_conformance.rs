@@ -18,10 +18,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use satchel::codec::FlaskCodec;
-use satchel::codec::{flask_json, Codec, RejectReason, Stamp};
-use satchel::value::{BigInt, Dict};
-use satchel::{KeyRing, Value};
+use satchel_session::codec::FlaskCodec;
+use satchel_session::codec::{flask_json, Codec, RejectReason, Stamp};
+use satchel_session::value::{BigInt, Dict};
+use satchel_session::{KeyRing, Value};
 use serde_json::{json, Value as Json};
 
 const MAX_AGE: u64 = 31 * 24 * 3600;
@@ -168,7 +168,7 @@ fn check_reencoding(v: &Json) -> Result<(), String> {
     let at = stamp(ts, max_age);
     // A session Flask signs into a cookie no browser keeps: satchel refuses to write it at all
     // (encode never returns a value decode would refuse).
-    if text(v, "cookie").len() > satchel::BROWSER_COOKIE_LIMIT {
+    if text(v, "cookie").len() > satchel_session::BROWSER_COOKIE_LIMIT {
         return match codec.encode(&data, &at) {
             Err(e) if e.is_too_large() => Ok(()),
             other => Err(format!("a too-large session was not refused: {other:?}")),

@@ -21,7 +21,7 @@ mod common;
 
 use common::adapters::{routes, serve, ADAPTERS};
 use cookie::Cookie;
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel_session::{Session, SessionConfig, SessionLayer};
 use serde_json::Value as Json;
 
 const KEY: &str = "a long conformance secret key for the save rules";

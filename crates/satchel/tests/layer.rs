@@ -6,8 +6,8 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use http::{header, StatusCode};
-use satchel::codec::RejectReason;
-use satchel::{Clock, ManualClock, Session, SessionConfig, SessionLayer};
+use satchel_session::codec::RejectReason;
+use satchel_session::{Clock, ManualClock, Session, SessionConfig, SessionLayer};
 use satchel_testkit::in_process::{self, Reply};
 
 const KEY: &str = "test secret key, long enough to be a real one";
@@ -205,7 +205,7 @@ async fn permanent_session_gets_expires_and_is_refreshed_on_every_request() {
     let h = harness(secure());
     let reply = h.get("/permanent", &[]).await;
     let first = reply.set_cookies().remove(0);
-    let lifetime = satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs();
+    let lifetime = satchel_session::FLASK_PERMANENT_SESSION_LIFETIME.as_secs();
     let expected = time::OffsetDateTime::from_unix_timestamp((START + lifetime) as i64).unwrap();
     let expires = httpdate(expected);
     assert!(
@@ -230,30 +230,31 @@ async fn flask_refresh_keeps_an_unchanged_payload_and_encodes_a_changed_one() {
     use base64::Engine as _;
     use std::io::Write as _;
     let mut config = secure();
-    config.format = satchel::CookieFormat::Flask;
+    config.format = satchel_session::CookieFormat::Flask;
     let h = harness(config.clone());
-    let mut data = satchel::value::Dict::new();
-    data.insert("_permanent".into(), satchel::Value::Bool(true));
-    data.insert("n".into(), satchel::Value::from(1));
+    let mut data = satchel_session::value::Dict::new();
+    data.insert("_permanent".into(), satchel_session::Value::Bool(true));
+    data.insert("n".into(), satchel_session::Value::from(1));
     let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-    zlib.write_all(satchel::codec::flask_json::to_string(&data).as_bytes())
+    zlib.write_all(satchel_session::codec::flask_json::to_string(&data).as_bytes())
         .unwrap();
     let payload = format!(
         ".{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(zlib.finish().unwrap())
     );
     // `reencode` signs a payload that holds exactly `data`, wherever it came from.
-    let codec = satchel::codec::FlaskCodec::new(
-        &satchel::KeyRing::new(KEY, [""; 0]),
-        satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs(),
+    let codec = satchel_session::codec::FlaskCodec::new(
+        &satchel_session::KeyRing::new(KEY, [""; 0]),
+        satchel_session::FLASK_PERMANENT_SESSION_LIFETIME.as_secs(),
     );
-    let stamp = satchel::codec::Stamp {
+    let stamp = satchel_session::codec::Stamp {
         issued_at: START,
         created_at: START,
         expires_at: 0,
     };
     let cookie =
-        satchel::codec::Codec::reencode(&codec, &data, &stamp, &format!("{payload}.x.y")).unwrap();
+        satchel_session::codec::Codec::reencode(&codec, &data, &stamp, &format!("{payload}.x.y"))
+            .unwrap();
     assert!(cookie.starts_with(&format!("{payload}.")));
 
     h.hands.advance(60);
@@ -339,7 +340,7 @@ async fn expired_cookie_gives_an_empty_session() {
     let h = harness(secure());
     let pair = h.get("/set", &[]).await.cookie_pair();
     h.hands
-        .advance(satchel::FLASK_PERMANENT_SESSION_LIFETIME.as_secs() + 1);
+        .advance(satchel_session::FLASK_PERMANENT_SESSION_LIFETIME.as_secs() + 1);
     assert_eq!(h.get("/get", &[&pair]).await.body, "Guest/0");
     assert_eq!(h.layer.stats().rejected(RejectReason::Expired), 1);
 }

@@ -30,9 +30,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use satchel::store::{Commit, IdHash, Lease, Loaded, Record, RedisStore, SessionId, Store};
-use satchel::value::Dict;
-use satchel::Value;
+use satchel_session::store::{Commit, IdHash, Lease, Loaded, Record, RedisStore, SessionId, Store};
+use satchel_session::value::Dict;
+use satchel_session::Value;
 
 const SESSIONS: usize = 10_000;
 const ROUNDS: usize = 2;
@@ -313,7 +313,7 @@ async fn read_modify_write_cost() {
         ids,
         leases: Vec::new(),
         plain: plain.get_connection_manager().await.unwrap(),
-        plain_value: satchel::codec::flask_json::to_string(&record(1).data),
+        plain_value: satchel_session::codec::flask_json::to_string(&record(1).data),
     });
     each(&bench, |b, i| async move {
         assert!(b.store.create(&b.ids[i], &record(0), NOW).await.unwrap());

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::Router;
 use http::{header, Request, StatusCode};
-use satchel::store::{RedisStore, Store};
-use satchel::SessionConfig;
+use satchel_session::store::{RedisStore, Store};
+use satchel_session::SessionConfig;
 use tower::ServiceExt as _;
 
 use common::outage::{counter_app_with, load_through_outage};
@@ -212,21 +212,21 @@ async fn counter(app: &Router, cookie: Option<&str>) -> (StatusCode, String, Opt
 /// `/counter`, plus `/login` (logs in as `admin`, permanent or not) and `/whoami`.
 fn app_with_logins(store: Arc<dyn Store>) -> Router {
     use axum::routing::get as route;
-    use satchel::login::SessionIdentifier;
-    use satchel::Session;
+    use satchel_session::login::SessionIdentifier;
+    use satchel_session::Session;
     counter_app_with(SessionConfig::default(), store.clone()).merge(
         Router::new()
             .route(
                 "/login",
                 route(|s: Session| async move {
-                    satchel::login(&s, "admin", &SessionIdentifier::new(None, None));
+                    satchel_session::login(&s, "admin", &SessionIdentifier::new(None, None));
                     "in"
                 }),
             )
             .route(
                 "/login_permanent",
                 route(|s: Session| async move {
-                    satchel::login(&s, "admin", &SessionIdentifier::new(None, None));
+                    satchel_session::login(&s, "admin", &SessionIdentifier::new(None, None));
                     s.set_permanent(true);
                     "in"
                 }),
@@ -234,11 +234,11 @@ fn app_with_logins(store: Arc<dyn Store>) -> Router {
             .route(
                 "/whoami",
                 route(|s: Session| async move {
-                    satchel::current_user_id(&s).unwrap_or_else(|| "nobody".into())
+                    satchel_session::current_user_id(&s).unwrap_or_else(|| "nobody".into())
                 }),
             )
             .layer(
-                satchel::SessionLayer::builder(SessionConfig::default())
+                satchel_session::SessionLayer::builder(SessionConfig::default())
                     .store(store)
                     .build()
                     .unwrap(),
@@ -369,7 +369,7 @@ async fn expired_logged_in_sessions_are_swept_from_redis() {
             .with_prefix(prefix())
             .with_sweep_interval(Some(Duration::from_millis(200))),
     );
-    let now = satchel::Clock::system().now();
+    let now = satchel_session::Clock::system().now();
     let user_keys = || -> (u64, u64) {
         let mut connection = redis.connection().unwrap();
         let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut connection).unwrap();
@@ -384,9 +384,10 @@ async fn expired_logged_in_sessions_are_swept_from_redis() {
     };
     // One session expiring in 1 s, one in an hour, both logged in.
     for (user, life) in [("soon", 1), ("later", 3600)] {
-        let id = satchel::store::SessionId::generate().hash();
-        let record = satchel::store::Record::new(Default::default(), now, now + life, now + life)
-            .with_login(satchel::store::Login::new(user, None, None));
+        let id = satchel_session::store::SessionId::generate().hash();
+        let record =
+            satchel_session::store::Record::new(Default::default(), now, now + life, now + life)
+                .with_login(satchel_session::store::Login::new(user, None, None));
         assert!(store.create(&id, &record, now).await.unwrap());
     }
     let (keys, persistent) = user_keys();
@@ -405,7 +406,7 @@ async fn expired_logged_in_sessions_are_swept_from_redis() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let index = store.as_index().unwrap();
-    let now = satchel::Clock::system().now();
+    let now = satchel_session::Clock::system().now();
     assert!(index.sessions(Some("soon"), now).await.unwrap().is_empty());
     assert_eq!(index.sessions(Some("later"), now).await.unwrap().len(), 1);
 }

@@ -20,9 +20,11 @@ use axum::routing::get;
 use axum::Router;
 use http::{header, HeaderMap, Request};
 use http_body_util::BodyExt;
-use satchel::login::{current_user_id, login, logout, SessionIdentifier};
-use satchel::store::{revoke_prefix, IndexedStore, MemoryStore, RedisStore, Revoked, SqlStore};
-use satchel::{Clock, CookieFormat, ManualClock, Session, SessionConfig, SessionLayer};
+use satchel_session::login::{current_user_id, login, logout, SessionIdentifier};
+use satchel_session::store::{
+    revoke_prefix, IndexedStore, MemoryStore, RedisStore, Revoked, SqlStore,
+};
+use satchel_session::{Clock, CookieFormat, ManualClock, Session, SessionConfig, SessionLayer};
 use tower::ServiceExt;
 
 use common::sql::{url_for, Scratch};
@@ -84,7 +86,7 @@ fn config(format: CookieFormat) -> SessionConfig {
     SessionConfig {
         format,
         permanent_session_lifetime: Duration::from_secs(LIFETIME),
-        ..SessionConfig::default().with_secret_key(satchel::generate_secret_key())
+        ..SessionConfig::default().with_secret_key(satchel_session::generate_secret_key())
     }
 }
 
@@ -226,7 +228,7 @@ impl App {
         self.hands.get()
     }
 
-    async fn listed(&self, user: &str) -> Vec<satchel::store::SessionEntry> {
+    async fn listed(&self, user: &str) -> Vec<satchel_session::store::SessionEntry> {
         self.index.sessions(Some(user), self.now()).await.unwrap()
     }
 }
@@ -452,11 +454,12 @@ async fn an_sql_table_made_before_the_index_gets_its_columns() {
         );
         let scratch = Scratch::on(&url, &name, None);
         let now = unix_now();
-        let id = satchel::store::SessionId::generate().hash();
-        let login = satchel::store::Login::new("alice", Some("laptop"), None);
-        let record = satchel::store::Record::new(Default::default(), now, now + 60, now + 60)
-            .with_login(login);
-        use satchel::store::{SessionIndex as _, Store as _};
+        let id = satchel_session::store::SessionId::generate().hash();
+        let login = satchel_session::store::Login::new("alice", Some("laptop"), None);
+        let record =
+            satchel_session::store::Record::new(Default::default(), now, now + 60, now + 60)
+                .with_login(login);
+        use satchel_session::store::{SessionIndex as _, Store as _};
         assert!(
             scratch.store.create(&id, &record, now).await.unwrap(),
             "{kind}"
@@ -479,7 +482,7 @@ async fn a_fresh_sql_table_indexes_its_users() {
         let Some(url) = url_for(kind) else { continue };
         let name = common::sql::table();
         let scratch = Scratch::on(&url, &name, None);
-        use satchel::store::SessionIndex as _;
+        use satchel_session::store::SessionIndex as _;
         assert!(scratch
             .store
             .sessions(Some("bob"), unix_now())

@@ -1,9 +1,9 @@
 //! Secrets never show in Debug output (what `tracing`'s `?field` and `{:?}` print): keys,
 //! key rings, settings holding keys, codecs and session ids.
 
-use satchel::codec::{FlaskCodec, SealedCodec};
-use satchel::store::SessionId;
-use satchel::{KeyRing, SecretKey, SessionConfig};
+use satchel_session::codec::{FlaskCodec, SealedCodec};
+use satchel_session::store::SessionId;
+use satchel_session::{KeyRing, SecretKey, SessionConfig};
 
 const CURRENT: &str = "current-secret-0123456789abcdef";
 const FALLBACK: &str = "fallback-secret-fedcba9876543210";

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use satchel::store::{Loaded, Record, SessionId, SqlStore, Store, StoreError};
+use satchel_session::store::{Loaded, Record, SessionId, SqlStore, Store, StoreError};
 
 use common::contract::data;
 use common::outage::{counter_app, load_through_outage};
@@ -149,7 +149,7 @@ async fn a_row_this_store_cannot_read_is_corrupt_not_a_panic(kind: &str) {
     let (bad_data, bad_time) = (SessionId::generate().hash(), SessionId::generate().hash());
     assert!(store.create(&bad_data, &record, 0).await.unwrap());
     assert!(store.create(&bad_time, &record, 0).await.unwrap());
-    let hex = |id: &satchel::store::IdHash| match kind {
+    let hex = |id: &satchel_session::store::IdHash| match kind {
         "postgres" => format!("'\\x{}'", id.to_hex()),
         _ => format!("X'{}'", id.to_hex()),
     };
@@ -168,7 +168,7 @@ async fn a_row_this_store_cannot_read_is_corrupt_not_a_panic(kind: &str) {
             hex(&bad_time)
         ),
     );
-    let lease = satchel::store::Lease::new(Duration::from_secs(30));
+    let lease = satchel_session::store::Lease::new(Duration::from_secs(30));
     for id in [&bad_data, &bad_time] {
         for lease in [None, Some(&lease)] {
             let loaded = store.load(id, 1, lease).await;

@@ -9,7 +9,7 @@ mod tls;
 mod memory {
     use std::sync::Arc;
 
-    use satchel::store::{MemoryStore, Store};
+    use satchel_session::store::{MemoryStore, Store};
 
     async fn store() -> Option<Arc<dyn Store>> {
         Some(Arc::new(MemoryStore::default()))
@@ -22,7 +22,7 @@ mod memory {
 mod redis {
     use std::sync::Arc;
 
-    use satchel::store::Store;
+    use satchel_session::store::Store;
 
     async fn store() -> Option<Arc<dyn Store>> {
         crate::common::redis_url().map(|url| crate::common::redis_store(&url))
@@ -34,7 +34,7 @@ mod redis {
     /// record belongs) are never read as sessions and never panic.
     #[tokio::test]
     async fn foreign_keys_are_missing_or_corrupt_never_a_panic() {
-        use satchel::store::{Lease, Loaded, RedisStore, SessionId, StoreError};
+        use satchel_session::store::{Lease, Loaded, RedisStore, SessionId, StoreError};
 
         let Some(url) = crate::common::redis_url() else {
             return;
@@ -122,7 +122,7 @@ mod redis {
 mod flask_session {
     use std::sync::Arc;
 
-    use satchel::store::{FlaskSessionStore, Store};
+    use satchel_session::store::{FlaskSessionStore, Store};
 
     async fn store() -> Option<Arc<dyn Store>> {
         let url = crate::common::redis_url()?;
@@ -150,7 +150,7 @@ mod flask_session {
 
 #[cfg(feature = "sqlite")]
 mod sqlite {
-    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+    async fn store() -> Option<std::sync::Arc<dyn satchel_session::store::Store>> {
         crate::common::sql::Scratch::shared("sqlite")
     }
 
@@ -159,7 +159,7 @@ mod sqlite {
 
 #[cfg(feature = "postgres")]
 mod postgres {
-    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+    async fn store() -> Option<std::sync::Arc<dyn satchel_session::store::Store>> {
         crate::common::sql::Scratch::shared("postgres")
     }
 
@@ -168,7 +168,7 @@ mod postgres {
 
 #[cfg(feature = "mysql")]
 mod mysql {
-    async fn store() -> Option<std::sync::Arc<dyn satchel::store::Store>> {
+    async fn store() -> Option<std::sync::Arc<dyn satchel_session::store::Store>> {
         crate::common::sql::Scratch::shared("mysql")
     }
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::StatusCode;
-use satchel::extract::ReadOnlySession;
-use satchel::store::{
+use satchel_session::extract::ReadOnlySession;
+use satchel_session::store::{
     Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture, StoreOptions,
 };
-use satchel::{Clock, LoginRequired, Session, SessionConfig, SessionLayer};
+use satchel_session::{Clock, LoginRequired, Session, SessionConfig, SessionLayer};
 use satchel_testkit::in_process;
 use tokio::sync::oneshot;
 
@@ -117,10 +117,10 @@ pub fn app_with(
         .route(
             "/login_as_kimi",
             get(|s: Session| async move {
-                satchel::login(
+                satchel_session::login(
                     &s,
                     "kimi",
-                    &satchel::login::SessionIdentifier::new(None, None),
+                    &satchel_session::login::SessionIdentifier::new(None, None),
                 );
             }),
         )
@@ -294,7 +294,7 @@ impl Store for Stalling {
 
 pub mod behaviours {
     use super::*;
-    use satchel::store::SessionId;
+    use satchel_session::store::SessionId;
 
     pub async fn concurrent_increments_on_one_session_lose_nothing(store: Arc<dyn Store>) {
         let app = Arc::new(app(store));
@@ -642,7 +642,7 @@ macro_rules! layer_behaviours {
 
 mod memory {
     use super::*;
-    use satchel::store::{MemoryStore, MemoryStoreLimits};
+    use satchel_session::store::{MemoryStore, MemoryStoreLimits};
 
     async fn store() -> Option<Arc<dyn Store>> {
         Some(Arc::new(MemoryStore::default()))
@@ -690,7 +690,7 @@ mod memory {
 mod redis {
     use super::*;
     use crate::common::{redis_store, redis_url, Fault, FaultProxy, REDIS_ADDR};
-    use satchel::store::RedisStore;
+    use satchel_session::store::RedisStore;
 
     async fn store() -> Option<Arc<dyn Store>> {
         redis_url().map(|url| redis_store(&url))

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use satchel::store::{Lease, Loaded, Record, RedisStore, SessionId, Store};
+use satchel_session::store::{Lease, Loaded, Record, RedisStore, SessionId, Store};
 
 use common::outage::counter_app;
 use common::{http_get, redis_url};

@@ -15,10 +15,10 @@
 //! satchel refuses that spelling (canonical base64 only), so no substitution at all may open
 //! here, and none does.
 
-use satchel::codec::{Codec, Stamp};
-use satchel::codec::{FlaskCodec, SealedCodec};
-use satchel::value::Dict;
-use satchel::{KeyRing, Value};
+use satchel_session::codec::{Codec, Stamp};
+use satchel_session::codec::{FlaskCodec, SealedCodec};
+use satchel_session::value::Dict;
+use satchel_session::{KeyRing, Value};
 
 const NOW: u64 = 1_700_000_000;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";

@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex};
 use axum::routing::get;
 use axum::{Extension, Router};
 use http::StatusCode;
-use satchel::store::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture};
-use satchel::{CookieFormat, Session, SessionConfig, SessionLayer, TypedSession, Value};
+use satchel_session::store::{
+    Commit, IdHash, Lease, LeaseToken, Loaded, Record, Store, StoreFuture,
+};
+use satchel_session::{CookieFormat, Session, SessionConfig, SessionLayer, TypedSession, Value};
 use satchel_testkit::in_process::{self, Reply};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -455,7 +457,7 @@ mod flask {
 }
 
 mod memory {
-    use satchel::store::MemoryStore;
+    use satchel_session::store::MemoryStore;
     use std::sync::Arc;
 
     on_backend!(store || Some(crate::Kind::Store(Arc::new(MemoryStore::default()))));

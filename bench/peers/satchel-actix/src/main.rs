@@ -1,7 +1,7 @@
 //! Benchmark peer: the satchel-axum peer's routes and responses on actix-web 4 + the satchel
-//! library (`satchel::actix::SessionMiddleware`), plus `/plain`, a handler outside the session
+//! library (`satchel_session::actix::SessionMiddleware`), plus `/plain`, a handler outside the session
 //! middleware (the ceiling for this stack). The handlers are the axum peer's own
-//! ([`../satchel_peer.rs`](../../satchel_peer.rs)): `satchel::Session` is an extractor on both.
+//! ([`../satchel_peer.rs`](../../satchel_peer.rs)): `satchel_session::Session` is an extractor on both.
 //!
 //! ```text
 //! SECRET_KEY=... satchel-actix-peer ADDR sealed | flask | memory?max_sessions=N | redis://127.0.0.1:6390
@@ -11,7 +11,7 @@
 //! per CPU (its default, as tokio's multi-threaded runtime under the axum peers); a Redis
 //! connection is opened on first use by whichever worker asks first, and shared.
 use actix_web::{web, App, HttpServer};
-use satchel::actix::SessionMiddleware;
+use satchel_session::actix::SessionMiddleware;
 
 #[path = "../../satchel_peer.rs"]
 mod peer;

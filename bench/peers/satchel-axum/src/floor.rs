@@ -23,10 +23,10 @@ use axum::http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
-use satchel::codec::{Codec, Stamp};
-use satchel::store::{Commit, Lease, Loaded, SessionId, Store};
-use satchel::codec::SealedCodec;
-use satchel::Value;
+use satchel_session::codec::{Codec, Stamp};
+use satchel_session::store::{Commit, Lease, Loaded, SessionId, Store};
+use satchel_session::codec::SealedCodec;
+use satchel_session::Value;
 
 /// The cookie both the layer and the floor use.
 const COOKIE_NAME: &str = "session";
@@ -80,7 +80,7 @@ fn set_cookie(value: &str) -> Option<HeaderValue> {
     HeaderValue::try_from(text).ok()
 }
 
-fn bump(data: &mut satchel::value::Dict) -> i64 {
+fn bump(data: &mut satchel_session::value::Dict) -> i64 {
     let n = data
         .get("n")
         .and_then(Value::as_i64)

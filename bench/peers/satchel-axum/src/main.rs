@@ -15,8 +15,8 @@
 //! `/floor/counter` (sealed and store kinds) is `/counter` done by hand without the layer
 //! (`floor.rs`): what the contract costs on these crates, against which the layer's share shows.
 use axum::{routing::get, Router};
-use satchel::codec::SealedCodec;
-use satchel::{KeyRing, SessionLayer, TypedSession};
+use satchel_session::codec::SealedCodec;
+use satchel_session::{KeyRing, SessionLayer, TypedSession};
 use serde::{Deserialize, Serialize};
 
 mod floor;

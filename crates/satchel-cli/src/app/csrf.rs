@@ -1,7 +1,7 @@
 //! CSRF tokens tied to the session (the synchronizer-token pattern, as Flask-WTF keeps it in
 //! `session["csrf_token"]`): the login form carries the token, the POST must send it back.
 
-use satchel::Session;
+use satchel_session::Session;
 use subtle::ConstantTimeEq;
 
 /// The session key holding the token.

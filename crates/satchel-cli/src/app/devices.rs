@@ -19,7 +19,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
-use satchel::SessionConfig;
+use satchel_session::SessionConfig;
 use sha2::Sha256;
 
 /// How long a device cookie is honoured.

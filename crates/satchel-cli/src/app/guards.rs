@@ -98,7 +98,7 @@ pub fn oversized_body_refusal(request: &Request) -> Option<Response> {
 /// (the dashboard after logout, on a shared computer). The library's own `private` on
 /// cookie-setting responses is strengthened the same way.
 pub fn no_store_when_session_dependent(headers: &mut HeaderMap) {
-    let varies_on_cookie = satchel::varies_on_cookie(headers);
+    let varies_on_cookie = satchel_session::varies_on_cookie(headers);
     let chosen = headers
         .get(header::CACHE_CONTROL)
         .is_some_and(|v| v.as_bytes() != b"private");

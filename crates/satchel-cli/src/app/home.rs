@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use satchel::{SameSite, Session, PERMANENT_KEY};
+use satchel_session::{SameSite, Session, PERMANENT_KEY};
 use serde::Deserialize;
 
 use super::guards::same_origin;
@@ -18,12 +18,12 @@ pub async fn home(State(app): State<AppState>, headers: HeaderMap, session: Sess
     let config = &app.config;
     let store = app.store.is_some();
     // The answers first: the panel then shows the session without them.
-    let flashes = satchel::take_flashes(&session);
+    let flashes = satchel_session::take_flashes(&session);
     let page = HomePage {
         flashes,
         panel: Panel::new(&session, config, store),
         exposure: Exposure::of(&headers, config, store),
-        user: satchel::current_user_id(&session),
+        user: satchel_session::current_user_id(&session),
         key_source: app.key_source.clone(),
         fallbacks: config.secret_key_fallbacks.len(),
         httponly: config.cookie_httponly,
@@ -74,6 +74,6 @@ pub async fn permanent(
         session.remove(PERMANENT_KEY);
         "session.permanent = False: a browser-session cookie again (no Expires)".to_owned()
     };
-    satchel::flash(&session, ANSWER, &message);
+    satchel_session::flash(&session, ANSWER, &message);
     Redirect::to("/#part-4").into_response()
 }

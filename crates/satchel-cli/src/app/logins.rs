@@ -5,11 +5,11 @@
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use satchel::extract::ReadOnlySession;
+use satchel_session::extract::ReadOnlySession;
 use std::sync::Arc;
 
-use satchel::store::{IndexedStore, SessionEntry};
-use satchel::Session;
+use satchel_session::store::{IndexedStore, SessionEntry};
+use satchel_session::Session;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -90,7 +90,7 @@ pub fn short_agent(agent: &str) -> String {
     }
 }
 
-fn view(entry: SessionEntry, current: Option<satchel::store::IdHash>) -> LoginView {
+fn view(entry: SessionEntry, current: Option<satchel_session::store::IdHash>) -> LoginView {
     let full = entry
         .user_agent
         .clone()
@@ -187,7 +187,7 @@ pub async fn end_session(
     if !csrf::verify(&session, form.csrf_token.as_deref()) {
         return forbidden();
     }
-    let (user, index) = match logged_in(&app, satchel::current_user_id(&session)) {
+    let (user, index) = match logged_in(&app, satchel_session::current_user_id(&session)) {
         Ok(found) => found,
         Err(response) => return *response,
     };
@@ -197,13 +197,13 @@ pub async fn end_session(
         Err(error) => return index_unavailable(&error),
     };
     let Some(entry) = entries.into_iter().find(|e| e.id.to_hex() == wanted) else {
-        satchel::flash(&session, "info", "That session had ended already.");
+        satchel_session::flash(&session, "info", "That session had ended already.");
         return Redirect::to("/session").into_response();
     };
     if session.index_id() == Some(entry.id) {
-        satchel::logout(&session);
+        satchel_session::logout(&session);
         session.clear();
-        satchel::flash(&session, "info", "You have been logged out.");
+        satchel_session::flash(&session, "info", "You have been logged out.");
         return Redirect::to("/login").into_response();
     }
     if let Err(error) = index.revoke(&entry.id).await {
@@ -213,7 +213,7 @@ pub async fn end_session(
     let agent = entry
         .user_agent
         .map_or_else(|| "an unknown browser".into(), |agent| short_agent(&agent));
-    satchel::flash(&session, "info", &format!("Ended the session on {agent}."));
+    satchel_session::flash(&session, "info", &format!("Ended the session on {agent}."));
     Redirect::to("/session").into_response()
 }
 
@@ -233,7 +233,7 @@ pub async fn end_all_sessions(
     if !csrf::matches(token, form.csrf_token.as_deref()) {
         return forbidden();
     }
-    let user = session.get::<String>(satchel::login::USER_ID_KEY);
+    let user = session.get::<String>(satchel_session::login::USER_ID_KEY);
     let (user, index) = match logged_in(&app, user) {
         Ok(found) => found,
         Err(response) => return *response,

@@ -13,8 +13,8 @@ use axum::http::Method;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rustc_hash::FxHashMap;
-use satchel::codec::RejectReason;
-use satchel::SessionLayer;
+use satchel_session::codec::RejectReason;
+use satchel_session::SessionLayer;
 
 /// A thread's metric handles by (method label, route, status).
 /// The handles of each (method, route, status), keyed by the labels' addresses (every label is

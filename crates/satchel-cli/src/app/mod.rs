@@ -43,8 +43,8 @@ use axum::handler::Handler;
 use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use satchel::store::{IndexedStore, Store};
-use satchel::{SessionConfig, SessionLayer};
+use satchel_session::store::{IndexedStore, Store};
+use satchel_session::{SessionConfig, SessionLayer};
 use tower::{Layer as _, Service};
 
 /// Largest request body accepted (the login form is a few hundred bytes).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use satchel::{CookieFormat, SameSite, Session, SessionConfig, Value};
+use satchel_session::{CookieFormat, SameSite, Session, SessionConfig, Value};
 
 /// A browser drops a cookie whose name and value exceed this many bytes (RFC 6265bis).
 pub const BROWSER_COOKIE_LIMIT: usize = 4096;

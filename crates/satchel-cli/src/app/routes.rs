@@ -13,9 +13,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use satchel::login::{is_fresh, LoginRequired, SessionIdentifier};
-use satchel::store::Store;
-use satchel::{Session, PERMANENT_KEY};
+use satchel_session::login::{is_fresh, LoginRequired, SessionIdentifier};
+use satchel_session::store::Store;
+use satchel_session::{Session, PERMANENT_KEY};
 use serde::Deserialize;
 
 use super::guards::same_origin;
@@ -41,7 +41,7 @@ fn answer(session: &Session, query: &RawQuery, route: &str, part: u8, text: Stri
     if !from_home {
         return text.into_response();
     }
-    satchel::flash(session, ANSWER, &format!("GET {route} answered: {text}"));
+    satchel_session::flash(session, ANSWER, &format!("GET {route} answered: {text}"));
     Redirect::to(&format!("/#part-{part}")).into_response()
 }
 
@@ -161,7 +161,7 @@ fn login_page(
     error: bool,
 ) -> Response {
     let page = LoginPage {
-        flashes: satchel::take_flashes(session),
+        flashes: satchel_session::take_flashes(session),
         csrf_token: csrf::token(session),
         username: username.to_owned(),
         error: error.then_some("Invalid credentials!"),
@@ -237,7 +237,7 @@ pub async fn login_submit(
     if let Some(user) = verified {
         attempt.succeeded();
         // The session names the user as stored, whatever case or form was typed.
-        satchel::login(&session, &user, &client.ident);
+        satchel_session::login(&session, &user, &client.ident);
         csrf::rotate(&session);
         if form.remember.is_some() {
             session.set_permanent(true);
@@ -285,14 +285,14 @@ pub async fn dashboard(State(app): State<AppState>, login: LoginRequired) -> Res
         Ok(false) => {
             // Logged in as someone who is no longer a user, or is disabled (Flask-Login's
             // user_loader → None).
-            satchel::logout(&login.session);
+            satchel_session::logout(&login.session);
             return Redirect::to("/login").into_response();
         }
         Err(error) => return unavailable(&error),
     }
     let logins = super::logins::list(&app, &login.user_id, &login.session).await;
     let page = DashboardPage {
-        flashes: satchel::take_flashes(&login.session),
+        flashes: satchel_session::take_flashes(&login.session),
         fresh: is_fresh(&login.session),
         user: login.user_id,
         logins,
@@ -306,22 +306,22 @@ pub async fn logout(headers: HeaderMap, session: Session) -> Response {
     if let Err(refused) = same_origin(&headers) {
         return refused.into_response();
     }
-    if let Some(user) = satchel::logout(&session) {
+    if let Some(user) = satchel_session::logout(&session) {
         tracing::info!(%user, "logged out");
     }
     session.clear();
-    satchel::flash(&session, "info", "You have been logged out.");
+    satchel_session::flash(&session, "info", "You have been logged out.");
     Redirect::to("/login").into_response()
 }
 
 pub async fn session_page(State(app): State<AppState>, session: Session) -> Response {
-    let user = satchel::current_user_id(&session);
+    let user = satchel_session::current_user_id(&session);
     let logins = match &user {
         Some(user) => super::logins::list(&app, user, &session).await,
         None => None,
     };
     let page = SessionPage {
-        flashes: satchel::take_flashes(&session),
+        flashes: satchel_session::take_flashes(&session),
         // Only a logged-in visitor gets a token (the buttons); others get no cookie from here.
         csrf_token: user
             .as_ref()

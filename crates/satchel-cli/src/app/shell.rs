@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method};
 use axum::response::Response;
 use axum::Router;
-use satchel::login::ClientAddr;
+use satchel_session::login::ClientAddr;
 use tower::{Layer as _, Service};
 
 use super::{errors, guards, metrics, AppService, MAX_BODY, PROBES, ROUTES};

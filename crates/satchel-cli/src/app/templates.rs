@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use satchel::Flash;
+use satchel_session::Flash;
 
 use super::logins::LoginView;
 use super::panel::{Exposure, Panel};

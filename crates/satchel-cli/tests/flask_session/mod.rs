@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use axum::routing::get as route;
 use axum::Router;
-use satchel::store::FlaskSessionStore;
-use satchel::{Session, SessionConfig, SessionLayer, Value};
+use satchel_session::store::FlaskSessionStore;
+use satchel_session::{Session, SessionConfig, SessionLayer, Value};
 use satchel_testkit::in_process;
 
 use super::common::{self, spawn_listening, temp_dir, KillOnDrop, Server, KEY};
@@ -239,7 +239,7 @@ async fn set_all(session: Session) -> &'static str {
         ("true", true.into()),
         ("false", false.into()),
         ("none", Value::Null),
-        ("nested", satchel::value::to_value(&nested).unwrap()),
+        ("nested", satchel_session::value::to_value(&nested).unwrap()),
         (
             "tuple",
             Value::Tuple(vec![1.into(), "two".into(), Value::Tuple(vec![3.into()])]),

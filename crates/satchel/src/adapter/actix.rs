@@ -18,8 +18,8 @@
 //!
 //! ```
 //! use actix_web::{web, App};
-//! use satchel::actix::SessionMiddleware;
-//! use satchel::{Session, SessionConfig};
+//! use satchel_session::actix::SessionMiddleware;
+//! use satchel_session::{Session, SessionConfig};
 //!
 //! async fn counter(session: Session) -> String {
 //!     let n = session.get_or("n", 0) + 1;
@@ -27,7 +27,7 @@
 //!     n.to_string()
 //! }
 //!
-//! let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+//! let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
 //! let sessions = SessionMiddleware::new(config).expect("valid session settings");
 //! let app = App::new().wrap(sessions).route("/counter", web::get().to(counter));
 //! # let _ = app;
@@ -61,14 +61,14 @@ type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use satchel::{actix::SessionMiddleware, store::MemoryStore, SessionConfig, SessionLayer};
+/// use satchel_session::{actix::SessionMiddleware, store::MemoryStore, SessionConfig, SessionLayer};
 ///
 /// let layer = SessionLayer::builder(SessionConfig::default())
 ///     .store(Arc::new(MemoryStore::default()))
 ///     .build()?;
 /// let app = actix_web::App::new().wrap(SessionMiddleware::from(layer));
 /// # let _ = app;
-/// # Ok::<(), satchel::ConfigError>(())
+/// # Ok::<(), satchel_session::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct SessionMiddleware {
@@ -87,9 +87,9 @@ impl SessionMiddleware {
     /// Cookie sessions with these settings, checked now (as [`SessionLayer::new`]).
     ///
     /// ```
-    /// use satchel::{actix::SessionMiddleware, SessionConfig};
+    /// use satchel_session::{actix::SessionMiddleware, SessionConfig};
     /// assert!(SessionMiddleware::new(SessionConfig::default()).is_err());
-    /// let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
     /// assert!(SessionMiddleware::new(config).is_ok());
     /// ```
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
@@ -102,9 +102,9 @@ impl From<SessionLayer> for SessionMiddleware {
     /// counters: [`SessionLayer::stats`] counts this middleware's requests too).
     ///
     /// ```
-    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
-    /// let layer = satchel::SessionLayer::new(config).unwrap();
-    /// let middleware = satchel::actix::SessionMiddleware::from(layer.clone());
+    /// let config = satchel_session::SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
+    /// let layer = satchel_session::SessionLayer::new(config).unwrap();
+    /// let middleware = satchel_session::actix::SessionMiddleware::from(layer.clone());
     /// # let _ = middleware;
     /// ```
     fn from(layer: SessionLayer) -> Self {
@@ -264,7 +264,7 @@ fn opened(request: &HttpRequest, access: Access) -> LocalBoxFuture<Result<Sessio
 /// The request's session, for reading and writing (with a store: its lock and lease).
 ///
 /// ```
-/// async fn set_session(session: satchel::Session) -> &'static str {
+/// async fn set_session(session: satchel_session::Session) -> &'static str {
 ///     session.insert("username", "Kimi");
 ///     "saved"
 /// }
@@ -284,7 +284,7 @@ impl FromRequest for Session {
 /// The request's session, read only (with a store: no lock, no lease).
 ///
 /// ```
-/// use satchel::actix::ReadOnlySession;
+/// use satchel_session::actix::ReadOnlySession;
 /// async fn whoami(session: ReadOnlySession) -> String {
 ///     session.get_or("username", "Guest".to_string())
 /// }
@@ -312,7 +312,7 @@ impl FromRequest for ReadOnlySession {
 ///     counter: u64,
 /// }
 ///
-/// async fn counter(mut visit: satchel::TypedSession<Visit>) -> String {
+/// async fn counter(mut visit: satchel_session::TypedSession<Visit>) -> String {
 ///     visit.counter += 1;
 ///     visit.counter.to_string()
 /// }
@@ -345,8 +345,8 @@ pub enum LoginRejection {
 }
 
 /// ```
-/// use satchel::actix::LoginRejection;
-/// let rejection = LoginRejection::LoginRequired(satchel::login::LoginUrl::default());
+/// use satchel_session::actix::LoginRejection;
+/// let rejection = LoginRejection::LoginRequired(satchel_session::login::LoginUrl::default());
 /// assert_eq!(actix_web::ResponseError::status_code(&rejection).as_u16(), 303);
 /// ```
 impl ResponseError for LoginRejection {
@@ -380,12 +380,12 @@ impl ResponseError for LoginRejection {
 /// `303` to the [`LoginUrl`] app data (`/login` when absent).
 ///
 /// ```
-/// use satchel::login::LoginRequired;
+/// use satchel_session::login::LoginRequired;
 /// async fn dashboard(user: LoginRequired) -> String {
 ///     format!("Welcome, {}!", user.user_id)
 /// }
 /// let app = actix_web::App::new()
-///     .app_data(satchel::login::LoginUrl::new("/signin"))
+///     .app_data(satchel_session::login::LoginUrl::new("/signin"))
 ///     .route("/dashboard", actix_web::web::get().to(dashboard));
 /// # let _ = app;
 /// ```
@@ -409,13 +409,13 @@ impl FromRequest for LoginRequired {
 /// or behind the [`TrustedProxies`] app data the address they forwarded.
 ///
 /// ```
-/// use satchel::login::SessionIdentifier;
-/// async fn sign_in(session: satchel::Session, client: SessionIdentifier) -> &'static str {
-///     satchel::login(&session, "alice", &client);
+/// use satchel_session::login::SessionIdentifier;
+/// async fn sign_in(session: satchel_session::Session, client: SessionIdentifier) -> &'static str {
+///     satchel_session::login(&session, "alice", &client);
 ///     "welcome"
 /// }
 /// let app = actix_web::App::new()
-///     .app_data(satchel::client_addr::TrustedProxies::parse("10.0.0.0/8").unwrap())
+///     .app_data(satchel_session::client_addr::TrustedProxies::parse("10.0.0.0/8").unwrap())
 ///     .route("/sign_in", actix_web::web::post().to(sign_in));
 /// # let _ = app;
 /// ```

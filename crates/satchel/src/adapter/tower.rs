@@ -36,7 +36,7 @@ use crate::store::{IndexedStore, Store, StoreOptions};
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use satchel::{Session, SessionConfig, SessionLayer};
+/// use satchel_session::{Session, SessionConfig, SessionLayer};
 ///
 /// async fn counter(session: Session) -> String {
 ///     let n = session.get_or("n", 0) + 1;
@@ -44,7 +44,7 @@ use crate::store::{IndexedStore, Store, StoreOptions};
 ///     n.to_string()
 /// }
 ///
-/// let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+/// let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
 /// let app: Router = Router::new()
 ///     .route("/counter", get(counter))
 ///     .layer(SessionLayer::new(config).expect("valid session settings"));
@@ -70,10 +70,10 @@ impl SessionLayer {
     /// request. For a store, a clock or a legacy key, use [`SessionLayer::builder`].
     ///
     /// ```
-    /// use satchel::{SessionConfig, SessionLayer};
+    /// use satchel_session::{SessionConfig, SessionLayer};
     /// assert!(SessionLayer::new(SessionConfig::default()).is_err());
     /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key("short")).is_err());
-    /// let key = satchel::generate_secret_key();
+    /// let key = satchel_session::generate_secret_key();
     /// assert!(SessionLayer::new(SessionConfig::default().with_secret_key(key)).is_ok());
     /// ```
     pub fn new(config: SessionConfig) -> Result<Self, ConfigError> {
@@ -85,12 +85,12 @@ impl SessionLayer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
+    /// use satchel_session::{store::MemoryStore, SessionConfig, SessionLayer};
     ///
     /// let layer = SessionLayer::builder(SessionConfig::default())
     ///     .store(Arc::new(MemoryStore::default()))
     ///     .build()?;
-    /// # Ok::<(), satchel::ConfigError>(())
+    /// # Ok::<(), satchel_session::ConfigError>(())
     /// ```
     pub fn builder(config: SessionConfig) -> SessionLayerBuilder {
         SessionLayerBuilder {
@@ -112,8 +112,8 @@ impl SessionLayer {
     /// The settings in use.
     ///
     /// ```
-    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
-    /// let layer = satchel::SessionLayer::new(config).unwrap();
+    /// let config = satchel_session::SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
+    /// let layer = satchel_session::SessionLayer::new(config).unwrap();
     /// assert_eq!(layer.config().cookie_name, "session");
     /// ```
     pub fn config(&self) -> &SessionConfig {
@@ -124,8 +124,8 @@ impl SessionLayer {
     /// store failures).
     ///
     /// ```
-    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
-    /// let layer = satchel::SessionLayer::new(config).unwrap();
+    /// let config = satchel_session::SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
+    /// let layer = satchel_session::SessionLayer::new(config).unwrap();
     /// assert_eq!(layer.stats().rejected_total(), 0);
     /// ```
     pub fn stats(&self) -> SessionStats {
@@ -138,8 +138,8 @@ impl SessionLayer {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use satchel::store::{MemoryStore, StoreOptions};
-/// use satchel::{Clock, SessionConfig, SessionLayer};
+/// use satchel_session::store::{MemoryStore, StoreOptions};
+/// use satchel_session::{Clock, SessionConfig, SessionLayer};
 ///
 /// let (clock, _hands) = Clock::manual(1_700_000_000);
 /// let options = StoreOptions { lock_wait: Duration::from_secs(2), ..StoreOptions::default() };
@@ -176,8 +176,8 @@ impl SessionLayerBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let layer = satchel::SessionLayer::builder(satchel::SessionConfig::default())
-    ///     .store(Arc::new(satchel::store::MemoryStore::default()))
+    /// let layer = satchel_session::SessionLayer::builder(satchel_session::SessionConfig::default())
+    ///     .store(Arc::new(satchel_session::store::MemoryStore::default()))
     ///     .build();
     /// assert!(layer.is_ok());
     /// ```
@@ -191,9 +191,9 @@ impl SessionLayerBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let builder = satchel::SessionLayer::builder(satchel::SessionConfig::default())
-    ///     .store(Arc::new(satchel::store::MemoryStore::default()))
-    ///     .store_options(satchel::store::StoreOptions::default());
+    /// let builder = satchel_session::SessionLayer::builder(satchel_session::SessionConfig::default())
+    ///     .store(Arc::new(satchel_session::store::MemoryStore::default()))
+    ///     .store_options(satchel_session::store::StoreOptions::default());
     /// assert!(builder.build().is_ok());
     /// ```
     pub fn store_options(mut self, options: StoreOptions) -> Self {
@@ -204,9 +204,9 @@ impl SessionLayerBuilder {
     /// Reads the time from `clock` (tests move a manual clock instead of sleeping).
     ///
     /// ```
-    /// let (clock, _hands) = satchel::Clock::manual(1_700_000_000);
-    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
-    /// assert!(satchel::SessionLayer::builder(config).clock(clock).build().is_ok());
+    /// let (clock, _hands) = satchel_session::Clock::manual(1_700_000_000);
+    /// let config = satchel_session::SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
+    /// assert!(satchel_session::SessionLayer::builder(config).clock(clock).build().is_ok());
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -231,9 +231,9 @@ impl SessionLayerBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let config = satchel::SessionConfig::default().with_secret_key(satchel::generate_secret_key());
-    /// let ledger = Arc::new(satchel::store::MemoryStore::default());
-    /// assert!(satchel::SessionLayer::builder(config).login_ledger(ledger).build().is_ok());
+    /// let config = satchel_session::SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
+    /// let ledger = Arc::new(satchel_session::store::MemoryStore::default());
+    /// assert!(satchel_session::SessionLayer::builder(config).login_ledger(ledger).build().is_ok());
     /// ```
     pub fn login_ledger(mut self, ledger: Arc<dyn IndexedStore>) -> Self {
         self.ledger = Some(ledger);
@@ -247,9 +247,9 @@ impl SessionLayerBuilder {
     /// [`store`](Self::store), whose cookie holds a random id and uses no key.
     ///
     /// ```
-    /// let config = satchel::SessionConfig::flask_defaults().with_secret_key("dev");
-    /// assert!(satchel::SessionLayer::new(config.clone()).is_err());
-    /// assert!(satchel::SessionLayer::builder(config).allow_weak_secret_key().build().is_ok());
+    /// let config = satchel_session::SessionConfig::flask_defaults().with_secret_key("dev");
+    /// assert!(satchel_session::SessionLayer::new(config.clone()).is_err());
+    /// assert!(satchel_session::SessionLayer::builder(config).allow_weak_secret_key().build().is_ok());
     /// ```
     pub fn allow_weak_secret_key(mut self) -> Self {
         self.allow_weak_key = true;
@@ -262,7 +262,7 @@ impl SessionLayerBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use satchel::{store::MemoryStore, SessionConfig, SessionLayer};
+    /// use satchel_session::{store::MemoryStore, SessionConfig, SessionLayer};
     /// let built = SessionLayer::builder(SessionConfig::default()).build();
     /// assert_eq!(built.unwrap_err().key, "SECRET_KEY");
     ///
@@ -373,17 +373,17 @@ pin_project! {
     /// use std::convert::Infallible;
     /// use http::{Request, Response};
     /// use tower::{service_fn, Layer, Service, ServiceExt};
-    /// use satchel::{SessionConfig, SessionLayer};
+    /// use satchel_session::{SessionConfig, SessionLayer};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let config = SessionConfig::default().with_secret_key(satchel::generate_secret_key());
+    /// let config = SessionConfig::default().with_secret_key(satchel_session::generate_secret_key());
     /// let handler = service_fn(|request: Request<()>| async move {
-    ///     let session = request.extensions().get::<satchel::Session>().unwrap();
+    ///     let session = request.extensions().get::<satchel_session::Session>().unwrap();
     ///     session.insert("n", 1);
     ///     Ok::<_, Infallible>(Response::new(String::new()))
     /// });
     /// let mut service = SessionLayer::new(config).unwrap().layer(handler);
-    /// let future: satchel::SessionFuture<_, String, Infallible> =
+    /// let future: satchel_session::SessionFuture<_, String, Infallible> =
     ///     service.ready().await.unwrap().call(Request::new(()));
     /// let response = future.await.unwrap();
     /// assert!(response.headers().contains_key("set-cookie"));

@@ -65,12 +65,12 @@ const SIG_B64_LEN: usize = 27;
 /// encrypted: anyone holding the cookie can read it.
 ///
 /// ```
-/// use satchel::codec::{Codec, Stamp};
-/// use satchel::codec::FlaskCodec;
-/// use satchel::{KeyRing, Value};
+/// use satchel_session::codec::{Codec, Stamp};
+/// use satchel_session::codec::FlaskCodec;
+/// use satchel_session::{KeyRing, Value};
 ///
 /// let codec = FlaskCodec::new(&KeyRing::new("dev", [""; 0]), 31 * 24 * 3600);
-/// let mut data = satchel::value::Dict::new();
+/// let mut data = satchel_session::value::Dict::new();
 /// data.insert("user".into(), Value::from("kimi"));
 /// let stamp = Stamp { issued_at: 1_700_000_000, created_at: 1_700_000_000, expires_at: 0 };
 /// let cookie = codec.encode(&data, &stamp).unwrap();
@@ -89,9 +89,9 @@ impl FlaskCodec {
     /// than `max_age_secs` (Flask's `PERMANENT_SESSION_LIFETIME`) are expired.
     ///
     /// ```
-    /// use satchel::codec::{Codec, Stamp};
-    /// use satchel::codec::FlaskCodec;
-    /// use satchel::KeyRing;
+    /// use satchel_session::codec::{Codec, Stamp};
+    /// use satchel_session::codec::FlaskCodec;
+    /// use satchel_session::KeyRing;
     ///
     /// let stamp = Stamp { issued_at: 1000, created_at: 1000, expires_at: 4600 };
     /// let old = FlaskCodec::new(&KeyRing::new("old key", [""; 0]), 3600);

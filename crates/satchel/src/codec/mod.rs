@@ -25,7 +25,7 @@ use crate::value::Dict;
 /// refuses to send such a session rather than let it vanish.
 ///
 /// ```
-/// assert_eq!(satchel::BROWSER_COOKIE_LIMIT, 4096);
+/// assert_eq!(satchel_session::BROWSER_COOKIE_LIMIT, 4096);
 /// ```
 pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 
@@ -37,7 +37,7 @@ pub(crate) const MAX_COOKIE_VALUE_LEN: usize = 4096;
 /// The times carried with a session, in seconds since the Unix epoch.
 ///
 /// ```
-/// let stamp = satchel::codec::Stamp { issued_at: 100, created_at: 50, expires_at: 200 };
+/// let stamp = satchel_session::codec::Stamp { issued_at: 100, created_at: 50, expires_at: 200 };
 /// assert!(stamp.expires_at > stamp.issued_at);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl RejectReason {
     /// Every reason, for metrics that list each one.
     ///
     /// ```
-    /// assert_eq!(satchel::codec::RejectReason::ALL.len(), 5);
+    /// assert_eq!(satchel_session::codec::RejectReason::ALL.len(), 5);
     /// ```
     pub const ALL: [RejectReason; 5] = [
         RejectReason::Malformed,
@@ -95,7 +95,7 @@ impl RejectReason {
     /// A short lower-case name: `malformed`, `tampered`, `expired`, `unknown_key`, `too_large`.
     ///
     /// ```
-    /// assert_eq!(satchel::codec::RejectReason::UnknownKey.as_str(), "unknown_key");
+    /// assert_eq!(satchel_session::codec::RejectReason::UnknownKey.as_str(), "unknown_key");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,7 +117,7 @@ impl std::fmt::Display for RejectReason {
 /// A cookie value that does not verify. Never an error to the client: an empty session.
 ///
 /// ```
-/// use satchel::codec::{Rejected, RejectReason};
+/// use satchel_session::codec::{Rejected, RejectReason};
 /// let r = Rejected::new(RejectReason::Expired);
 /// assert_eq!(r.to_string(), "expired");
 /// ```
@@ -132,8 +132,8 @@ impl Rejected {
     /// A rejection for `reason`.
     ///
     /// ```
-    /// assert_eq!(satchel::codec::Rejected::new(satchel::codec::RejectReason::Tampered).reason,
-    ///            satchel::codec::RejectReason::Tampered);
+    /// assert_eq!(satchel_session::codec::Rejected::new(satchel_session::codec::RejectReason::Tampered).reason,
+    ///            satchel_session::codec::RejectReason::Tampered);
     /// ```
     pub fn new(reason: RejectReason) -> Self {
         Rejected { reason }
@@ -175,7 +175,7 @@ impl EncodeError {
     /// True when the session was refused for its size (its cookie value would pass 4096 bytes).
     ///
     /// ```
-    /// assert!(!satchel::codec::EncodeError("other".into()).is_too_large());
+    /// assert!(!satchel_session::codec::EncodeError("other".into()).is_too_large());
     /// ```
     pub fn is_too_large(&self) -> bool {
         self.0.starts_with(TOO_LARGE)
@@ -193,7 +193,7 @@ pub(crate) fn within_cookie_limit(value: String) -> Result<String, EncodeError> 
 /// The names of the two cookie formats.
 ///
 /// ```
-/// use satchel::CookieFormat;
+/// use satchel_session::CookieFormat;
 /// assert_eq!("flask".parse::<CookieFormat>().unwrap(), CookieFormat::Flask);
 /// assert_eq!(CookieFormat::default(), CookieFormat::Sealed);
 /// ```
@@ -211,8 +211,8 @@ impl CookieFormat {
     /// past `max_age_secs` (Flask's `PERMANENT_SESSION_LIFETIME`), as Flask does.
     ///
     /// ```
-    /// use satchel::{CookieFormat, KeyRing};
-    /// let keys = KeyRing::new(satchel::generate_secret_key(), [""; 0]);
+    /// use satchel_session::{CookieFormat, KeyRing};
+    /// let keys = KeyRing::new(satchel_session::generate_secret_key(), [""; 0]);
     /// let codec = CookieFormat::Flask.codec(&keys, "session", 3600);
     /// assert_eq!(codec.format(), CookieFormat::Flask);
     /// ```
@@ -256,11 +256,11 @@ impl std::fmt::Display for CookieFormat {
 /// `satchel cookie` command).
 ///
 /// ```
-/// use satchel::codec::{Codec, Stamp};
-/// use satchel::{KeyRing, Value};
+/// use satchel_session::codec::{Codec, Stamp};
+/// use satchel_session::{KeyRing, Value};
 ///
-/// let codec = satchel::codec::SealedCodec::new(&KeyRing::new("a long secret key", [""; 0]), "session");
-/// let mut data = satchel::value::Dict::new();
+/// let codec = satchel_session::codec::SealedCodec::new(&KeyRing::new("a long secret key", [""; 0]), "session");
+/// let mut data = satchel_session::value::Dict::new();
 /// data.insert("n".into(), Value::from(1));
 /// let stamp = Stamp { issued_at: 1000, created_at: 1000, expires_at: 2000 };
 /// let cookie = codec.encode(&data, &stamp).unwrap();
@@ -279,11 +279,11 @@ pub trait Codec: private::Sealed + Send + Sync + 'static {
     /// `data` exactly as [`encode`](Codec::encode)'s would. The default encodes afresh.
     ///
     /// ```
-    /// use satchel::codec::{Codec, Stamp};
-    /// use satchel::{KeyRing, Value};
+    /// use satchel_session::codec::{Codec, Stamp};
+    /// use satchel_session::{KeyRing, Value};
     ///
-    /// let codec = satchel::codec::FlaskCodec::new(&KeyRing::new("a long secret key", [""; 0]), 3600);
-    /// let mut data = satchel::value::Dict::new();
+    /// let codec = satchel_session::codec::FlaskCodec::new(&KeyRing::new("a long secret key", [""; 0]), 3600);
+    /// let mut data = satchel_session::value::Dict::new();
     /// data.insert("n".into(), Value::from(1));
     /// let first = Stamp { issued_at: 1000, created_at: 1000, expires_at: 4600 };
     /// let later = Stamp { issued_at: 1500, ..first };

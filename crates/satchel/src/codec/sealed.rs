@@ -156,14 +156,14 @@ impl SealingKey {
 /// # Example
 ///
 /// ```
-/// use satchel::codec::{Codec, RejectReason, Stamp};
-/// use satchel::codec::SealedCodec;
-/// use satchel::{KeyRing, Value};
+/// use satchel_session::codec::{Codec, RejectReason, Stamp};
+/// use satchel_session::codec::SealedCodec;
+/// use satchel_session::{KeyRing, Value};
 ///
 /// let old = SealedCodec::new(&KeyRing::new("old secret", [""; 0]), "session");
 /// let rotated = SealedCodec::new(&KeyRing::new("new secret", ["old secret"]), "session");
 ///
-/// let mut data = satchel::value::Dict::new();
+/// let mut data = satchel_session::value::Dict::new();
 /// data.insert("user".into(), Value::from("kimi"));
 /// let stamp = Stamp { created_at: 100, issued_at: 100, expires_at: 200 };
 /// let cookie = old.encode(&data, &stamp).unwrap();
@@ -187,8 +187,8 @@ impl SealedCodec {
     /// opening with any of its keys. Derives every key once, here.
     ///
     /// ```
-    /// use satchel::codec::{Codec, CookieFormat};
-    /// let codec = satchel::codec::SealedCodec::new(&satchel::KeyRing::new("secret", ["older"]), "session");
+    /// use satchel_session::codec::{Codec, CookieFormat};
+    /// let codec = satchel_session::codec::SealedCodec::new(&satchel_session::KeyRing::new("secret", ["older"]), "session");
     /// assert_eq!(codec.format(), CookieFormat::Sealed);
     /// ```
     pub fn new(keys: &KeyRing, cookie_name: &str) -> Self {

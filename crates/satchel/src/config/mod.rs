@@ -49,10 +49,10 @@ pub const DEFAULT_NEW_SESSION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// environment with [`SessionConfig::with_env`].
 ///
 /// ```
-/// use satchel::SessionConfig;
+/// use satchel_session::SessionConfig;
 /// let config = SessionConfig::default().with_secret_key("a long random secret from satchel keygen");
 /// assert!(config.cookie_secure && config.cookie_httponly);
-/// assert_eq!(config.cookie_samesite, Some(satchel::SameSite::Lax));
+/// assert_eq!(config.cookie_samesite, Some(satchel_session::SameSite::Lax));
 /// assert!(!SessionConfig::flask_defaults().cookie_secure);
 /// ```
 #[derive(Clone, Debug)]
@@ -112,7 +112,7 @@ pub struct SessionConfig {
 /// The default cap on one user's live logins (see [`SessionConfig::max_logins_per_user`]).
 ///
 /// ```
-/// assert_eq!(satchel::SessionConfig::default().max_logins_per_user, Some(satchel::DEFAULT_MAX_LOGINS_PER_USER));
+/// assert_eq!(satchel_session::SessionConfig::default().max_logins_per_user, Some(satchel_session::DEFAULT_MAX_LOGINS_PER_USER));
 /// ```
 pub const DEFAULT_MAX_LOGINS_PER_USER: usize = 100;
 
@@ -145,7 +145,7 @@ impl Default for SessionConfig {
 /// A setting that is missing or cannot be used.
 ///
 /// ```
-/// let err = satchel::SessionLayer::new(satchel::SessionConfig::default()).unwrap_err();
+/// let err = satchel_session::SessionLayer::new(satchel_session::SessionConfig::default()).unwrap_err();
 /// assert!(err.to_string().contains("SECRET_KEY"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,8 +171,8 @@ impl SessionConfig {
     /// sharing cookies with a Flask app.
     ///
     /// ```
-    /// let c = satchel::SessionConfig::flask_defaults();
-    /// assert_eq!(c.format, satchel::CookieFormat::Flask);
+    /// let c = satchel_session::SessionConfig::flask_defaults();
+    /// assert_eq!(c.format, satchel_session::CookieFormat::Flask);
     /// assert_eq!(c.cookie_samesite, None);
     /// ```
     pub fn flask_defaults() -> Self {
@@ -187,7 +187,7 @@ impl SessionConfig {
     /// Sets `SECRET_KEY`.
     ///
     /// ```
-    /// let c = satchel::SessionConfig::default().with_secret_key("k");
+    /// let c = satchel_session::SessionConfig::default().with_secret_key("k");
     /// assert!(c.secret_key.is_some());
     /// ```
     pub fn with_secret_key(mut self, key: impl Into<SecretKey>) -> Self {
@@ -198,7 +198,7 @@ impl SessionConfig {
     /// Reads every key from the process environment (plain name first, then `FLASK_` prefix).
     ///
     /// ```
-    /// let c = satchel::SessionConfig::default().with_env().unwrap();
+    /// let c = satchel_session::SessionConfig::default().with_env().unwrap();
     /// assert_eq!(c.cookie_path, None);
     /// ```
     pub fn with_env(self) -> Result<Self, ConfigError> {
@@ -215,7 +215,7 @@ impl SessionConfig {
     ///     "PERMANENT_SESSION_LIFETIME" => Some("604800".to_string()),
     ///     _ => None,
     /// };
-    /// let c = satchel::SessionConfig::default().with_vars(env).unwrap();
+    /// let c = satchel_session::SessionConfig::default().with_vars(env).unwrap();
     /// assert_eq!(c.secret_key.unwrap().as_bytes(), b"from flask env");
     /// assert!(!c.cookie_secure);
     /// assert_eq!(c.permanent_session_lifetime.as_secs(), 604800);
@@ -338,7 +338,7 @@ impl SessionConfig {
     /// (Flask's `get_cookie_path`).
     ///
     /// ```
-    /// let mut config = satchel::SessionConfig::flask_defaults();
+    /// let mut config = satchel_session::SessionConfig::flask_defaults();
     /// config.application_root = "/foo".into();
     /// assert_eq!(config.effective_cookie_path(), "/foo");
     /// config.cookie_path = Some("/bar".into());

@@ -14,8 +14,8 @@ use crate::session::Session;
 /// ```
 /// # #[cfg(feature = "axum")]
 /// let app: axum::Router = axum::Router::new()
-///     .layer(axum::Extension(satchel::login::LoginUrl::new("/signin")));
-/// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+///     .layer(axum::Extension(satchel_session::login::LoginUrl::new("/signin")));
+/// assert_eq!(satchel_session::login::LoginUrl::default().as_str(), "/login");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginUrl(Cow<'static, str>);
@@ -24,7 +24,7 @@ impl LoginUrl {
     /// The login page's URL (a path, or an absolute URL).
     ///
     /// ```
-    /// assert_eq!(satchel::login::LoginUrl::new("/signin").as_str(), "/signin");
+    /// assert_eq!(satchel_session::login::LoginUrl::new("/signin").as_str(), "/signin");
     /// ```
     pub fn new(url: impl Into<Cow<'static, str>>) -> Self {
         LoginUrl(url.into())
@@ -33,7 +33,7 @@ impl LoginUrl {
     /// The URL.
     ///
     /// ```
-    /// assert_eq!(satchel::login::LoginUrl::default().as_str(), "/login");
+    /// assert_eq!(satchel_session::login::LoginUrl::default().as_str(), "/login");
     /// ```
     pub fn as_str(&self) -> &str {
         &self.0
@@ -52,7 +52,7 @@ impl Default for LoginUrl {
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{routing::get, Router};
-/// use satchel::login::LoginRequired;
+/// use satchel_session::login::LoginRequired;
 ///
 /// async fn dashboard(user: LoginRequired) -> String {
 ///     format!("Welcome, {}!", user.user_id)
@@ -108,9 +108,9 @@ mod axum_extractor {
     /// The client's identifier from the request ([`SessionIdentifier::from_request`]).
     ///
     /// ```
-    /// use satchel::login::SessionIdentifier;
-    /// async fn sign_in(session: satchel::Session, client: SessionIdentifier) -> &'static str {
-    ///     satchel::login(&session, "alice", &client);
+    /// use satchel_session::login::SessionIdentifier;
+    /// async fn sign_in(session: satchel_session::Session, client: SessionIdentifier) -> &'static str {
+    ///     satchel_session::login(&session, "alice", &client);
     ///     "welcome"
     /// }
     /// let app: axum::Router = axum::Router::new()

@@ -25,7 +25,7 @@ use crate::client_addr::{ClientAddr, TrustedProxies};
 /// extension) the address they forwarded. It is always an IP address.
 ///
 /// ```
-/// use satchel::login::SessionIdentifier;
+/// use satchel_session::login::SessionIdentifier;
 /// let id = SessionIdentifier::new(None, None);
 /// assert_eq!(id.as_str().len(), 128);
 /// assert_ne!(id, SessionIdentifier::new(Some([10, 0, 0, 1].into()), None));
@@ -53,7 +53,7 @@ impl SessionIdentifier {
     /// The identifier of a client at `remote_addr` sending `user_agent`.
     ///
     /// ```
-    /// use satchel::login::SessionIdentifier;
+    /// use satchel_session::login::SessionIdentifier;
     /// let a = SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("Mozilla/5.0"));
     /// assert_eq!(a, SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("Mozilla/5.0")));
     /// ```
@@ -84,8 +84,8 @@ impl SessionIdentifier {
     /// [`TrustedProxies`] extension, their forwarding header.
     ///
     /// ```
-    /// use satchel::client_addr::TrustedProxies;
-    /// use satchel::login::{ClientAddr, SessionIdentifier};
+    /// use satchel_session::client_addr::TrustedProxies;
+    /// use satchel_session::login::{ClientAddr, SessionIdentifier};
     /// let mut request = http::Request::builder()
     ///     .header("user-agent", "curl/8.0")
     ///     .header("x-forwarded-for", "198.51.100.23")
@@ -148,7 +148,7 @@ impl SessionIdentifier {
     /// The hex digest.
     ///
     /// ```
-    /// let id = satchel::login::SessionIdentifier::new(None, Some("x"));
+    /// let id = satchel_session::login::SessionIdentifier::new(None, Some("x"));
     /// assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
     /// ```
     pub fn as_str(&self) -> &str {
@@ -159,7 +159,7 @@ impl SessionIdentifier {
     /// forwarded (see [`from_request`](Self::from_request)); never a header's own text.
     ///
     /// ```
-    /// let id = satchel::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
+    /// let id = satchel_session::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
     /// assert_eq!(id.address(), Some("10.0.0.1"));
     /// ```
     pub fn address(&self) -> Option<&str> {
@@ -169,7 +169,7 @@ impl SessionIdentifier {
     /// The client's address (as [`address`](Self::address)).
     ///
     /// ```
-    /// let id = satchel::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
+    /// let id = satchel_session::login::SessionIdentifier::new(Some([10, 0, 0, 1].into()), None);
     /// assert_eq!(id.client_ip(), Some([10, 0, 0, 1].into()));
     /// ```
     pub fn client_ip(&self) -> Option<IpAddr> {
@@ -179,7 +179,7 @@ impl SessionIdentifier {
     /// The `User-Agent` it was made from, if any.
     ///
     /// ```
-    /// let id = satchel::login::SessionIdentifier::new(None, Some("curl/8.0"));
+    /// let id = satchel_session::login::SessionIdentifier::new(None, Some("curl/8.0"));
     /// assert_eq!(id.user_agent(), Some("curl/8.0"));
     /// ```
     pub fn user_agent(&self) -> Option<&str> {

@@ -25,8 +25,8 @@
 //! Cookie sessions without a ledger cannot do that: a copy keeps working until it expires.
 //!
 //! ```
-//! use satchel::login::{current_user_id, login, logout, SessionIdentifier};
-//! let session = satchel::Session::default();
+//! use satchel_session::login::{current_user_id, login, logout, SessionIdentifier};
+//! let session = satchel_session::Session::default();
 //! let client = SessionIdentifier::new(Some([127, 0, 0, 1].into()), Some("curl/8.0"));
 //! login(&session, "alice", &client);
 //! assert_eq!(current_user_id(&session).as_deref(), Some("alice"));
@@ -49,16 +49,16 @@ pub use crate::session::state::{SESSION_ID_KEY, USER_ID_KEY};
 /// The key Flask-Login stores the freshness flag under.
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// session.insert(satchel::login::FRESH_KEY, true);
-/// assert!(satchel::login::is_fresh(&session));
+/// let session = satchel_session::Session::default();
+/// session.insert(satchel_session::login::FRESH_KEY, true);
+/// assert!(satchel_session::login::is_fresh(&session));
 /// ```
 pub const FRESH_KEY: &str = "_fresh";
 /// The key Flask-Login stores the session identifier under.
 ///
 /// ```
-/// use satchel::login::{login, SessionIdentifier, IDENTIFIER_KEY};
-/// let session = satchel::Session::default();
+/// use satchel_session::login::{login, SessionIdentifier, IDENTIFIER_KEY};
+/// let session = satchel_session::Session::default();
 /// let client = SessionIdentifier::new(None, None);
 /// login(&session, "alice", &client);
 /// assert_eq!(session.get::<String>(IDENTIFIER_KEY).as_deref(), Some(client.as_str()));
@@ -73,8 +73,8 @@ pub const IDENTIFIER_KEY: &str = "_id";
 /// [`SESSION_ID_KEY`]).
 ///
 /// ```
-/// use satchel::login::{is_fresh, login, SessionIdentifier};
-/// let session = satchel::Session::default();
+/// use satchel_session::login::{is_fresh, login, SessionIdentifier};
+/// let session = satchel_session::Session::default();
 /// login(&session, "42", &SessionIdentifier::new(None, None));
 /// assert_eq!(session.get::<String>("_user_id").as_deref(), Some("42"));
 /// assert!(is_fresh(&session));
@@ -96,9 +96,9 @@ pub fn login(session: &Session, user_id: &str, client: &SessionIdentifier) {
 /// rest of the session. Returns who was logged in.
 ///
 /// ```
-/// let session = satchel::Session::default();
+/// let session = satchel_session::Session::default();
 /// session.insert("cart", 3);
-/// assert_eq!(satchel::login::logout(&session), None);
+/// assert_eq!(satchel_session::login::logout(&session), None);
 /// assert!(session.contains_key("cart"));
 /// ```
 pub fn logout(session: &Session) -> Option<String> {
@@ -113,10 +113,10 @@ pub fn logout(session: &Session) -> Option<String> {
 /// string as a rule, an integer from some apps (given here as its decimal text).
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// assert_eq!(satchel::login::current_user_id(&session), None);
+/// let session = satchel_session::Session::default();
+/// assert_eq!(satchel_session::login::current_user_id(&session), None);
 /// session.insert("_user_id", 7);
-/// assert_eq!(satchel::login::current_user_id(&session).as_deref(), Some("7"));
+/// assert_eq!(satchel_session::login::current_user_id(&session).as_deref(), Some("7"));
 /// ```
 pub fn current_user_id(session: &Session) -> Option<String> {
     user_id_of(&session.get_value(USER_ID_KEY)?)
@@ -126,7 +126,7 @@ pub fn current_user_id(session: &Session) -> Option<String> {
 /// `login_fresh()`); false when logged out, or after use from another client.
 ///
 /// ```
-/// assert!(!satchel::login::is_fresh(&satchel::Session::default()));
+/// assert!(!satchel_session::login::is_fresh(&satchel_session::Session::default()));
 /// ```
 pub fn is_fresh(session: &Session) -> bool {
     session.get_value(FRESH_KEY).is_some_and(|v| v.is_truthy())
@@ -137,8 +137,8 @@ pub fn is_fresh(session: &Session) -> bool {
 /// it on every request it guards; call it yourself outside axum.
 ///
 /// ```
-/// use satchel::login::{is_fresh, login, protect, SessionIdentifier};
-/// let session = satchel::Session::default();
+/// use satchel_session::login::{is_fresh, login, protect, SessionIdentifier};
+/// let session = satchel_session::Session::default();
 /// login(&session, "alice", &SessionIdentifier::new(Some([10, 0, 0, 1].into()), None));
 /// protect(&session, &SessionIdentifier::new(Some([10, 0, 0, 9].into()), None));
 /// assert!(!is_fresh(&session));

@@ -37,7 +37,7 @@ use crate::value::{self, Dict, Value, ValueError};
 /// found it (before this response refreshes anything).
 ///
 /// ```
-/// let times = satchel::SessionTimes { created_at: 1, issued_at: Some(2), expires_at: 3 };
+/// let times = satchel_session::SessionTimes { created_at: 1, issued_at: Some(2), expires_at: 3 };
 /// assert!(times.expires_at > times.created_at);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub struct SessionTimes {
 /// One request's session. Cheap to clone; clones share the same data.
 ///
 /// ```
-/// use satchel::Session;
+/// use satchel_session::Session;
 /// let session = Session::default(); // detached: not tied to a layer, handy in unit tests
 /// session.insert("username", "Kimi");
 /// session.insert("age", 25);
@@ -138,7 +138,7 @@ impl Session {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.load().await.unwrap();
     /// # });
     /// ```
@@ -265,7 +265,7 @@ impl Session {
     /// (Flask's `session.get(key)`). Use [`Session::try_get`] to tell the two apart.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("n", 3);
     /// assert_eq!(session.get::<u32>("n"), Some(3));
     /// assert_eq!(session.get::<String>("n"), None);
@@ -277,7 +277,7 @@ impl Session {
     /// The value under `key` as a `T`: `Ok(None)` if missing, an error if it is not a `T`.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("n", "three");
     /// assert!(session.try_get::<u32>("n").is_err());
     /// assert_eq!(session.try_get::<u32>("other").unwrap(), None);
@@ -290,7 +290,7 @@ impl Session {
     /// The value under `key` as a `T`, or `default` (Flask's `session.get(key, default)`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert_eq!(session.get_or("username", "Guest".to_string()), "Guest");
     /// ```
     pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> T {
@@ -300,9 +300,9 @@ impl Session {
     /// The raw [`Value`] under `key`.
     ///
     /// ```
-    /// let session = satchel::Session::default();
-    /// session.insert("t", satchel::value::FlaskTuple(vec![1.into(), 2.into()]));
-    /// assert!(matches!(session.get_value("t"), Some(satchel::Value::Tuple(_))));
+    /// let session = satchel_session::Session::default();
+    /// session.insert("t", satchel_session::value::FlaskTuple(vec![1.into(), 2.into()]));
+    /// assert!(matches!(session.get_value("t"), Some(satchel_session::Value::Tuple(_))));
     /// ```
     pub fn get_value(&self, key: &str) -> Option<Value> {
         self.lock().read().get(key).cloned()
@@ -311,9 +311,9 @@ impl Session {
     /// Sets `key` (Flask's `session[key] = value`); returns the old value.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert_eq!(session.insert("age", 25), None);
-    /// assert_eq!(session.insert("age", 26), Some(satchel::Value::from(25)));
+    /// assert_eq!(session.insert("age", 26), Some(satchel_session::Value::from(25)));
     /// ```
     pub fn insert(
         &self,
@@ -335,7 +335,7 @@ impl Session {
     /// ```
     /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     /// struct Cart { items: Vec<String> }
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert_serde("cart", &Cart { items: vec!["tea".into()] }).unwrap();
     /// assert_eq!(session.get::<Cart>("cart").unwrap().items, ["tea"]);
     /// ```
@@ -352,7 +352,7 @@ impl Session {
     /// modified only if the key was there.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert_eq!(session.remove("username"), None);
     /// assert!(!session.modified());
     /// session.insert("username", "Kimi");
@@ -370,7 +370,7 @@ impl Session {
     /// Removes `key` and returns its value as a `T` (`None` if missing or not a `T`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("next", "/dashboard");
     /// assert_eq!(session.pop::<String>("next").as_deref(), Some("/dashboard"));
     /// assert!(session.is_empty());
@@ -382,7 +382,7 @@ impl Session {
     /// Empties the session (Flask's `session.clear()`); the response then deletes the cookie.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("a", 1);
     /// session.clear();
     /// assert!(session.is_empty() && session.modified());
@@ -394,7 +394,7 @@ impl Session {
     /// Whether `key` is set.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("a", 1);
     /// assert!(session.contains_key("a") && !session.contains_key("b"));
     /// ```
@@ -405,7 +405,7 @@ impl Session {
     /// How many keys are set (including Flask's `_permanent` and other internal keys).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("a", 1);
     /// assert_eq!(session.len(), 1);
     /// ```
@@ -416,7 +416,7 @@ impl Session {
     /// Whether no key is set.
     ///
     /// ```
-    /// assert!(satchel::Session::default().is_empty());
+    /// assert!(satchel_session::Session::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.lock().read().is_empty()
@@ -425,7 +425,7 @@ impl Session {
     /// The keys, sorted.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("b", 1);
     /// session.insert("a", 2);
     /// assert_eq!(session.keys(), ["a", "b"]);
@@ -437,7 +437,7 @@ impl Session {
     /// A copy of all the data.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("a", 1);
     /// assert_eq!(session.to_dict().len(), 1);
     /// ```
@@ -449,9 +449,9 @@ impl Session {
     /// `session.setdefault`). Marks the session modified only when it sets.
     ///
     /// ```
-    /// let session = satchel::Session::default();
-    /// assert_eq!(session.setdefault("visits", 0), satchel::Value::from(0));
-    /// assert_eq!(session.setdefault("visits", 5), satchel::Value::from(0));
+    /// let session = satchel_session::Session::default();
+    /// assert_eq!(session.setdefault("visits", 0), satchel_session::Value::from(0));
+    /// assert_eq!(session.setdefault("visits", 5), satchel_session::Value::from(0));
     /// ```
     pub fn setdefault(&self, key: &str, default: impl Into<Value>) -> Value {
         let mut state = self.lock();
@@ -466,8 +466,8 @@ impl Session {
     /// Sets every pair (Flask's `session.update`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
-    /// session.update([("username", satchel::Value::from("Kimi")), ("age", 25.into())]);
+    /// let session = satchel_session::Session::default();
+    /// session.update([("username", satchel_session::Value::from("Kimi")), ("age", 25.into())]);
     /// assert_eq!(session.len(), 2);
     /// ```
     pub fn update<K, V>(&self, pairs: impl IntoIterator<Item = (K, V)>)
@@ -486,7 +486,7 @@ impl Session {
     /// cookie then carries an expiry of `PERMANENT_SESSION_LIFETIME`.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert!(!session.permanent());
     /// session.set_permanent(true);
     /// assert!(session.permanent());
@@ -501,7 +501,7 @@ impl Session {
     /// Makes the session permanent or not (stored as `_permanent`, like Flask).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.set_permanent(false);
     /// assert!(session.modified());
     /// ```
@@ -512,7 +512,7 @@ impl Session {
     /// Whether the session was read or written in this request (Flask's `session.accessed`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert!(!session.accessed());
     /// let _ = session.get::<i64>("n");
     /// assert!(session.accessed());
@@ -524,7 +524,7 @@ impl Session {
     /// Whether the session was changed in this request (Flask's `session.modified`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// assert!(!session.modified());
     /// session.insert("n", 1);
     /// assert!(session.modified());
@@ -537,7 +537,7 @@ impl Session {
     /// `session.modified = True`).
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.mark_modified();
     /// assert!(session.modified());
     /// ```
@@ -549,7 +549,7 @@ impl Session {
     ///
     /// ```
     /// // A detached session was never issued:
-    /// assert_eq!(satchel::Session::default().times(), None);
+    /// assert_eq!(satchel_session::Session::default().times(), None);
     /// ```
     pub fn times(&self) -> Option<SessionTimes> {
         let state = self.lock();
@@ -577,7 +577,7 @@ impl Session {
     /// under a new id and deletes the old one in one atomic step.
     ///
     /// ```
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.cycle_id();
     /// assert!(session.modified());
     /// ```
@@ -599,7 +599,7 @@ impl Session {
     /// ledger, or one whose login is not in the ledger.
     ///
     /// ```
-    /// assert_eq!(satchel::Session::default().index_id(), None);
+    /// assert_eq!(satchel_session::Session::default().index_id(), None);
     /// ```
     pub fn index_id(&self) -> Option<crate::store::IdHash> {
         let state = self.lock();
@@ -615,7 +615,7 @@ impl Session {
     ///
     /// ```
     /// // A detached session has no codec to measure with:
-    /// assert!(satchel::Session::default().encoded_len().is_err());
+    /// assert!(satchel_session::Session::default().encoded_len().is_err());
     /// ```
     pub fn encoded_len(&self) -> Result<usize, EncodeError> {
         let backend =

@@ -11,9 +11,9 @@ use crate::value::{Dict, Value};
 /// The key Flask-Login stores the user id under.
 ///
 /// ```
-/// let session = satchel::Session::default();
-/// session.insert(satchel::login::USER_ID_KEY, "alice");
-/// assert_eq!(satchel::current_user_id(&session).as_deref(), Some("alice"));
+/// let session = satchel_session::Session::default();
+/// session.insert(satchel_session::login::USER_ID_KEY, "alice");
+/// assert_eq!(satchel_session::current_user_id(&session).as_deref(), Some("alice"));
 /// ```
 pub const USER_ID_KEY: &str = "_user_id";
 
@@ -22,7 +22,7 @@ pub const USER_ID_KEY: &str = "_user_id";
 /// satchel sets it at login and removes it at logout.
 ///
 /// ```
-/// assert_eq!(satchel::login::SESSION_ID_KEY, "_satchel_sid");
+/// assert_eq!(satchel_session::login::SESSION_ID_KEY, "_satchel_sid");
 /// ```
 pub const SESSION_ID_KEY: &str = "_satchel_sid";
 
@@ -73,7 +73,7 @@ impl LoginNote {
 /// The key Flask stores the permanent flag under.
 ///
 /// ```
-/// assert_eq!(satchel::PERMANENT_KEY, "_permanent");
+/// assert_eq!(satchel_session::PERMANENT_KEY, "_permanent");
 /// ```
 pub const PERMANENT_KEY: &str = "_permanent";
 

@@ -13,8 +13,8 @@ use super::{IndexedStore, MemoryStore, MemoryStoreLimits, Store, StoreError};
 /// [`store_from_url`], with the per-user index: every built-in store has one.
 ///
 /// ```
-/// let store = satchel::store::indexed_store_from_url("memory").unwrap();
-/// let _as_store: std::sync::Arc<dyn satchel::store::Store> = store.clone();
+/// let store = satchel_session::store::indexed_store_from_url("memory").unwrap();
+/// let _as_store: std::sync::Arc<dyn satchel_session::store::Store> = store.clone();
 /// ```
 pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreError> {
     if let Some(rest) = url.strip_prefix("memory") {
@@ -61,10 +61,10 @@ pub fn indexed_store_from_url(url: &str) -> Result<Arc<dyn IndexedStore>, StoreE
 /// 503 per request until it comes up, not a failed start.
 ///
 /// ```
-/// assert!(satchel::store::store_from_url("memory").is_ok());
-/// assert!(satchel::store::store_from_url("memory?max_sessions=1000000").is_ok());
-/// assert!(satchel::store::store_from_url("memory?max_sessions=lots").is_err());
-/// assert!(satchel::store::store_from_url("carrier-pigeon://").is_err());
+/// assert!(satchel_session::store::store_from_url("memory").is_ok());
+/// assert!(satchel_session::store::store_from_url("memory?max_sessions=1000000").is_ok());
+/// assert!(satchel_session::store::store_from_url("memory?max_sessions=lots").is_err());
+/// assert!(satchel_session::store::store_from_url("carrier-pigeon://").is_err());
 /// ```
 pub fn store_from_url(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(redis_url) = url.strip_prefix(FLASK_SESSION) {

@@ -12,7 +12,7 @@
 //! the hash's hex is enough ([`revoke_prefix`]).
 //!
 //! ```
-//! use satchel::store::{Login, MemoryStore, Record, SessionId, SessionIndex, Store};
+//! use satchel_session::store::{Login, MemoryStore, Record, SessionId, SessionIndex, Store};
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let store = MemoryStore::default();
 //! let id = SessionId::generate().hash();
@@ -40,8 +40,8 @@ pub const MAX_LISTED: usize = 1000;
 /// Who is logged in with a session and from where, as the login recorded it.
 ///
 /// ```
-/// let login = satchel::store::Login::new("alice", Some(&"x".repeat(300)), Some("10.0.0.1"));
-/// assert_eq!(login.user_agent.unwrap().len(), satchel::store::MAX_USER_AGENT);
+/// let login = satchel_session::store::Login::new("alice", Some(&"x".repeat(300)), Some("10.0.0.1"));
+/// assert_eq!(login.user_agent.unwrap().len(), satchel_session::store::MAX_USER_AGENT);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Login {
@@ -69,7 +69,7 @@ impl Login {
     /// A login of `user_id`, its agent and address cut to their bounds.
     ///
     /// ```
-    /// let login = satchel::store::Login::new("7", None, Some("::1"));
+    /// let login = satchel_session::store::Login::new("7", None, Some("::1"));
     /// assert_eq!(login.address.as_deref(), Some("::1"));
     /// ```
     pub fn new(user_id: &str, user_agent: Option<&str>, address: Option<&str>) -> Self {
@@ -83,7 +83,7 @@ impl Login {
     /// Whether stores index this login (its user id is at most [`MAX_USER_ID`] bytes).
     ///
     /// ```
-    /// assert!(satchel::store::Login::new("alice", None, None).is_indexed());
+    /// assert!(satchel_session::store::Login::new("alice", None, None).is_indexed());
     /// ```
     pub fn is_indexed(&self) -> bool {
         self.user_id.len() <= MAX_USER_ID
@@ -130,7 +130,7 @@ pub(crate) fn user_key(user_id: &str) -> String {
 /// One logged-in session, as [`SessionIndex::sessions`] lists it. Times are Unix seconds.
 ///
 /// ```
-/// # use satchel::store::{SessionEntry, SessionId};
+/// # use satchel_session::store::{SessionEntry, SessionId};
 /// let entry = SessionEntry { id: SessionId::generate().hash(), user_id: "alice".into(), created_at: 1, last_seen: 2, expires_at: 3, user_agent: None, address: None };
 /// assert_eq!(entry.short_id().len(), 12);
 /// ```
@@ -158,7 +158,7 @@ impl SessionEntry {
     /// takes.
     ///
     /// ```
-    /// # use satchel::store::{SessionEntry, SessionId};
+    /// # use satchel_session::store::{SessionEntry, SessionId};
     /// let id = SessionId::generate().hash();
     /// let entry = SessionEntry { id, user_id: "a".into(), created_at: 0, last_seen: 0, expires_at: 0, user_agent: None, address: None };
     /// assert!(id.to_hex().starts_with(&entry.short_id()));
@@ -188,7 +188,7 @@ impl SessionEntry {
 /// (the fence), so nothing brings it back.
 ///
 /// ```
-/// use satchel::store::{MemoryStore, SessionIndex};
+/// use satchel_session::store::{MemoryStore, SessionIndex};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::default();
 /// assert!(store.sessions(None, 0).await.unwrap().is_empty());
@@ -262,7 +262,7 @@ impl<T: Store + SessionIndex> IndexedStore for T {}
 /// What [`revoke_prefix`] did.
 ///
 /// ```
-/// assert_eq!(satchel::store::Revoked::NoMatch, satchel::store::Revoked::NoMatch);
+/// assert_eq!(satchel_session::store::Revoked::NoMatch, satchel_session::store::Revoked::NoMatch);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revoked {
@@ -278,7 +278,7 @@ pub enum Revoked {
 /// `prefix` (at least 6 hex digits), if exactly one does.
 ///
 /// ```
-/// use satchel::store::{revoke_prefix, Login, MemoryStore, Record, Revoked, SessionId, Store};
+/// use satchel_session::store::{revoke_prefix, Login, MemoryStore, Record, Revoked, SessionId, Store};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::default();
 /// let id = SessionId::generate().hash();

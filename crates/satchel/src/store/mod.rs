@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use axum::{routing::get, Router};
-//! use satchel::{store, Session, SessionConfig, SessionLayer};
+//! use satchel_session::{store, Session, SessionConfig, SessionLayer};
 //!
 //! async fn counter(session: Session) -> String {
 //!     let n = session.get_or("n", 0) + 1;
@@ -20,7 +20,7 @@
 //! let store = store::store_from_url("memory")?; // or "redis://127.0.0.1:6379" (feature `redis`)
 //! let layer = SessionLayer::builder(SessionConfig::default()).store(store).build().expect("valid settings");
 //! let app: Router = Router::new().route("/counter", get(counter)).layer(layer);
-//! # Ok::<(), satchel::store::StoreError>(())
+//! # Ok::<(), satchel_session::store::StoreError>(())
 //! ```
 //!
 //! # No lost updates
@@ -103,7 +103,7 @@ pub use sql::SqlStore;
 /// Its `Debug` output is redacted: ids are bearer secrets and must not reach the logs.
 ///
 /// ```
-/// use satchel::store::SessionId;
+/// use satchel_session::store::SessionId;
 /// let id = SessionId::generate();
 /// let text = id.encode();
 /// assert_eq!(text.len(), 43);
@@ -118,7 +118,7 @@ impl SessionId {
     /// A fresh random id.
     ///
     /// ```
-    /// use satchel::store::SessionId;
+    /// use satchel_session::store::SessionId;
     /// assert_ne!(SessionId::generate(), SessionId::generate());
     /// ```
     pub fn generate() -> Self {
@@ -133,7 +133,7 @@ impl SessionId {
     /// cookie is simply no session).
     ///
     /// ```
-    /// assert!(satchel::store::SessionId::parse("").is_none());
+    /// assert!(satchel_session::store::SessionId::parse("").is_none());
     /// ```
     pub fn parse(text: &str) -> Option<Self> {
         if text.len() != 43 {
@@ -146,7 +146,7 @@ impl SessionId {
     /// The cookie value: 43 base64url characters.
     ///
     /// ```
-    /// let id = satchel::store::SessionId::generate();
+    /// let id = satchel_session::store::SessionId::generate();
     /// assert!(id.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     /// ```
     pub fn encode(&self) -> String {
@@ -162,7 +162,7 @@ impl SessionId {
     /// What stores key on: the SHA-256 of the id.
     ///
     /// ```
-    /// let id = satchel::store::SessionId::generate();
+    /// let id = satchel_session::store::SessionId::generate();
     /// assert_eq!(id.hash(), id.hash());
     /// assert_eq!(id.hash().to_hex().len(), 64);
     /// ```
@@ -181,7 +181,7 @@ impl std::fmt::Debug for SessionId {
 /// let anyone present the session, so it may be logged and stored.
 ///
 /// ```
-/// let hash = satchel::store::SessionId::generate().hash();
+/// let hash = satchel_session::store::SessionId::generate().hash();
 /// assert!(format!("{hash:?}").starts_with("IdHash("));
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,7 +191,7 @@ impl IdHash {
     /// Lowercase hex, 64 characters.
     ///
     /// ```
-    /// let hash = satchel::store::SessionId::generate().hash();
+    /// let hash = satchel_session::store::SessionId::generate().hash();
     /// assert!(hash.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
     /// ```
     pub fn to_hex(&self) -> String {
@@ -214,7 +214,7 @@ impl std::fmt::Debug for IdHash {
 /// What a store keeps for one session. Times are Unix seconds.
 ///
 /// ```
-/// use satchel::store::Record;
+/// use satchel_session::store::Record;
 /// let record = Record::new(Default::default(), 100, 160, 1_000);
 /// assert_eq!(record.expires_at(), 160);
 /// assert!(!record.is_expired(159) && record.is_expired(160));
@@ -238,7 +238,7 @@ impl Record {
     /// A record with these fields.
     ///
     /// ```
-    /// let r = satchel::store::Record::new(Default::default(), 1, 2, 3);
+    /// let r = satchel_session::store::Record::new(Default::default(), 1, 2, 3);
     /// assert_eq!((r.created_at, r.idle_deadline, r.absolute_deadline), (1, 2, 3));
     /// ```
     pub fn new(data: Dict, created_at: u64, idle_deadline: u64, absolute_deadline: u64) -> Self {
@@ -254,7 +254,7 @@ impl Record {
     /// The record with `login` on it.
     ///
     /// ```
-    /// use satchel::store::{Login, Record};
+    /// use satchel_session::store::{Login, Record};
     /// let r = Record::new(Default::default(), 1, 2, 3).with_login(Login::new("alice", None, None));
     /// assert_eq!(r.login.unwrap().user_id, "alice");
     /// ```
@@ -266,7 +266,7 @@ impl Record {
     /// When the session dies: the earlier of its two deadlines.
     ///
     /// ```
-    /// assert_eq!(satchel::store::Record::new(Default::default(), 0, 9, 5).expires_at(), 5);
+    /// assert_eq!(satchel_session::store::Record::new(Default::default(), 0, 9, 5).expires_at(), 5);
     /// ```
     pub fn expires_at(&self) -> u64 {
         self.idle_deadline.min(self.absolute_deadline)
@@ -276,7 +276,7 @@ impl Record {
     /// its deadline is never returned, whatever the backend's own TTL says.
     ///
     /// ```
-    /// assert!(satchel::store::Record::new(Default::default(), 0, 9, 5).is_expired(5));
+    /// assert!(satchel_session::store::Record::new(Default::default(), 0, 9, 5).is_expired(5));
     /// ```
     pub fn is_expired(&self, now: u64) -> bool {
         now >= self.expires_at()
@@ -285,7 +285,7 @@ impl Record {
     /// Seconds left at `now` (0 once expired): the TTL a backend gives the record.
     ///
     /// ```
-    /// assert_eq!(satchel::store::Record::new(Default::default(), 0, 9, 5).remaining(3), 2);
+    /// assert_eq!(satchel_session::store::Record::new(Default::default(), 0, 9, 5).remaining(3), 2);
     /// ```
     pub fn remaining(&self, now: u64) -> u64 {
         self.expires_at().saturating_sub(now)
@@ -295,8 +295,8 @@ impl Record {
 /// The secret that proves a request holds a session's lease.
 ///
 /// ```
-/// let token = satchel::store::LeaseToken::generate();
-/// assert_ne!(token, satchel::store::LeaseToken::generate());
+/// let token = satchel_session::store::LeaseToken::generate();
+/// assert_ne!(token, satchel_session::store::LeaseToken::generate());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeaseToken(pub u128);
@@ -306,7 +306,7 @@ impl LeaseToken {
     /// never leaves the server, so it needs no system call per request, unlike session ids.
     ///
     /// ```
-    /// let _ = satchel::store::LeaseToken::generate();
+    /// let _ = satchel_session::store::LeaseToken::generate();
     /// ```
     pub fn generate() -> Self {
         LeaseToken(rand::rng().random())
@@ -318,7 +318,7 @@ impl LeaseToken {
 ///
 /// ```
 /// use std::time::Duration;
-/// let lease = satchel::store::Lease::new(Duration::from_secs(3));
+/// let lease = satchel_session::store::Lease::new(Duration::from_secs(3));
 /// assert_eq!(lease.ttl, Duration::from_secs(3));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,8 +333,8 @@ impl Lease {
     /// A lease with a fresh token.
     ///
     /// ```
-    /// let a = satchel::store::Lease::new(std::time::Duration::from_secs(1));
-    /// assert_ne!(a.token, satchel::store::Lease::new(a.ttl).token);
+    /// let a = satchel_session::store::Lease::new(std::time::Duration::from_secs(1));
+    /// assert_ne!(a.token, satchel_session::store::Lease::new(a.ttl).token);
     /// ```
     pub fn new(ttl: Duration) -> Self {
         Lease {
@@ -347,7 +347,7 @@ impl Lease {
 /// What [`Store::load`] found.
 ///
 /// ```
-/// use satchel::store::Loaded;
+/// use satchel_session::store::Loaded;
 /// assert_eq!(Loaded::Missing, Loaded::Missing);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -368,7 +368,7 @@ pub enum Loaded {
 /// What [`Store::commit`] does with a leased session; every variant releases the lease.
 ///
 /// ```
-/// use satchel::store::{Commit, Record, SessionId};
+/// use satchel_session::store::{Commit, Record, SessionId};
 /// let rotate = Commit::Rotate { new_id: SessionId::generate().hash(), record: Record::new(Default::default(), 0, 1, 1) };
 /// assert!(matches!(rotate, Commit::Rotate { .. }));
 /// ```
@@ -393,7 +393,7 @@ pub enum Commit {
 /// and counted), never into an empty session that would then overwrite the real one.
 ///
 /// ```
-/// let e = satchel::store::StoreError::Unavailable("connection refused".into());
+/// let e = satchel_session::store::StoreError::Unavailable("connection refused".into());
 /// assert!(e.to_string().contains("connection refused"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -432,7 +432,7 @@ pub enum StoreError {
 /// layout, or Flask-Session's (whose store key names the id itself).
 ///
 /// ```
-/// use satchel::store::{CookieIds, MemoryStore, Store};
+/// use satchel_session::store::{CookieIds, MemoryStore, Store};
 /// assert_eq!(MemoryStore::default().cookie_ids(), CookieIds::Satchel);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -457,7 +457,7 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// what it guarantees. `Err` always means "unknown outcome, do not proceed as if empty".
 ///
 /// ```
-/// use satchel::store::{Loaded, MemoryStore, Record, SessionId, Store};
+/// use satchel_session::store::{Loaded, MemoryStore, Record, SessionId, Store};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::default();
 /// let id = SessionId::generate().hash();
@@ -509,7 +509,7 @@ pub trait Store: Send + Sync + 'static {
     /// store without one (the default) has no such cap.
     ///
     /// ```
-    /// use satchel::store::{MemoryStore, Store};
+    /// use satchel_session::store::{MemoryStore, Store};
     /// assert!(MemoryStore::default().as_index().is_some());
     /// ```
     fn as_index(&self) -> Option<&dyn SessionIndex> {
@@ -520,7 +520,7 @@ pub trait Store: Send + Sync + 'static {
     /// own (the default) unless the store shares another framework's layout.
     ///
     /// ```
-    /// use satchel::store::{CookieIds, MemoryStore, Store};
+    /// use satchel_session::store::{CookieIds, MemoryStore, Store};
     /// assert_eq!(MemoryStore::default().cookie_ids(), CookieIds::Satchel);
     /// ```
     fn cookie_ids(&self) -> CookieIds {
@@ -539,7 +539,7 @@ pub trait Store: Send + Sync + 'static {
     ///   a 503 until it answers, then everything works.
     ///
     /// ```
-    /// use satchel::store::{store_from_url, StoreError};
+    /// use satchel_session::store::{store_from_url, StoreError};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let store = store_from_url("memory")?;
     /// match store.check().await {
@@ -564,7 +564,7 @@ pub trait Store: Send + Sync + 'static {
 /// How the layer waits for and holds leases.
 ///
 /// ```
-/// let options = satchel::store::StoreOptions::default();
+/// let options = satchel_session::store::StoreOptions::default();
 /// assert!(options.lock_wait > options.lease_ttl);
 /// ```
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 /// A value could not be converted to or from the requested Rust type through serde.
 ///
 /// ```
-/// let err: Result<u8, _> = satchel::value::from_value(&satchel::Value::from("x"));
+/// let err: Result<u8, _> = satchel_session::value::from_value(&satchel_session::Value::from("x"));
 /// assert!(err.unwrap_err().to_string().contains("expected"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

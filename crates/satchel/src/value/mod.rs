@@ -35,7 +35,7 @@ pub type Dict = BTreeMap<String, Value>;
 /// One value in a session.
 ///
 /// ```
-/// use satchel::Value;
+/// use satchel_session::Value;
 /// let v = Value::from(25);
 /// assert_eq!(v, Value::Int(25));
 /// assert_eq!(Value::from("Kimi").as_str(), Some("Kimi"));
@@ -74,8 +74,8 @@ impl Value {
     /// The string inside a [`Value::Str`], if it is one.
     ///
     /// ```
-    /// assert_eq!(satchel::Value::from("a").as_str(), Some("a"));
-    /// assert_eq!(satchel::Value::from(1).as_str(), None);
+    /// assert_eq!(satchel_session::Value::from("a").as_str(), Some("a"));
+    /// assert_eq!(satchel_session::Value::from(1).as_str(), None);
     /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -87,7 +87,7 @@ impl Value {
     /// The integer inside a [`Value::Int`], if it is one.
     ///
     /// ```
-    /// assert_eq!(satchel::Value::from(7).as_i64(), Some(7));
+    /// assert_eq!(satchel_session::Value::from(7).as_i64(), Some(7));
     /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match self {
@@ -99,7 +99,7 @@ impl Value {
     /// Python's truthiness: `None`, `False`, zero, and empty containers are false.
     ///
     /// ```
-    /// use satchel::Value;
+    /// use satchel_session::Value;
     /// assert!(!Value::Null.is_truthy());
     /// assert!(Value::from("x").is_truthy());
     /// assert!(!Value::from("").is_truthy());
@@ -145,7 +145,7 @@ impl PartialEq for Value {
 /// An integer outside `i64`, kept as its canonical decimal text (optional `-`, no leading zeros).
 ///
 /// ```
-/// use satchel::value::BigInt;
+/// use satchel_session::value::BigInt;
 /// let n: BigInt = "123456789012345678901234567890".parse().unwrap();
 /// assert_eq!(n.as_str(), "123456789012345678901234567890");
 /// assert!("12x".parse::<BigInt>().is_err());
@@ -157,7 +157,7 @@ impl BigInt {
     /// The decimal text.
     ///
     /// ```
-    /// let n: satchel::value::BigInt = "-99999999999999999999".parse().unwrap();
+    /// let n: satchel_session::value::BigInt = "-99999999999999999999".parse().unwrap();
     /// assert_eq!(n.as_str(), "-99999999999999999999");
     /// ```
     pub fn as_str(&self) -> &str {
@@ -167,7 +167,7 @@ impl BigInt {
     /// The value as `i128`, if it fits.
     ///
     /// ```
-    /// let n: satchel::value::BigInt = "18446744073709551616".parse().unwrap();
+    /// let n: satchel_session::value::BigInt = "18446744073709551616".parse().unwrap();
     /// assert_eq!(n.to_i128(), Some(18446744073709551616));
     /// ```
     pub fn to_i128(&self) -> Option<i128> {
@@ -233,7 +233,7 @@ fn from_u128(n: u128) -> Value {
 /// Makes an integer [`Value`]: `Int` when it fits `i64`, else `BigInt`.
 ///
 /// ```
-/// use satchel::Value;
+/// use satchel_session::Value;
 /// assert_eq!(Value::from(5u64), Value::Int(5));
 /// assert!(matches!(Value::from(u64::MAX), Value::BigInt(_)));
 /// ```

@@ -9,8 +9,8 @@ use super::Value;
 /// A value displays as Python's `repr(value)` of the value Flask would load from the cookie.
 ///
 /// ```
-/// use satchel::value::FlaskTuple;
-/// use satchel::Value;
+/// use satchel_session::value::FlaskTuple;
+/// use satchel_session::Value;
 /// let pair = Value::from(FlaskTuple(vec![1.into(), "two".into()]));
 /// assert_eq!(pair.to_string(), "(1, 'two')");
 /// assert_eq!(Value::Bool(true).to_string(), "True");

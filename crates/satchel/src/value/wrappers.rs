@@ -43,8 +43,8 @@ pub(super) const VALUE: &str = "$satchel::Value";
 /// A Python tuple (Flask tag `" t"`); as a plain list it would come back from Flask as a list.
 ///
 /// ```
-/// use satchel::value::{from_value, to_value, FlaskTuple};
-/// use satchel::Value;
+/// use satchel_session::value::{from_value, to_value, FlaskTuple};
+/// use satchel_session::Value;
 ///
 /// let t = FlaskTuple(vec![Value::from(1), Value::from("a")]);
 /// let v = to_value(&t).unwrap();
@@ -59,8 +59,8 @@ pub struct FlaskTuple(pub Vec<Value>);
 /// Python `bytes` (Flask tag `" b"`).
 ///
 /// ```
-/// use satchel::value::{to_value, FlaskBytes};
-/// use satchel::Value;
+/// use satchel_session::value::{to_value, FlaskBytes};
+/// use satchel_session::Value;
 ///
 /// let v = to_value(&FlaskBytes(b"\x00\xff".to_vec())).unwrap();
 /// assert_eq!(v, Value::Bytes(vec![0, 255]));
@@ -72,8 +72,8 @@ pub struct FlaskBytes(pub Vec<u8>);
 /// Markupsafe `Markup`: a string of HTML marked safe (Flask tag `" m"`).
 ///
 /// ```
-/// use satchel::value::{to_value, FlaskMarkup};
-/// use satchel::Value;
+/// use satchel_session::value::{to_value, FlaskMarkup};
+/// use satchel_session::Value;
 ///
 /// let v = to_value(&FlaskMarkup("<b>hi</b>".into())).unwrap();
 /// assert_eq!(v, Value::Markup("<b>hi</b>".into()));
@@ -84,8 +84,8 @@ pub struct FlaskMarkup(pub String);
 /// A Python `uuid.UUID` (Flask tag `" u"`).
 ///
 /// ```
-/// use satchel::value::{from_value, to_value, FlaskUuid};
-/// use satchel::Value;
+/// use satchel_session::value::{from_value, to_value, FlaskUuid};
+/// use satchel_session::Value;
 ///
 /// let id = uuid::Uuid::from_u128(0x1234);
 /// let v = to_value(&FlaskUuid(id)).unwrap();
@@ -100,8 +100,8 @@ pub struct FlaskUuid(pub Uuid);
 /// conversion into a [`Value`]) normalizes to UTC.
 ///
 /// ```
-/// use satchel::value::{from_value, to_value, FlaskDateTime};
-/// use satchel::Value;
+/// use satchel_session::value::{from_value, to_value, FlaskDateTime};
+/// use satchel_session::Value;
 /// use time::macros::datetime;
 ///
 /// let d = FlaskDateTime(datetime!(2024-05-01 12:30:00 UTC));
@@ -118,7 +118,7 @@ impl FlaskDateTime {
     /// Wraps `dt` as Flask keeps it: moved to UTC and truncated to whole seconds.
     ///
     /// ```
-    /// use satchel::value::FlaskDateTime;
+    /// use satchel_session::value::FlaskDateTime;
     /// use time::macros::datetime;
     ///
     /// let d = FlaskDateTime::new(datetime!(2024-05-01 14:30:00.75 +02:00));

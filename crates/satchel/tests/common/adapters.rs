@@ -9,8 +9,8 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use satchel::client_addr::TrustedProxies;
-use satchel::SessionLayer;
+use satchel_session::client_addr::TrustedProxies;
+use satchel_session::SessionLayer;
 
 /// An adapter under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ async fn client_addr(
     if let Some(ip) = peer {
         request
             .extensions_mut()
-            .insert(satchel::login::ClientAddr(ip));
+            .insert(satchel_session::login::ClientAddr(ip));
     }
     next.run(request).await
 }
@@ -104,7 +104,7 @@ pub fn serve_behind(
             });
         }
         Adapter::Actix => {
-            let middleware = satchel::actix::SessionMiddleware::from(layer);
+            let middleware = satchel_session::actix::SessionMiddleware::from(layer);
             std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
                     actix_web::HttpServer::new(move || {

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use satchel::store::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, SessionId, Store};
-use satchel::value::Dict;
-use satchel::Value;
+use satchel_session::store::{Commit, IdHash, Lease, LeaseToken, Loaded, Record, SessionId, Store};
+use satchel_session::value::Dict;
+use satchel_session::Value;
 
 pub const NOW: u64 = 1_800_000_000;
 const SHORT: Duration = Duration::from_millis(150);

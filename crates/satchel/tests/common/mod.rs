@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rand::RngExt as _;
 #[cfg(feature = "redis")]
-use satchel::store::{RedisStore, Store};
+use satchel_session::store::{RedisStore, Store};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use satchel::store::Store;
-use satchel::{Session, SessionConfig, SessionLayer};
+use satchel_session::store::Store;
+use satchel_session::{Session, SessionConfig, SessionLayer};
 
 use super::http_get;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt as _;
-use satchel::store::{
+use satchel_session::store::{
     Commit, IdHash, Lease, LeaseToken, Loaded, Record, SqlStore, Store, StoreFuture,
 };
 

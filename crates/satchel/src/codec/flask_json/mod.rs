@@ -46,7 +46,7 @@ const MAX_INT_DIGITS: usize = 4300;
 /// The text is not JSON as Python reads it, or holds a tag Flask could not load.
 ///
 /// ```
-/// let err = satchel::codec::flask_json::from_str("{\"a\":}").unwrap_err();
+/// let err = satchel_session::codec::flask_json::from_str("{\"a\":}").unwrap_err();
 /// assert_eq!(err.position, 5);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,11 +69,11 @@ use write::write_object;
 /// The session as Flask writes it: tagged, sorted, compact, ASCII-only.
 ///
 /// ```
-/// use satchel::{value::Dict, Value};
+/// use satchel_session::{value::Dict, Value};
 /// let mut data = Dict::new();
 /// data.insert("n".into(), Value::from(1e16));
 /// data.insert("t".into(), Value::Tuple(vec![Value::from("é")]));
-/// assert_eq!(satchel::codec::flask_json::to_string(&data), r#"{"n":1e+16,"t":{" t":["\u00e9"]}}"#);
+/// assert_eq!(satchel_session::codec::flask_json::to_string(&data), r#"{"n":1e+16,"t":{" t":["\u00e9"]}}"#);
 /// ```
 pub fn to_string(data: &Dict) -> String {
     let mut out = String::with_capacity(256);
@@ -96,11 +96,11 @@ pub(crate) fn len_bound(data: &Dict) -> usize {
 /// object (after untagging).
 ///
 /// ```
-/// use satchel::Value;
-/// let data = satchel::codec::flask_json::from_str(r#"{"t":{" t":[1,NaN]},"n":1e400}"#).unwrap();
+/// use satchel_session::Value;
+/// let data = satchel_session::codec::flask_json::from_str(r#"{"t":{" t":[1,NaN]},"n":1e400}"#).unwrap();
 /// assert_eq!(data["t"], Value::Tuple(vec![Value::from(1), Value::Float(f64::NAN)]));
 /// assert_eq!(data["n"], Value::Float(f64::INFINITY));
-/// assert!(satchel::codec::flask_json::from_str("[1]").is_err());
+/// assert!(satchel_session::codec::flask_json::from_str("[1]").is_err());
 /// ```
 pub fn from_str(text: &str) -> Result<Dict, JsonError> {
     match value_from_str(text)? {

@@ -37,7 +37,7 @@ mod convert;
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{routing::get, Router};
-/// use satchel::TypedSession;
+/// use satchel_session::TypedSession;
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Default)]
 /// #[serde(default)]
@@ -127,9 +127,9 @@ impl<T: Serialize + DeserializeOwned + Default> TypedSession<T> {
     /// #[derive(serde::Serialize, serde::Deserialize, Default)]
     /// struct Cart { items: Vec<String> }
     ///
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("items", vec!["tea"]);
-    /// let cart = satchel::TypedSession::<Cart>::load(&session).await.unwrap();
+    /// let cart = satchel_session::TypedSession::<Cart>::load(&session).await.unwrap();
     /// assert_eq!(cart.items, ["tea"]);
     /// # });
     /// ```
@@ -182,8 +182,8 @@ impl<T: Serialize> TypedSession<T> {
     /// #[derive(serde::Serialize, serde::Deserialize, Default)]
     /// struct Visit { counter: u64 }
     ///
-    /// let session = satchel::Session::default();
-    /// let mut visit = satchel::TypedSession::<Visit>::load(&session).await.unwrap();
+    /// let session = satchel_session::Session::default();
+    /// let mut visit = satchel_session::TypedSession::<Visit>::load(&session).await.unwrap();
     /// let now = visit.update(|v| {
     ///     v.counter += 1;
     ///     v.counter
@@ -208,8 +208,8 @@ impl<T: Serialize> TypedSession<T> {
     /// #[derive(serde::Serialize, serde::Deserialize, Default)]
     /// struct Visit { counter: u64 }
     ///
-    /// let session = satchel::Session::default();
-    /// let mut visit = satchel::TypedSession::<Visit>::load(&session).await.unwrap();
+    /// let session = satchel_session::Session::default();
+    /// let mut visit = satchel_session::TypedSession::<Visit>::load(&session).await.unwrap();
     /// visit.counter = 0; // borrowed mutably, but the same value: nothing to write
     /// assert_eq!(visit.write_back(), Ok(false));
     /// assert!(!session.modified());
@@ -257,9 +257,9 @@ impl<T: Serialize> TypedSession<T> {
     /// #[derive(serde::Serialize, serde::Deserialize, Default)]
     /// struct Visit { counter: u64 }
     ///
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("csrf_token", "abc");
-    /// let visit = satchel::TypedSession::<Visit>::load(&session).await.unwrap();
+    /// let visit = satchel_session::TypedSession::<Visit>::load(&session).await.unwrap();
     /// assert_eq!(visit.session().get::<String>("csrf_token").as_deref(), Some("abc"));
     /// # });
     /// ```
@@ -275,9 +275,9 @@ impl<T: Serialize> TypedSession<T> {
     /// #[derive(serde::Serialize, serde::Deserialize, Default)]
     /// struct Visit { counter: u64 }
     ///
-    /// let session = satchel::Session::default();
+    /// let session = satchel_session::Session::default();
     /// session.insert("counter", "many");
-    /// let visit = satchel::TypedSession::<Visit>::load(&session).await.unwrap();
+    /// let visit = satchel_session::TypedSession::<Visit>::load(&session).await.unwrap();
     /// assert_eq!(visit.counter, 0);
     /// assert!(visit.rejected().unwrap().to_string().contains("invalid type"));
     /// # });

@@ -15,7 +15,7 @@ use crate::Value;
 /// The bounds of a [`MemoryStore`].
 ///
 /// ```
-/// let limits = satchel::store::MemoryStoreLimits::default();
+/// let limits = satchel_session::store::MemoryStoreLimits::default();
 /// assert_eq!((limits.max_sessions, limits.max_record_bytes), (10_000, 16 * 1024));
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +63,8 @@ impl Default for MemoryStoreLimits {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use satchel::store::{MemoryStore, MemoryStoreLimits};
-/// use satchel::{SessionConfig, SessionLayer};
+/// use satchel_session::store::{MemoryStore, MemoryStoreLimits};
+/// use satchel_session::{SessionConfig, SessionLayer};
 ///
 /// let store = MemoryStore::with_limits(MemoryStoreLimits { max_sessions: 1_000, ..Default::default() });
 /// let layer = SessionLayer::builder(SessionConfig::default()).store(Arc::new(store)).build();
@@ -207,7 +207,7 @@ impl MemoryStore {
     /// A store with these bounds.
     ///
     /// ```
-    /// let store = satchel::store::MemoryStore::with_limits(Default::default());
+    /// let store = satchel_session::store::MemoryStore::with_limits(Default::default());
     /// assert_eq!(store.len(), 0);
     /// ```
     pub fn with_limits(limits: MemoryStoreLimits) -> Self {
@@ -220,7 +220,7 @@ impl MemoryStore {
     /// How many records are held (live or not yet swept).
     ///
     /// ```
-    /// assert!(satchel::store::MemoryStore::default().is_empty());
+    /// assert!(satchel_session::store::MemoryStore::default().is_empty());
     /// ```
     pub fn len(&self) -> usize {
         self.lock().records.len()
@@ -229,7 +229,7 @@ impl MemoryStore {
     /// Whether no record is held.
     ///
     /// ```
-    /// assert!(satchel::store::MemoryStore::default().is_empty());
+    /// assert!(satchel_session::store::MemoryStore::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0

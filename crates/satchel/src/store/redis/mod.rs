@@ -113,12 +113,12 @@ use crate::store::StoreError;
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use satchel::store::RedisStore;
-/// use satchel::{SessionConfig, SessionLayer};
+/// use satchel_session::store::RedisStore;
+/// use satchel_session::{SessionConfig, SessionLayer};
 ///
 /// let store = RedisStore::open("redis://127.0.0.1:6379")?.with_prefix("myapp:session:");
 /// let layer = SessionLayer::builder(SessionConfig::default()).store(Arc::new(store)).build();
-/// # Ok::<(), satchel::store::StoreError>(())
+/// # Ok::<(), satchel_session::store::StoreError>(())
 /// ```
 pub struct RedisStore {
     client: redis::Client,
@@ -153,9 +153,9 @@ impl RedisStore {
     /// certificate to a server that asks for one.
     ///
     /// ```no_run
-    /// let store = satchel::store::RedisStore::open("redis://127.0.0.1:6379/0")?;
-    /// let tls = satchel::store::RedisStore::open("rediss://cache.internal:6380/0?ca=/etc/ssl/cache-ca.pem")?;
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// let store = satchel_session::store::RedisStore::open("redis://127.0.0.1:6379/0")?;
+    /// let tls = satchel_session::store::RedisStore::open("rediss://cache.internal:6380/0?ca=/etc/ssl/cache-ca.pem")?;
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let (client, trust) = tls::client(url)?;
@@ -175,8 +175,8 @@ impl RedisStore {
     /// store adds its layout tag (`v2:`) after it.
     ///
     /// ```no_run
-    /// let store = satchel::store::RedisStore::open("redis://127.0.0.1")?.with_prefix("app2:");
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// let store = satchel_session::store::RedisStore::open("redis://127.0.0.1")?.with_prefix("app2:");
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -187,9 +187,9 @@ impl RedisStore {
     /// gets a 503.
     ///
     /// ```no_run
-    /// let store = satchel::store::RedisStore::open("redis://127.0.0.1")?
+    /// let store = satchel_session::store::RedisStore::open("redis://127.0.0.1")?
     ///     .with_timeout(std::time::Duration::from_millis(500));
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -202,9 +202,9 @@ impl RedisStore {
     /// evicts them (see "Eviction" above).
     ///
     /// ```no_run
-    /// let store = satchel::store::RedisStore::open("redis://127.0.0.1")?
+    /// let store = satchel_session::store::RedisStore::open("redis://127.0.0.1")?
     ///     .with_sweep_interval(Some(std::time::Duration::from_secs(300)));
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_sweep_interval(mut self, interval: Option<Duration>) -> Self {
         self.sweep_interval = interval.filter(|interval| !interval.is_zero());

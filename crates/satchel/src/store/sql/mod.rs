@@ -174,8 +174,8 @@ use crate::Clock;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use satchel::store::SqlStore;
-/// use satchel::{SessionConfig, SessionLayer};
+/// use satchel_session::store::SqlStore;
+/// use satchel_session::{SessionConfig, SessionLayer};
 ///
 /// # #[cfg(feature = "sqlite")] {
 /// let dir = std::env::temp_dir().join(format!("satchel-doc-{}", std::process::id()));
@@ -186,7 +186,7 @@ use crate::Clock;
 /// let layer = SessionLayer::builder(SessionConfig::default()).store(Arc::new(store)).build();
 /// assert!(layer.is_ok());
 /// # }
-/// # Ok::<(), satchel::store::StoreError>(())
+/// # Ok::<(), satchel_session::store::StoreError>(())
 /// ```
 pub struct SqlStore {
     inner: Box<dyn ErasedSql>,
@@ -211,10 +211,10 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "postgres")] {
-    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?;
+    /// let store = satchel_session::store::SqlStore::open("postgres://127.0.0.1/test")?;
     /// assert!(store.with_table("robert'); DROP TABLE students;--").is_err());
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_table(mut self, name: &str) -> Result<Self, StoreError> {
         self.inner.settings().table = checked_table(name)?;
@@ -226,9 +226,9 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
-    /// let store = satchel::store::SqlStore::open("sqlite:sessions.db")?.with_sweep_interval(None);
+    /// let store = satchel_session::store::SqlStore::open("sqlite:sessions.db")?.with_sweep_interval(None);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_sweep_interval(mut self, interval: Option<Duration>) -> Self {
         self.inner.settings().sweep_interval = interval.filter(|d| !d.is_zero());
@@ -239,9 +239,9 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
-    /// let store = satchel::store::SqlStore::open("sqlite:sessions.db")?.with_sweep_batch(500);
+    /// let store = satchel_session::store::SqlStore::open("sqlite:sessions.db")?.with_sweep_batch(500);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_sweep_batch(mut self, rows: u32) -> Self {
         self.inner.settings().sweep_batch = rows.max(1);
@@ -253,10 +253,10 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "mysql")] {
-    /// let store = satchel::store::SqlStore::open("mysql://root@127.0.0.1/test")?
+    /// let store = satchel_session::store::SqlStore::open("mysql://root@127.0.0.1/test")?
     ///     .with_timeout(std::time::Duration::from_millis(500));
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.inner.settings().timeout = timeout.max(Duration::from_millis(1));
@@ -267,9 +267,9 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "postgres")] {
-    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?.with_pool_size(32);
+    /// let store = satchel_session::store::SqlStore::open("postgres://127.0.0.1/test")?.with_pool_size(32);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_pool_size(mut self, connections: u32) -> Self {
         self.inner.settings().pool_size = connections.max(1);
@@ -281,9 +281,9 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
-    /// let store = satchel::store::SqlStore::open("sqlite:sessions.db")?.with_max_record_bytes(4096);
+    /// let store = satchel_session::store::SqlStore::open("sqlite:sessions.db")?.with_max_record_bytes(4096);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
         self.inner.settings().max_record_bytes = bytes;
@@ -296,10 +296,10 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "postgres")] {
-    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?
+    /// let store = satchel_session::store::SqlStore::open("postgres://127.0.0.1/test")?
     ///     .with_synchronous_leases(true);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_synchronous_leases(mut self, synchronous: bool) -> Self {
         self.inner.settings().synchronous_leases = synchronous;
@@ -310,10 +310,10 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
-    /// let (clock, _hands) = satchel::Clock::manual(1_800_000_000);
-    /// let store = satchel::store::SqlStore::open("sqlite:sessions.db")?.with_clock(clock);
+    /// let (clock, _hands) = satchel_session::Clock::manual(1_800_000_000);
+    /// let store = satchel_session::store::SqlStore::open("sqlite:sessions.db")?.with_clock(clock);
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.inner.settings().clock = clock;
@@ -324,9 +324,9 @@ impl SqlStore {
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
-    /// assert_eq!(satchel::store::SqlStore::open("sqlite:s.db")?.table(), "satchel_sessions");
+    /// assert_eq!(satchel_session::store::SqlStore::open("sqlite:s.db")?.table(), "satchel_sessions");
     /// # }
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn table(&self) -> &str {
         self.inner.table()
@@ -335,8 +335,8 @@ impl SqlStore {
     /// One sweep pass now: deletes expired rows in batches; returns how many.
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), satchel::store::StoreError> {
-    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?;
+    /// # async fn run() -> Result<(), satchel_session::store::StoreError> {
+    /// let store = satchel_session::store::SqlStore::open("postgres://127.0.0.1/test")?;
     /// println!("{} expired sessions removed", store.sweep().await?);
     /// # Ok(()) }
     /// ```
@@ -347,8 +347,8 @@ impl SqlStore {
     /// How many rows the table holds (live, or expired and not yet swept).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), satchel::store::StoreError> {
-    /// let store = satchel::store::SqlStore::open("postgres://127.0.0.1/test")?;
+    /// # async fn run() -> Result<(), satchel_session::store::StoreError> {
+    /// let store = satchel_session::store::SqlStore::open("postgres://127.0.0.1/test")?;
     /// println!("{} rows", store.row_count().await?);
     /// # Ok(()) }
     /// ```

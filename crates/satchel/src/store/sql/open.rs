@@ -12,10 +12,10 @@ impl SqlStore {
     /// connect yet.
     ///
     /// ```
-    /// assert!(satchel::store::SqlStore::open("oracle://db").is_err());
-    /// assert!(satchel::store::SqlStore::open("postgres://h/db?table=Bad-Name").is_err());
+    /// assert!(satchel_session::store::SqlStore::open("oracle://db").is_err());
+    /// assert!(satchel_session::store::SqlStore::open("postgres://h/db?table=Bad-Name").is_err());
     /// # #[cfg(feature = "sqlite")]
-    /// assert!(satchel::store::SqlStore::open("sqlite::memory:").is_err()); // one per connection
+    /// assert!(satchel_session::store::SqlStore::open("sqlite::memory:").is_err()); // one per connection
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let lower = url.to_ascii_lowercase();

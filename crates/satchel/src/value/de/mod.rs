@@ -28,7 +28,7 @@ mod value_serde;
 /// what was expected and what was found.
 ///
 /// ```
-/// use satchel::value::{from_value, to_value};
+/// use satchel_session::value::{from_value, to_value};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
 /// struct User { name: String, age: u8, tags: Option<Vec<String>> }
@@ -37,7 +37,7 @@ mod value_serde;
 /// let v = to_value(&user).unwrap();
 /// assert_eq!(from_value::<User>(&v).unwrap(), user);
 ///
-/// let err = from_value::<u8>(&satchel::Value::from("x")).unwrap_err();
+/// let err = from_value::<u8>(&satchel_session::Value::from("x")).unwrap_err();
 /// assert_eq!(err.to_string(), "invalid type: string \"x\", expected u8");
 /// ```
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, ValueError> {
@@ -61,7 +61,7 @@ fn kind_name(v: &Value) -> Option<&'static str> {
 ///
 /// ```
 /// use serde::Deserialize;
-/// use satchel::Value;
+/// use satchel_session::Value;
 ///
 /// let v = Value::from(vec![1, 2]);
 /// assert_eq!(<(u8, i64)>::deserialize(&v).unwrap(), (1, 2));
@@ -84,7 +84,7 @@ impl<'de> Deserializer<'de> for &'de Value {
                     visitor.visit_u128(big)
                 } else {
                     Err(ValueError(format!(
-                        "integer {n} does not fit in 128 bits (read it as satchel::value::BigInt)"
+                        "integer {n} does not fit in 128 bits (read it as satchel_session::value::BigInt)"
                     )))
                 }
             }

@@ -18,8 +18,8 @@ use crate::value::{
 /// serde_json sees plain JSON (NaN and infinities become `null`, as serde_json writes them).
 ///
 /// ```
-/// use satchel::value::{to_value, FlaskTuple};
-/// use satchel::Value;
+/// use satchel_session::value::{to_value, FlaskTuple};
+/// use satchel_session::Value;
 ///
 /// let v = Value::from(FlaskTuple(vec![Value::from(1), Value::Float(f64::NAN)]));
 /// assert_eq!(to_value(&v).unwrap(), v);
@@ -49,8 +49,8 @@ impl Serialize for Value {
 /// [`from_value`](crate::value::from_value)) it keeps every Flask kind, so a `Value` nested in a user struct round trips.
 ///
 /// ```
-/// use satchel::value::{from_value, to_value};
-/// use satchel::Value;
+/// use satchel_session::value::{from_value, to_value};
+/// use satchel_session::Value;
 ///
 /// let v: Value = serde_json::from_str(r#"{"a": [1, 2.5, null], "b": 18446744073709551615}"#).unwrap();
 /// let Value::Dict(d) = &v else { panic!() };

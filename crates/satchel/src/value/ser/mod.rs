@@ -23,8 +23,8 @@ mod tests;
 /// keep their Flask kind.
 ///
 /// ```
-/// use satchel::value::{to_value, FlaskTuple};
-/// use satchel::Value;
+/// use satchel_session::value::{to_value, FlaskTuple};
+/// use satchel_session::Value;
 ///
 /// #[derive(serde::Serialize)]
 /// struct User { name: String, age: u64, pos: FlaskTuple }

@@ -8,7 +8,7 @@ mod servers;
 
 use std::time::{Duration, Instant};
 
-use satchel::store::{store_from_url, StoreError};
+use satchel_session::store::{store_from_url, StoreError};
 
 use servers::Pki;
 

@@ -71,13 +71,13 @@ const COMMIT: &str = include_str!("commit.lua");
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use satchel::store::FlaskSessionStore;
-/// use satchel::{SessionConfig, SessionLayer};
+/// use satchel_session::store::FlaskSessionStore;
+/// use satchel_session::{SessionConfig, SessionLayer};
 ///
 /// let store = FlaskSessionStore::open("redis://127.0.0.1:6379/0")?.with_signer(true);
 /// let config = SessionConfig::flask_defaults().with_secret_key("the Flask app's SECRET_KEY");
 /// let layer = SessionLayer::builder(config).store(Arc::new(store)).build();
-/// # Ok::<(), satchel::store::StoreError>(())
+/// # Ok::<(), satchel_session::store::StoreError>(())
 /// ```
 pub struct FlaskSessionStore {
     redis: RedisStore,
@@ -100,8 +100,8 @@ impl FlaskSessionStore {
     /// Flask-Session's defaults: prefix `session:`, unsigned ids. Does not connect yet.
     ///
     /// ```no_run
-    /// let store = satchel::store::FlaskSessionStore::open("redis://127.0.0.1:6379/0")?;
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// let store = satchel_session::store::FlaskSessionStore::open("redis://127.0.0.1:6379/0")?;
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Ok(FlaskSessionStore {
@@ -115,8 +115,8 @@ impl FlaskSessionStore {
     /// Flask-Session's `SESSION_KEY_PREFIX` (default `session:`).
     ///
     /// ```no_run
-    /// let store = satchel::store::FlaskSessionStore::open("redis://127.0.0.1")?.with_prefix("app:");
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// let store = satchel_session::store::FlaskSessionStore::open("redis://127.0.0.1")?.with_prefix("app:");
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -126,8 +126,8 @@ impl FlaskSessionStore {
     /// Flask-Session's `SESSION_USE_SIGNER` (default off): cookies hold `sid.signature`.
     ///
     /// ```no_run
-    /// let store = satchel::store::FlaskSessionStore::open("redis://127.0.0.1")?.with_signer(true);
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// let store = satchel_session::store::FlaskSessionStore::open("redis://127.0.0.1")?.with_signer(true);
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_signer(mut self, signed: bool) -> Self {
         self.signed = signed;
@@ -137,9 +137,9 @@ impl FlaskSessionStore {
     /// Bounds every call by `timeout` (default 2 s), as [`RedisStore::with_timeout`].
     ///
     /// ```no_run
-    /// let store = satchel::store::FlaskSessionStore::open("redis://127.0.0.1")?
+    /// let store = satchel_session::store::FlaskSessionStore::open("redis://127.0.0.1")?
     ///     .with_timeout(std::time::Duration::from_millis(500));
-    /// # Ok::<(), satchel::store::StoreError>(())
+    /// # Ok::<(), satchel_session::store::StoreError>(())
     /// ```
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.redis = self.redis.with_timeout(timeout);
