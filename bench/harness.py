@@ -10,7 +10,7 @@ Workloads (issue 5):
     sessions on each; for each level the scaled store filled (over HTTP, no cookie: the real
     create path) up to that many stored sessions, workload 1 on control and scaled in pairs, the
     scaled server's RSS (and Redis's used_memory) per stored session
-  6 codec micro-benchmarks: cargo bench -p satchel --bench codec + itsdangerous timing
+  6 codec micro-benchmarks: cargo bench -p satchel-session --bench codec + itsdangerous timing
 Systems are interleaved (order rotated each repeat) so drift on the machine hits all of them;
 workload 4 runs right after workload 1 on each system, so their ratio compares neighbours.
 """
@@ -265,7 +265,7 @@ def codec_benchmarks():
                            cwd=ROOT, capture_output=True, text=True, timeout=1800)
     (RAW / "codec.log").write_text(bench.stdout + bench.stderr)
     if bench.returncode != 0:
-        out["criterion"] = {"skipped": "cargo bench -p satchel --bench codec failed: "
+        out["criterion"] = {"skipped": "cargo bench -p satchel-session --bench codec failed: "
                             + (bench.stderr.strip().splitlines() or ["?"])[-1]}
     else:
         out["criterion"] = criterion_estimates(started)
@@ -321,7 +321,7 @@ def main():
     meta["loadavg_after"] = os.getloadavg()
     write_json("wrk.json", rows)
     if "6" in WORKLOADS:
-        print("codec micro-benchmarks (cargo bench -p satchel --bench codec, itsdangerous)", flush=True)
+        print("codec micro-benchmarks (cargo bench -p satchel-session --bench codec, itsdangerous)", flush=True)
         write_json("codec.json", codec_benchmarks())
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     write_json("meta.json", meta)

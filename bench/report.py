@@ -204,7 +204,7 @@ class Report:
     def codec_table(self):
         crit, its = self.criterion(), self.codec.get("itsdangerous", {})
         lines = []
-        for label, part in [("cargo bench -p satchel --bench codec", crit),
+        for label, part in [("cargo bench -p satchel-session --bench codec", crit),
                             ("scripts/bench_itsdangerous.py", its)]:
             if "skipped" in part or not part:
                 lines.append(f"- {label}: skipped ({part.get('skipped', 'not run')})")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Flask's own cookie cost, to read next to `cargo bench -p satchel --bench codec`.
+"""Flask's own cookie cost, to read next to `cargo bench -p satchel-session --bench codec`.
 
 Times the serializer Flask 3.1 builds for its session cookie (itsdangerous
 URLSafeTimedSerializer: salt "cookie-session", key derivation "hmac", SHA-1, TaggedJSONSerializer)

@@ -3,8 +3,8 @@
 
 Usage: public_api.py [--bless]
 
-Reads the item list rustdoc writes (`target/doc/satchel/all.html`, made by
-`cargo doc -p satchel --no-deps --all-features`, which CI runs just before): every public struct,
+Reads the item list rustdoc writes (`target/doc/satchel_session/all.html`, made by
+`cargo doc -p satchel-session --no-deps --all-features`, which CI runs just before): every public struct,
 enum, trait, function, type alias and constant, each once, at its documented path. Prints what
 was added or removed against the committed list and exits 1 when they differ; with --bless,
 writes the current list instead. A change to the public API is then a deliberate one: commit
@@ -26,15 +26,15 @@ KINDS = {"struct": "struct", "enum": "enum", "trait": "trait", "fn": "fn", "type
 
 def current() -> list[str]:
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    page = target / "doc" / "satchel" / "all.html"
+    page = target / "doc" / "satchel_session" / "all.html"
     if not page.is_file():
-        sys.exit(f"{page} is missing: run `cargo doc -p satchel --no-deps --all-features` first")
+        sys.exit(f"{page} is missing: run `cargo doc -p satchel-session --no-deps --all-features` first")
     items = []
     for href, name in re.findall(r'<li><a href="([^"]+)">([^<]+)</a></li>', page.read_text()):
         kind = KINDS.get(Path(href).name.split(".", 1)[0])
         if kind is None:
             sys.exit(f"unknown item kind in {href}")
-        items.append(f"{kind} satchel::{name}")
+        items.append(f"{kind} satchel_session::{name}")
     return sorted(items)
 
 

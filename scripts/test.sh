@@ -72,7 +72,7 @@ run() {  # run CARGO_ARGS...: keeps going on failure, remembers it, keeps the ou
     fi
 }
 # The example programs, as plain binaries: tests/examples.rs runs them end to end.
-run build -p satchel --examples --all-features
+run build -p satchel-session --examples --all-features
 run test --workspace --all-targets --all-features --no-fail-fast
 run test --workspace --doc --all-features --no-fail-fast
 

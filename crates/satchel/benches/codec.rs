@@ -3,9 +3,9 @@
 //! on a ~200-byte and a ~3 KB session.
 //!
 //! ```text
-//! cargo bench -p satchel --bench codec                  # full run
-//! cargo bench -p satchel --bench codec -- --quick       # a quick look
-//! cargo bench -p satchel --bench codec -- 200B          # one size only
+//! cargo bench -p satchel-session --bench codec                  # full run
+//! cargo bench -p satchel-session --bench codec -- --quick       # a quick look
+//! cargo bench -p satchel-session --bench codec -- 200B          # one size only
 //! python scripts/bench_itsdangerous.py                  # Flask's own, for comparison
 //! ```
 //!

@@ -3,7 +3,7 @@
 //! `SessionLayer`.
 //!
 //! ```sh
-//! cargo run -p satchel --features actix --example actix_tutorial   # then http://127.0.0.1:3000/set_session
+//! cargo run -p satchel-session --features actix --example actix_tutorial   # then http://127.0.0.1:3000/set_session
 //! ```
 //!
 //! The session lives in a sealed (encrypted) cookie. `SECRET_KEY` comes from the environment;

@@ -1,7 +1,7 @@
 //! A store of your own in one small file: the whole [`Store`] contract over a `HashMap`.
 //!
 //! ```sh
-//! cargo run -p satchel --example custom_store     # then curl -c j -b j http://127.0.0.1:3000/
+//! cargo run -p satchel-session --example custom_store     # then curl -c j -b j http://127.0.0.1:3000/
 //! ```
 //!
 //! Five methods, each one atomic step: `load` (taking the lease in the same step when asked),

@@ -4,7 +4,7 @@
 //! on either is logged in on both.
 //!
 //! ```sh
-//! SECRET_KEY=... cargo run -p satchel --example flask_interop
+//! SECRET_KEY=... cargo run -p satchel-session --example flask_interop
 //! curl -i http://127.0.0.1:3000/login/alice        # a cookie Flask's `session` reads
 //! ```
 //!

@@ -2,7 +2,7 @@
 //! flashed at each step and shown once.
 //!
 //! ```sh
-//! cargo run -p satchel --example login_flash
+//! cargo run -p satchel-session --example login_flash
 //! # open http://127.0.0.1:3000/login?user=alice, then /dashboard, then /logout
 //! ```
 //!

@@ -3,7 +3,7 @@
 //! make them wait. `Option<Session>` renders a public page even while the store is down.
 //!
 //! ```sh
-//! cargo run -p satchel --example read_only
+//! cargo run -p satchel-session --example read_only
 //! curl -c jar -b jar http://127.0.0.1:3000/visit   # writes (takes the session's lease)
 //! curl -b jar http://127.0.0.1:3000/count          # reads only
 //! ```

@@ -2,8 +2,8 @@
 //! line picks the store from a URL; handlers do not change.
 //!
 //! ```sh
-//! cargo run -p satchel --example stores                                   # memory
-//! STORE=redis://127.0.0.1:6379 cargo run -p satchel --features redis --example stores
+//! cargo run -p satchel-session --example stores                                   # memory
+//! STORE=redis://127.0.0.1:6379 cargo run -p satchel-session --features redis --example stores
 //! ```
 //!
 //! Concurrent requests of one session never lose an update: each writer holds a fenced lease

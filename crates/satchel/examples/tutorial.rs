@@ -1,7 +1,7 @@
 //! The Flask session tutorial's routes on satchel: set, get, delete, clear, and a counter.
 //!
 //! ```sh
-//! cargo run -p satchel --example tutorial      # then open http://127.0.0.1:3000/set_session
+//! cargo run -p satchel-session --example tutorial      # then open http://127.0.0.1:3000/set_session
 //! ```
 //!
 //! The session lives in a sealed (encrypted) cookie. `SECRET_KEY` comes from the environment;

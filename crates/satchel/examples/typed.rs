@@ -1,7 +1,7 @@
 //! The Flask session tutorial's routes with a struct as the session: `TypedSession<Visit>`.
 //!
 //! ```sh
-//! cargo run -p satchel --example typed      # then open http://127.0.0.1:3000/set_session
+//! cargo run -p satchel-session --example typed      # then open http://127.0.0.1:3000/set_session
 //! ```
 //!
 //! A misspelt field or a wrong type is a compile error, not a `None` in production. Only a

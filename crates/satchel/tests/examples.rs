@@ -1,7 +1,7 @@
 //! The `examples/` programs, run for real: each is started as its own process on a free
 //! loopback port and driven over HTTP, as a reader who copies one would.
 //!
-//! Needs the example binaries: `cargo build -p satchel --examples --all-features` (the README's
+//! Needs the example binaries: `cargo build -p satchel-session --examples --all-features` (the README's
 //! test command, `scripts/test.sh`, builds them first). Without them the tests say so and pass,
 //! unless `CI` is set.
 
@@ -36,7 +36,7 @@ fn example(name: &str) -> PathBuf {
 fn start(name: &str) -> Option<(Running, SocketAddr)> {
     let path = example(name);
     if !path.exists() {
-        let how = "cargo build -p satchel --examples --all-features";
+        let how = "cargo build -p satchel-session --examples --all-features";
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but {} was not built: run {how} first",

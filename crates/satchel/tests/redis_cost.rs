@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! redis-server --port 6390 --save '' --appendonly no --daemonize yes
-//! SATCHEL_COST_REDIS=redis://127.0.0.1:6390 cargo test -p satchel --features redis \
+//! SATCHEL_COST_REDIS=redis://127.0.0.1:6390 cargo test -p satchel-session --features redis \
 //!     --test redis_cost -- --ignored --nocapture
 //! ```
 //!

@@ -115,7 +115,7 @@ impl SealingKey {
 /// target is at least 2^48 seals per key. Of the constructions with room for that,
 /// AES-256-GCM-SIV is the fastest with AES-NI: about 0.3 µs to seal a ~200-byte session against
 /// about 1.5 µs for XChaCha20-Poly1305 (RustCrypto 0.10), as measured for the design notes;
-/// `cargo bench -p satchel --bench codec` measures it again next to every other step of a
+/// `cargo bench -p satchel-session --bench codec` measures it again next to every other step of a
 /// round trip. The nonce comes from `rand::rng()`, ChaCha12 seeded and periodically
 /// reseeded from the OS (13 ns for 12 bytes, against 350 ns for a `getrandom` call each time).
 ///
