@@ -48,6 +48,20 @@
 //! in, so tests move a manual clock); lease lifetimes are durations measured by the store
 //! itself (Redis: the server's `PX`; memory: a monotonic clock), so a lease never depends on
 //! two machines agreeing on the time.
+//!
+//! # Settings: two places, one precedence
+//!
+//! - **The store's own settings** (how it connects, where and how it keeps records): the URL's
+//!   query when the store is opened from a URL ([`store_from_url`], `--store`): `table`,
+//!   `sweep_interval`, `pool_size`, `lease_commit` and the driver's TLS parameters for SQL,
+//!   `ca`, `cert`, `key` for `rediss://`, `max_sessions` and `max_record_bytes` for `memory`.
+//!   In code, the same settings are the store type's `with_*` methods ([`SqlStore`]'s,
+//!   [`RedisStore`]'s), which take effect over the URL's: a `with_*` call after `open(url)` is
+//!   applied last, so it wins.
+//! - **The layer's settings** (how a request waits for and holds a lease): [`StoreOptions`],
+//!   given to [`SessionLayerBuilder::store_options`](crate::SessionLayerBuilder::store_options).
+//!   They are not in the URL: they describe the app's requests, not the store, and are the same
+//!   whichever store is behind them.
 
 use std::future::Future;
 use std::pin::Pin;
